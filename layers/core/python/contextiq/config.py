@@ -1,0 +1,54 @@
+"""Settings from the environment: one object, read once per process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from contextiq.definitions import TABLES, local_resource_name
+
+
+class Settings(BaseSettings):
+    """Every knob ContextIQ reads. Env vars are the upper-cased names with the ``CONTEXTIQ_`` prefix."""
+
+    model_config = SettingsConfigDict(env_prefix="CONTEXTIQ_", extra="ignore")
+
+    stage: str = "local"
+    region: str = Field(default="us-east-1", validation_alias="AWS_REGION")
+
+    sessions_table: str = local_resource_name("SessionsTable")
+    memories_table: str = local_resource_name("MemoriesTable")
+    jobs_table: str = local_resource_name("JobsTable")
+    idempotency_table: str = local_resource_name("IdempotencyTable")
+    api_keys_table: str = local_resource_name("ApiKeysTable")
+
+    extraction_queue_url: str = ""
+    consolidation_queue_url: str = ""
+
+    # Providers: cloud defaults are bedrock/opensearch; `contextiq local` switches to local ones.
+    embedder: Literal["bedrock", "minilm", "hashing"] = "bedrock"
+    embedding_model_id: str = "amazon.titan-embed-text-v2:0"
+    embedding_dimensions: int = 1024
+    vector_index: Literal["opensearch", "embedded"] = "opensearch"
+    opensearch_endpoint: str = ""
+    opensearch_index: str = "contextiq-memories"
+    opensearch_service: Literal["es", "aoss"] = "es"
+    extractor: Literal["bedrock", "local"] = "bedrock"
+    extraction_model_id: str = "anthropic.claude-3-5-haiku-20241022-v1:0"
+    data_dir: Path = Path(".contextiq")
+
+    # How long an API-key -> tenant lookup is cached in a warm Lambda.
+    api_key_cache_seconds: int = 60
+    idempotency_expiry_seconds: int = 3600
+
+    def table_names(self) -> dict[str, str]:
+        return {t.logical_id: getattr(self, t.setting) for t in TABLES}
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

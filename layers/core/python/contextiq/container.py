@@ -1,0 +1,55 @@
+"""Builds the adapters and services from Settings, lazily, once per process (a warm Lambda reuses them)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from contextiq.config import Settings
+from contextiq.observability import count
+from contextiq.services.sessions import SessionService
+from contextiq.stores.dynamo.api_keys import ApiKeyStore
+from contextiq.stores.dynamo.sessions import SessionStore
+
+_BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=64)
+
+
+class Container:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name=self.settings.region, config=_BOTO_CONFIG)  # type: ignore[call-overload]
+
+    @cached_property
+    def dynamodb(self) -> Any:
+        return self.client("dynamodb")
+
+    @cached_property
+    def sqs(self) -> Any:
+        return self.client("sqs")
+
+    @cached_property
+    def api_keys(self) -> ApiKeyStore:
+        return ApiKeyStore(
+            self.settings.api_keys_table, self.dynamodb, cache_seconds=self.settings.api_key_cache_seconds
+        )
+
+    @cached_property
+    def idempotency(self) -> Any:
+        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+        from contextiq.api.idempotency import IdempotentRunner
+
+        persistence = DynamoDBPersistenceLayer(table_name=self.settings.idempotency_table, boto3_client=self.dynamodb)
+        return IdempotentRunner(persistence, self.settings.idempotency_expiry_seconds)
+
+    @cached_property
+    def sessions(self) -> SessionService:
+        return SessionService(
+            SessionStore(self.dynamodb, self.settings.sessions_table),
+            on_event_appended=lambda _tenant, _event: count("EventsAppended"),
+        )

@@ -1,0 +1,125 @@
+"""Tables and queues, written once.
+
+The CDK constructs (``infra/``) and the local bootstrap (``contextiq.local``) both build their
+resources from these definitions, so the local runtime and the cloud cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+KeyType = Literal["S", "N"]
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    type: KeyType = "S"
+
+
+@dataclass(frozen=True)
+class GlobalIndex:
+    name: str
+    partition_key: Key
+    sort_key: Key | None = None
+
+
+@dataclass(frozen=True)
+class TableDef:
+    """One DynamoDB table. ``setting`` is the ``Settings`` field (and env var) that carries its name."""
+
+    logical_id: str
+    setting: str
+    partition_key: Key
+    sort_key: Key | None = None
+    indexes: tuple[GlobalIndex, ...] = ()
+    ttl_attribute: str | None = None
+    stream: bool = False
+
+
+@dataclass(frozen=True)
+class QueueDef:
+    """One SQS queue and its dead-letter queue."""
+
+    logical_id: str
+    setting: str
+    fifo: bool = False
+    visibility_timeout_seconds: int = 180
+    max_receive_count: int = 3
+    retention_days: int = 4
+    dlq_retention_days: int = 14
+    content_based_deduplication: bool = field(default=False)
+
+
+SESSIONS_TABLE = TableDef(
+    logical_id="SessionsTable",
+    setting="sessions_table",
+    partition_key=Key("pk"),
+    sort_key=Key("sk"),
+    indexes=(GlobalIndex("by_user", Key("gsi1pk"), Key("gsi1sk")),),
+    ttl_attribute="expire_at",
+)
+
+MEMORIES_TABLE = TableDef(
+    logical_id="MemoriesTable",
+    setting="memories_table",
+    partition_key=Key("pk"),
+    sort_key=Key("sk"),
+    indexes=(GlobalIndex("by_scope", Key("gsi1pk"), Key("gsi1sk")),),
+    ttl_attribute="expire_at",
+    stream=True,
+)
+
+JOBS_TABLE = TableDef(
+    logical_id="JobsTable",
+    setting="jobs_table",
+    partition_key=Key("pk"),
+    sort_key=Key("sk"),
+    ttl_attribute="expire_at",
+)
+
+# Powertools idempotency's default schema: partition key ``id``, TTL attribute ``expiration``.
+IDEMPOTENCY_TABLE = TableDef(
+    logical_id="IdempotencyTable",
+    setting="idempotency_table",
+    partition_key=Key("id"),
+    ttl_attribute="expiration",
+)
+
+# API key hash -> tenant. Written by scripts/api_keys.py (cloud) and by `contextiq local` (local).
+API_KEYS_TABLE = TableDef(
+    logical_id="ApiKeysTable",
+    setting="api_keys_table",
+    partition_key=Key("pk"),
+)
+
+TABLES: tuple[TableDef, ...] = (
+    SESSIONS_TABLE,
+    MEMORIES_TABLE,
+    JOBS_TABLE,
+    IDEMPOTENCY_TABLE,
+    API_KEYS_TABLE,
+)
+
+EXTRACTION_QUEUE = QueueDef(
+    logical_id="ExtractionQueue",
+    setting="extraction_queue_url",
+    visibility_timeout_seconds=360,
+)
+
+# FIFO: MessageGroupId = tenant + scope, so one scope has one consolidating writer at a time.
+CONSOLIDATION_QUEUE = QueueDef(
+    logical_id="ConsolidationQueue",
+    setting="consolidation_queue_url",
+    fifo=True,
+    visibility_timeout_seconds=360,
+)
+
+QUEUES: tuple[QueueDef, ...] = (EXTRACTION_QUEUE, CONSOLIDATION_QUEUE)
+
+
+def local_resource_name(logical_id: str, stage: str = "local") -> str:
+    """Physical name used by the local runtime (the cloud lets CloudFormation name resources)."""
+    kebab = "".join("-" + c.lower() if c.isupper() else c for c in logical_id).lstrip("-")
+    return f"contextiq-{stage}-{kebab}"

@@ -1,0 +1,1 @@
+"""Lambda entry-point builders shared by ``functions/*/handler.py`` (thin: event in, domain call, out)."""

@@ -1,0 +1,33 @@
+"""HTTP functions: one resource's FastAPI router wrapped by Mangum, with Powertools around it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from fastapi import APIRouter
+from mangum import Mangum
+
+from contextiq.api.app import create_app
+from contextiq.config import get_settings
+from contextiq.container import Container
+from contextiq.observability import logger, metrics, tracer
+
+LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+
+def http_handler(routers: Sequence[APIRouter]) -> LambdaHandler:
+    """Build the app at import (cold start) so warm invocations only route and run."""
+    app = create_app(Container(get_settings()), routers)
+    asgi = Mangum(app, lifespan="off", api_gateway_base_path="/")
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        response: dict[str, Any] = asgi(event, context)  # type: ignore[arg-type]
+        return response
+
+    return handler

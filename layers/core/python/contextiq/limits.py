@@ -1,0 +1,23 @@
+"""Every limit ContextIQ enforces, in one place (documented in docs/limits.md)."""
+
+KIB = 1024
+
+MAX_REQUEST_BODY_BYTES = 1024 * KIB  # whole HTTP body; API Gateway's own cap is 10 MB
+MAX_EVENT_CONTENT_BYTES = 64 * KIB  # JSON-encoded `content` of one event
+MAX_STATE_BYTES = 64 * KIB  # JSON-encoded session state, after a delta/patch is applied
+MAX_METADATA_KEYS = 16
+MAX_METADATA_BYTES = 8 * KIB  # JSON-encoded metadata of one object
+MAX_ID_LENGTH = 128  # user_id, app_name, author, scope keys/values, topic labels
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+MIN_TTL_SECONDS = 60
+MAX_TTL_SECONDS = 366 * 24 * 3600
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+MAX_EVENT_PARTS = 64
+
+MAX_FACT_CHARS = 2000
+MAX_SCOPE_KEYS = 8
+MIN_SCOPE_KEYS = 1
+MAX_TOPICS_PER_MEMORY = 16
+MAX_TOP_K = 100
+MAX_QUERY_CHARS = 2000

@@ -1,0 +1,77 @@
+"""API key -> tenant mapping. Only a SHA-256 of each key is stored, never the key itself."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from typing import Any
+
+import boto3
+
+from contextiq.ids import isoformat, utcnow
+from contextiq.stores.dynamo.base import from_item, to_item
+
+
+def key_hash(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+class ApiKeyStore:
+    def __init__(self, table_name: str, client: Any = None, cache_seconds: float = 0.0) -> None:
+        self._table = table_name
+        self._ddb = client or boto3.client("dynamodb")
+        self._cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, str | None]] = {}
+        self._lock = threading.Lock()
+
+    def put(self, api_key: str, tenant: str, key_id: str, name: str = "") -> None:
+        self._ddb.put_item(
+            TableName=self._table,
+            Item=to_item(
+                {
+                    "pk": "K#" + key_hash(api_key),
+                    "tenant": tenant,
+                    "key_id": key_id,
+                    "name": name,
+                    "create_time": isoformat(utcnow()),
+                }
+            ),
+        )
+
+    def resolve(self, api_key: str) -> str | None:
+        """The tenant of ``api_key``, or None. Warm processes cache answers for ``cache_seconds``."""
+        digest = key_hash(api_key)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(digest)
+        if hit and hit[0] > now:
+            return hit[1]
+        resp = self._ddb.get_item(TableName=self._table, Key=to_item({"pk": "K#" + digest}))
+        item = resp.get("Item")
+        tenant = from_item(item)["tenant"] if item else None
+        if self._cache_seconds > 0:
+            with self._lock:
+                if len(self._cache) > 10_000:
+                    self._cache.clear()
+                self._cache[digest] = (now + self._cache_seconds, tenant)
+        return tenant
+
+    def list(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"TableName": self._table}
+        while True:
+            resp = self._ddb.scan(**kwargs)
+            items.extend(from_item(i) for i in resp.get("Items", []))
+            if "LastEvaluatedKey" not in resp:
+                return items
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+    def delete_by_key_id(self, key_id: str) -> int:
+        """Remove the mapping(s) of an API Gateway key id (an admin operation: the table is small)."""
+        removed = 0
+        for item in self.list():
+            if item.get("key_id") == key_id:
+                self._ddb.delete_item(TableName=self._table, Key=to_item({"pk": item["pk"]}))
+                removed += 1
+        return removed

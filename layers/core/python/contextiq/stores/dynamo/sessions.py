@@ -1,0 +1,313 @@
+"""Sessions and events in one DynamoDB table.
+
+Layout (tenant in every key, so one tenant's requests can only ever address its own partitions):
+
+    pk = T#<tenant>#S#<session_id>   sk = SESSION          the session (state, version, last_seq)
+    pk = T#<tenant>#S#<session_id>   sk = E#<seq:010d>     one event per item, in seq order
+    gsi1pk = T#<tenant>#U#<user_id>  gsi1sk = A#<app_name>#<session_id>   (index by_user)
+
+An append is one transaction: bump ``last_seq``/``version`` on the session with a condition on the
+version read, and put the event at the new seq with ``attribute_not_exists``. A lost race is retried
+by the service, so seqs have no gaps or repeats whatever the concurrency.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from contextiq.errors import VersionConflictError
+from contextiq.ids import epoch, isoformat
+from contextiq.models.sessions import Event, Session
+from contextiq.stores.dynamo.base import (
+    decode_token,
+    encode_token,
+    from_item,
+    is_condition_failure,
+    is_transaction_conflict,
+    to_item,
+    values,
+)
+
+SESSION_SK = "SESSION"
+SEQ_WIDTH = 10
+
+
+def session_pk(tenant: str, session_id: str) -> str:
+    return f"T#{tenant}#S#{session_id}"
+
+
+def event_sk(seq: int) -> str:
+    return f"E#{seq:0{SEQ_WIDTH}d}"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+class SessionStore:
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._ddb = client
+        self._table = table_name
+
+    # -- sessions -------------------------------------------------------------------------------
+
+    def _session_item(self, tenant: str, s: Session) -> dict[str, Any]:
+        return to_item(
+            {
+                "pk": session_pk(tenant, s.id),
+                "sk": SESSION_SK,
+                "tenant": tenant,
+                "id": s.id,
+                "user_id": s.user_id,
+                "app_name": s.app_name,
+                "state": _dumps(s.state),
+                "metadata": _dumps(s.metadata),
+                "create_time": isoformat(s.create_time),
+                "update_time": isoformat(s.update_time),
+                "expire_at": epoch(s.expire_time) if s.expire_time else None,
+                "version": s.version,
+                "last_seq": s.event_count,
+                "gsi1pk": f"T#{tenant}#U#{s.user_id}",
+                "gsi1sk": f"A#{s.app_name or ''}#{s.id}",
+            }
+        )
+
+    @staticmethod
+    def _to_session(raw: dict[str, Any]) -> Session:
+        item = from_item(raw)
+        expire_at = item.get("expire_at")
+        return Session(
+            id=item["id"],
+            user_id=item["user_id"],
+            app_name=item.get("app_name"),
+            state=json.loads(item["state"]),
+            metadata=json.loads(item["metadata"]),
+            create_time=item["create_time"],
+            update_time=item["update_time"],
+            expire_time=datetime.fromtimestamp(expire_at, UTC) if expire_at else None,
+            version=item["version"],
+            event_count=item.get("last_seq", 0),
+        )
+
+    def create(self, tenant: str, session: Session) -> None:
+        self._ddb.put_item(
+            TableName=self._table,
+            Item=self._session_item(tenant, session),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    def get(self, tenant: str, session_id: str, *, now: datetime) -> Session | None:
+        """The live session, or None when it does not exist, is being deleted or has expired."""
+        resp = self._ddb.get_item(
+            TableName=self._table,
+            Key=to_item({"pk": session_pk(tenant, session_id), "sk": SESSION_SK}),
+            ConsistentRead=True,
+        )
+        raw = resp.get("Item")
+        if not raw or "deleting" in raw:
+            return None
+        session = self._to_session(raw)
+        if session.expire_time and session.expire_time <= now:
+            return None  # TTL deletion is lazy (up to days); expired is gone for readers
+        return session
+
+    def list_by_user(
+        self, tenant: str, user_id: str, app_name: str | None, limit: int, token: str | None, *, now: datetime
+    ) -> tuple[list[Session], str | None]:
+        gsi1pk = f"T#{tenant}#U#{user_id}"
+        prefix = f"A#{app_name}#" if app_name is not None else "A#"
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "by_user",
+            "KeyConditionExpression": "gsi1pk = :pk AND begins_with(gsi1sk, :prefix)",
+            "FilterExpression": "attribute_not_exists(deleting) AND (attribute_not_exists(expire_at) "
+            "OR expire_at > :now)",
+            "ExpressionAttributeValues": values(pk=gsi1pk, prefix=prefix, now=epoch(now)),
+            "Limit": limit,
+        }
+        start = decode_token(token, {"gsi1pk": gsi1pk})
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        items: list[Session] = []
+        # A filter can leave a page short; keep reading until it is full or the index is exhausted.
+        while True:
+            resp = self._ddb.query(**kwargs)
+            items.extend(self._to_session(i) for i in resp.get("Items", []))
+            last = resp.get("LastEvaluatedKey")
+            if not last or len(items) >= limit:
+                break
+            kwargs["ExclusiveStartKey"] = last
+            kwargs["Limit"] = limit - len(items)
+        return items, encode_token(last)
+
+    def replace_state(self, tenant: str, session: Session, state: dict[str, Any], now: datetime) -> Session:
+        """Write ``state`` if the stored version is still ``session.version``."""
+        try:
+            self._ddb.update_item(
+                TableName=self._table,
+                Key=to_item({"pk": session_pk(tenant, session.id), "sk": SESSION_SK}),
+                UpdateExpression="SET #state = :state, version = :next, update_time = :now",
+                ConditionExpression="version = :expected AND attribute_not_exists(deleting)",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues=values(
+                    state=_dumps(state), next=session.version + 1, now=isoformat(now), expected=session.version
+                ),
+            )
+        except ClientError as err:
+            if is_condition_failure(err):
+                raise VersionConflictError("the session changed since it was read") from err
+            raise
+        return session.model_copy(update={"state": state, "version": session.version + 1, "update_time": now})
+
+    # -- events ---------------------------------------------------------------------------------
+
+    def append(
+        self, tenant: str, session: Session, event: Event, state: dict[str, Any] | None, now: datetime
+    ) -> Session:
+        """Atomically store ``event`` at seq ``session.event_count + 1`` (and the new state, if any)."""
+        assert event.seq == session.event_count + 1
+        update = "SET last_seq = :seq, version = :next, update_time = :now"
+        vals: dict[str, Any] = {
+            "seq": event.seq,
+            "next": session.version + 1,
+            "now": isoformat(now),
+            "expected": session.version,
+        }
+        if state is not None:
+            update += ", #state = :state"
+            vals["state"] = _dumps(state)
+        session_update: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": to_item({"pk": session_pk(tenant, session.id), "sk": SESSION_SK}),
+            "UpdateExpression": update,
+            "ConditionExpression": "version = :expected AND attribute_not_exists(deleting)",
+            "ExpressionAttributeValues": values(**vals),
+        }
+        if state is not None:
+            session_update["ExpressionAttributeNames"] = {"#state": "state"}
+        event_item = to_item(
+            {
+                "pk": session_pk(tenant, session.id),
+                "sk": event_sk(event.seq),
+                "id": event.id,
+                "seq": event.seq,
+                "author": event.author,
+                "role": event.role,
+                "content": _dumps(event.content),
+                "timestamp": isoformat(event.timestamp),
+                "metadata": _dumps(event.metadata),
+                "expire_at": epoch(session.expire_time) if session.expire_time else None,
+            }
+        )
+        try:
+            self._ddb.transact_write_items(
+                TransactItems=[
+                    {"Update": session_update},
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": event_item,
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                ]
+            )
+        except ClientError as err:
+            if is_condition_failure(err) or is_transaction_conflict(err):
+                raise VersionConflictError("another write to the session won the race") from err
+            raise
+        new_state = state if state is not None else session.state
+        return session.model_copy(
+            update={"event_count": event.seq, "version": session.version + 1, "update_time": now, "state": new_state}
+        )
+
+    @staticmethod
+    def _to_event(session_id: str, raw: dict[str, Any]) -> Event:
+        item = from_item(raw)
+        return Event(
+            id=item["id"],
+            session_id=session_id,
+            seq=item["seq"],
+            author=item["author"],
+            role=item.get("role"),
+            content=json.loads(item["content"]),
+            timestamp=item["timestamp"],
+            metadata=json.loads(item["metadata"]),
+        )
+
+    def list_events(
+        self, tenant: str, session_id: str, after_seq: int, limit: int, token: str | None
+    ) -> tuple[list[Event], str | None]:
+        pk = session_pk(tenant, session_id)
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": values(pk=pk, lo=event_sk(after_seq + 1), hi=event_sk(10**SEQ_WIDTH - 1)),
+            "Limit": limit,
+            "ConsistentRead": True,
+        }
+        start = decode_token(token, {"pk": pk})
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        resp = self._ddb.query(**kwargs)
+        events = [self._to_event(session_id, i) for i in resp.get("Items", [])]
+        return events, encode_token(resp.get("LastEvaluatedKey"))
+
+    def iter_events(self, tenant: str, session_id: str, after_seq: int = 0) -> Iterator[Event]:
+        token: str | None = None
+        while True:
+            page, token = self.list_events(tenant, session_id, after_seq, 100, token)
+            yield from page
+            if not token:
+                return
+
+    # -- deletion -------------------------------------------------------------------------------
+
+    def delete(self, tenant: str, session_id: str) -> bool:
+        """Mark the session deleting (readers see 404 at once), remove its events, then the session.
+
+        Returns False when there was nothing to delete. Safe to call again after a crash midway.
+        """
+        pk = session_pk(tenant, session_id)
+        try:
+            self._ddb.update_item(
+                TableName=self._table,
+                Key=to_item({"pk": pk, "sk": SESSION_SK}),
+                UpdateExpression="SET deleting = :t REMOVE gsi1pk, gsi1sk",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues=values(t=True),
+            )
+        except ClientError as err:
+            if is_condition_failure(err):
+                return False
+            raise
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :e)",
+            "ExpressionAttributeValues": values(pk=pk, e="E#"),
+            "ProjectionExpression": "pk, sk",
+        }
+        while True:
+            resp = self._ddb.query(**kwargs)
+            keys = resp.get("Items", [])
+            for i in range(0, len(keys), 25):
+                self._batch_delete(keys[i : i + 25])
+            if "LastEvaluatedKey" not in resp:
+                break
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        self._ddb.delete_item(TableName=self._table, Key=to_item({"pk": pk, "sk": SESSION_SK}))
+        return True
+
+    def _batch_delete(self, keys: list[dict[str, Any]]) -> None:
+        requests = {self._table: [{"DeleteRequest": {"Key": k}} for k in keys]}
+        for _ in range(8):
+            resp = self._ddb.batch_write_item(RequestItems=requests)
+            requests = resp.get("UnprocessedItems") or {}
+            if not requests:
+                return
+        raise RuntimeError("DynamoDB kept returning unprocessed deletes; retry the DELETE")
