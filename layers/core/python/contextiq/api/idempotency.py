@@ -36,6 +36,7 @@ class IdempotentRunner:
             raise_on_no_idempotency_key=True,
             expires_after_seconds=expires_after_seconds,
         )
+        self._config = config
         self._executed = threading.local()
         self._run = idempotent_function(
             data_keyword_argument="request",
@@ -43,6 +44,10 @@ class IdempotentRunner:
             config=config,
             key_prefix="contextiq-api",
         )(self._invoke)
+
+    def register_lambda_context(self, context: Any) -> None:
+        """In Lambda: lets Powertools expire an in-progress record when the invocation times out."""
+        self._config.register_lambda_context(context)
 
     def _invoke(self, request: dict[str, str], action: Callable[[], StoredResponse]) -> StoredResponse:
         self._executed.value = True

@@ -20,13 +20,15 @@ LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 def http_handler(routers: Sequence[APIRouter]) -> LambdaHandler:
     """Build the app at import (cold start) so warm invocations only route and run."""
-    app = create_app(Container(get_settings()), routers)
+    container = Container(get_settings())
+    app = create_app(container, routers)
     asgi = Mangum(app, lifespan="off", api_gateway_base_path="/")
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
     @tracer.capture_lambda_handler
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        container.idempotency.register_lambda_context(context)
         response: dict[str, Any] = asgi(event, context)  # type: ignore[arg-type]
         return response
 

@@ -63,7 +63,10 @@ class LocalStack:
 
         from moto.server import ThreadedMotoServer
 
+        from contextiq.local.moto_fidelity import serialize_dynamodb_requests
+
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
+        serialize_dynamodb_requests()
 
         self.moto_port = self.moto_port or free_port()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
@@ -105,7 +108,12 @@ def serve(
     quiet: bool = False,
 ) -> None:
     """Run the whole service in this process until Ctrl-C."""
+    import warnings
+
     import uvicorn
+
+    # Outside Lambda there is no remaining-time to register; Powertools warns on every POST otherwise.
+    warnings.filterwarnings("ignore", message="Couldn't determine the remaining time left")
 
     stack = LocalStack(data_dir=data_dir)
     stack.start()

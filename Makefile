@@ -1,0 +1,58 @@
+# ContextIQ: `make run` starts the whole service locally, `make test` runs every test.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAGE ?= dev
+PORT ?= 8000
+CDK := JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx -y aws-cdk@2
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: install run test test-fast lint fmt synth layers deploy bench openapi clean
+
+install: $(STAMP)
+
+# Idempotent: re-runs only when pyproject.toml changes. torch comes first, pinned to the CPU build
+# that `pip install torch==2.13.0` finds on these machines (otherwise sentence-transformers would pull CUDA).
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[local,dev]'
+	touch $(STAMP)
+
+run: install
+	$(VENV)/bin/contextiq local --port $(PORT) $(ARGS)
+
+test: install
+	$(PY) -m pytest -n 2 --dist loadgroup -q $(PYTEST_ARGS)
+
+test-fast: install
+	$(PY) -m pytest -n 2 -q -m "not e2e and not infra and not minilm" $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy layers/core/python/contextiq functions infra scripts
+
+fmt: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+layers: install
+	$(PY) scripts/build_layers.py
+
+synth: layers
+	$(CDK) synth -c stage=$(STAGE) --quiet
+
+deploy: layers
+	$(CDK) deploy -c stage=$(STAGE) --require-approval broadening
+
+bench: install
+	$(PY) scripts/bench.py
+
+openapi: install
+	$(PY) scripts/export_openapi.py
+
+clean:
+	rm -rf cdk.out layers/build .pytest_cache .mypy_cache .ruff_cache
