@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -16,6 +17,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "contextiq")
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "ContextIQ")
+
+# A request that records no business metric is normal (GETs); Powertools would warn on each.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 logger = Logger(service=SERVICE)
 tracer = Tracer(service=SERVICE)

@@ -73,6 +73,9 @@ def create_app(container: Container, routers: Sequence[APIRouter] | None = None)
         redoc_url=None,
     )
     app.state.container = container
+    from contextiq.api.openapi import full_openapi
+
+    app.openapi = full_openapi  # type: ignore[method-assign]
     install_problem_handlers(app)
     install_fallback_handler(app)
     for router in routers:

@@ -22,7 +22,13 @@ def http_handler(routers: Sequence[APIRouter]) -> LambdaHandler:
     """Build the app at import (cold start) so warm invocations only route and run."""
     container = Container(get_settings())
     app = create_app(container, routers)
-    asgi = Mangum(app, lifespan="off", api_gateway_base_path="/")
+    # Without problem+json here Mangum base64-encodes every error body (it is not in its text list).
+    asgi = Mangum(
+        app,
+        lifespan="off",
+        api_gateway_base_path="/",
+        text_mime_types=["application/json", "application/problem+json"],
+    )
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
     @tracer.capture_lambda_handler

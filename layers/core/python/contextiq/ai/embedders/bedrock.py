@@ -59,7 +59,9 @@ class BedrockTitanEmbedder:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if model_id.startswith("amazon.titan-embed-text-v2") and dimensions not in TITAN_V2_DIMENSIONS:
-            raise ValueError(f"Titan Text Embeddings V2 supports dimensions {TITAN_V2_DIMENSIONS}, not {dimensions}")
+            raise ValueError(
+                f"Titan Text Embeddings V2 supports dimensions {TITAN_V2_DIMENSIONS}, not {dimensions}"
+            )
         if max_attempts < 1:
             raise ValueError("max_attempts must be >= 1")
         self._client = client
@@ -94,9 +96,8 @@ class BedrockTitanEmbedder:
     def _body(self, text: str) -> str:
         if not text or not text.strip():
             raise ValueError("cannot embed an empty text (Titan rejects empty inputText)")
-        return json.dumps(
-            {"inputText": text[:MAX_INPUT_CHARS], "dimensions": self._dimensions, "normalize": self._normalize}
-        )
+        body = {"inputText": text[:MAX_INPUT_CHARS], "dimensions": self._dimensions, "normalize": self._normalize}
+        return json.dumps(body)
 
     def _embed_one(self, text: str) -> list[float]:
         body = self._body(text)

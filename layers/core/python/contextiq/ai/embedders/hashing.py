@@ -9,6 +9,7 @@ fast, dependency-free (pure Python, no numpy) and identical on every machine and
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import re
 from collections.abc import Sequence
@@ -24,7 +25,7 @@ def _features(text: str) -> list[tuple[str, float]]:
         # (OpenSearch rejects them for cosinesimil).
         return [("\x00empty", 1.0)]
     feats: list[tuple[str, float]] = [(w, 1.0) for w in words]
-    feats.extend((f"{a}\x1f{b}", _BIGRAM_WEIGHT) for a, b in zip(words, words[1:], strict=False))
+    feats.extend((f"{a}\x1f{b}", _BIGRAM_WEIGHT) for a, b in itertools.pairwise(words))
     return feats
 
 

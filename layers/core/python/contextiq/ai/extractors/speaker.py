@@ -64,7 +64,7 @@ INVARIANT = frozenset(
     understood woke wore won sent set cut let hit shut split spread sold stuck struck swore swept bent
     dealt dug fed fought fled grew hung laid lit meant sought shook shot sank slid spun stole stung
     bet bid cast cost burst forbade forgave froze overslept overheard mistook withdrew undertook
-    upset beat became""".split()
+    upset beat became are were""".split()
 )
 PRESENT_ED = frozenset(
     "need feed bleed breed speed proceed exceed succeed heed shed wed embed shred bed seed weed".split()
@@ -96,7 +96,7 @@ def conjugate_third_person(verb: str) -> str:
 
 
 def possessive(subject: str) -> str:
-    return f"{subject}'"if subject.endswith("s") and subject.lower() != "the user" and False else f"{subject}'s"
+    return f"{subject}'s"
 
 
 def _subject_forms(subject: str) -> tuple[str, str]:
@@ -164,13 +164,15 @@ def third_person(text: str, subject: str = DEFAULT_SUBJECT) -> str:
             i += 1
             continue
         if word == "I":
+            previous = "".join(out).split()
+            compound = bool(previous) and previous[-1].lower() in {"and", "or", "nor"}
             out.append(lead + subj + trail)
-            expect_verb = not trail  # "my wife and I, ..." has no verb to conjugate after a comma
+            # "my wife and I are..." keeps its plural verb; "..., I" before a comma has no verb to conjugate
+            expect_verb = not trail and not compound
             i += 1
             continue
         if lower in {"my", "mine"}:
-            replaced = possessive(subj)
-            out.append(lead + (replaced if word[0].islower() or not at_start else replaced) + trail)
+            out.append(lead + possessive(subj) + trail)
             i += 1
             continue
         if lower in {"me", "myself"}:

@@ -1,0 +1,331 @@
+"""Per-stage settings: one typed, frozen config per stage.
+
+Everything that differs between dev, staging and prod lives here, so the constructs never branch on
+the stage name. ``get_stage(name)`` is the only way in; an unknown name fails with the list of valid
+stages. This module imports nothing from CDK so that tests and scripts can read it cheaply.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+# Every Lambda function of the stack; ``functions/<name>/handler.py`` holds its entry point.
+API_FUNCTIONS: tuple[str, ...] = ("sessions", "memories", "jobs")
+WORKER_FUNCTIONS: tuple[str, ...] = ("extraction", "consolidation", "indexer")
+FUNCTION_NAMES: tuple[str, ...] = API_FUNCTIONS + WORKER_FUNCTIONS
+
+# CloudWatch Logs only accepts these retention periods (days).
+VALID_LOG_RETENTION_DAYS: tuple[int, ...] = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+QuotaPeriod = Literal["DAY", "WEEK", "MONTH"]
+
+# Cross-region inference profile ids start with a geography prefix ("us.anthropic.claude-...").
+_INFERENCE_PROFILE_PREFIX = re.compile(r"^(us|eu|apac|jp|au|ca|us-gov|global)\.")
+
+
+class UnknownStageError(ValueError):
+    """Raised for a stage name that is not in ``STAGES``."""
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    """Sizing of one Lambda function."""
+
+    memory_mb: int
+    timeout_seconds: int
+    # None: no reservation (draws from the account's unreserved pool). New accounts have a tiny
+    # concurrency quota and Lambda refuses reservations that leave fewer than 100 unreserved.
+    reserved_concurrency: int | None = None
+
+    def __post_init__(self) -> None:
+        if not 128 <= self.memory_mb <= 10240:
+            raise ValueError(f"memory_mb must be within 128..10240, got {self.memory_mb}")
+        if not 1 <= self.timeout_seconds <= 900:
+            raise ValueError(f"timeout_seconds must be within 1..900, got {self.timeout_seconds}")
+        if self.reserved_concurrency is not None and self.reserved_concurrency < 1:
+            raise ValueError("reserved_concurrency must be >= 1 (or None for no reservation)")
+
+
+@dataclass(frozen=True)
+class QueueWorkerConfig:
+    """An SQS event source: batch size and the event source's maximum concurrency (2..1000)."""
+
+    batch_size: int
+    max_concurrency: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.batch_size <= 10:
+            raise ValueError("batch_size must be within 1..10 (FIFO queues allow at most 10)")
+        if not 2 <= self.max_concurrency <= 1000:
+            raise ValueError("SQS event source max_concurrency must be within 2..1000")
+
+
+@dataclass(frozen=True)
+class StreamWorkerConfig:
+    """The DynamoDB stream event source of the indexer."""
+
+    batch_size: int = 25
+    retry_attempts: int = 3
+    parallelization_factor: int = 1
+    max_record_age_hours: int = 24
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.batch_size <= 10000:
+            raise ValueError("batch_size must be within 1..10000")
+        if not 0 <= self.retry_attempts <= 10000:
+            raise ValueError("retry_attempts must be bounded (0..10000)")
+        if not 1 <= self.parallelization_factor <= 10:
+            raise ValueError("parallelization_factor must be within 1..10")
+        if not 1 <= self.max_record_age_hours <= 168:
+            raise ValueError("max_record_age_hours must be within 1..168 (7 days)")
+
+
+@dataclass(frozen=True)
+class Throttle:
+    rate_limit: float  # steady-state requests per second
+    burst_limit: int
+
+    def __post_init__(self) -> None:
+        if self.rate_limit <= 0 or self.burst_limit <= 0:
+            raise ValueError("throttle rate and burst must be positive")
+
+
+@dataclass(frozen=True)
+class UsagePlanConfig:
+    """Per API key: throttle and quota (one usage plan per stage; every tenant key joins it)."""
+
+    throttle: Throttle
+    quota_limit: int
+    quota_period: QuotaPeriod = "DAY"
+
+    def __post_init__(self) -> None:
+        if self.quota_limit <= 0:
+            raise ValueError("quota_limit must be positive")
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """The managed OpenSearch Service domain."""
+
+    instance_type: str
+    instance_count: int
+    volume_size_gb: int
+    # None: a single-AZ domain (dev). 2 or 3: zone awareness across that many AZs.
+    availability_zone_count: int | None = None
+    dedicated_master_type: str | None = None
+    dedicated_master_count: int = 0
+    index_name: str = "contextiq-memories"
+
+    def __post_init__(self) -> None:
+        if not self.instance_type.endswith(".search"):
+            raise ValueError("OpenSearch instance types end with '.search'")
+        if self.instance_count < 1 or self.volume_size_gb < 10:
+            raise ValueError("need at least one data node and 10 GB of storage")
+        if self.availability_zone_count is not None:
+            if self.availability_zone_count not in (2, 3):
+                raise ValueError("availability_zone_count must be 2, 3 or None")
+            if self.instance_count % self.availability_zone_count:
+                raise ValueError("instance_count must be a multiple of availability_zone_count")
+        if self.dedicated_master_type is not None and self.dedicated_master_count not in (3, 5):
+            raise ValueError("dedicated masters come in 3 or 5")
+
+
+@dataclass(frozen=True)
+class BedrockModel:
+    """A Bedrock model the functions may invoke.
+
+    A plain id (``amazon.titan-embed-text-v2:0``) is granted on the foundation-model ARN of the stack's
+    region. A cross-region inference profile id (``us.anthropic...``) is granted on the profile ARN and
+    on the foundation model in each of ``inference_profile_regions`` (no region wildcard).
+    """
+
+    model_id: str
+    inference_profile_regions: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.is_inference_profile and not self.inference_profile_regions:
+            raise ValueError(
+                f"{self.model_id} is a cross-region inference profile: list the regions it routes to"
+            )
+        if not self.is_inference_profile and self.inference_profile_regions:
+            raise ValueError(f"{self.model_id} is not an inference profile; drop inference_profile_regions")
+
+    @property
+    def is_inference_profile(self) -> bool:
+        return bool(_INFERENCE_PROFILE_PREFIX.match(self.model_id))
+
+    @property
+    def foundation_model_id(self) -> str:
+        return _INFERENCE_PROFILE_PREFIX.sub("", self.model_id, count=1)
+
+
+@dataclass(frozen=True)
+class AlarmThresholds:
+    api_5xx_rate_percent: float = 1.0  # share of requests answered 5xx, per 5 minutes
+    api_p99_latency_ms: int = 3000
+    queue_oldest_message_age_seconds: int = 900
+    lambda_error_count: int = 5  # errors per 5 minutes, per function
+    lambda_throttle_count: int = 0  # alarm when throttles exceed this, per 5 minutes
+    dynamodb_throttled_requests: int = 0  # alarm when throttled events exceed this, per 5 minutes
+    opensearch_disk_usage_percent: float = 75.0
+    opensearch_jvm_pressure_percent: float = 85.0
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    name: str
+    log_level: LogLevel
+    log_retention_days: int
+    # prod: RETAIN + deletion protection on tables; dev/staging: DESTROY.
+    retain_data: bool
+    point_in_time_recovery: bool
+    functions: Mapping[str, FunctionConfig]
+    extraction: QueueWorkerConfig
+    consolidation: QueueWorkerConfig
+    indexer: StreamWorkerConfig
+    api_throttle: Throttle  # stage-wide default method throttling
+    usage_plan: UsagePlanConfig
+    search: SearchConfig
+    embedding_model: BedrockModel = BedrockModel("amazon.titan-embed-text-v2:0")
+    embedding_dimensions: int = 1024
+    extraction_model: BedrockModel = BedrockModel("anthropic.claude-3-5-haiku-20241022-v1:0")
+    alarm_email: str | None = None
+    alarms: AlarmThresholds = field(default_factory=AlarmThresholds)
+    # Create the account-level role API Gateway needs to write logs (AWS::ApiGateway::Account).
+    # Turn off if the account already has one managed elsewhere.
+    api_gateway_cloudwatch_role: bool = True
+    # Extra IAM principals (e.g. an operator role running scripts/reindex.py) allowed on the domain.
+    opensearch_extra_principal_arns: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "functions", MappingProxyType(dict(self.functions)))
+        missing = set(FUNCTION_NAMES) - set(self.functions)
+        extra = set(self.functions) - set(FUNCTION_NAMES)
+        if missing or extra:
+            raise ValueError(f"functions must configure exactly {FUNCTION_NAMES}: missing {missing}, extra {extra}")
+        if self.log_retention_days not in VALID_LOG_RETENTION_DAYS:
+            raise ValueError(f"log_retention_days must be one of {VALID_LOG_RETENTION_DAYS}")
+        if self.embedding_dimensions not in (256, 512, 1024):
+            raise ValueError("Titan Text Embeddings V2 supports 256, 512 or 1024 dimensions")
+        for name in ("extraction", "consolidation"):
+            worker: QueueWorkerConfig = getattr(self, name)
+            reserved = self.functions[name].reserved_concurrency
+            if reserved is not None and worker.max_concurrency > reserved:
+                raise ValueError(f"{name}: event source max_concurrency exceeds the reserved concurrency")
+        if self.usage_plan.throttle.rate_limit > self.api_throttle.rate_limit:
+            raise ValueError("the usage plan (per key) rate cannot exceed the stage-wide rate")
+
+    @property
+    def stack_name(self) -> str:
+        return f"ContextIQ-{self.name}"
+
+    @property
+    def domain_name(self) -> str:
+        # 3..28 characters, lower case, starts with a letter.
+        return f"contextiq-{self.name}"
+
+
+_API_SMALL = FunctionConfig(memory_mb=512, timeout_seconds=29)
+_API_LARGE = FunctionConfig(memory_mb=1024, timeout_seconds=29)
+
+STAGES: Mapping[str, StageConfig] = MappingProxyType(
+    {
+        "dev": StageConfig(
+            name="dev",
+            log_level="DEBUG",
+            log_retention_days=7,
+            retain_data=False,
+            point_in_time_recovery=False,
+            functions={
+                "sessions": _API_SMALL,
+                "memories": _API_SMALL,
+                "jobs": _API_SMALL,
+                "extraction": FunctionConfig(memory_mb=1024, timeout_seconds=60),
+                "consolidation": FunctionConfig(memory_mb=1024, timeout_seconds=60),
+                "indexer": FunctionConfig(memory_mb=512, timeout_seconds=60),
+            },
+            extraction=QueueWorkerConfig(batch_size=1, max_concurrency=2),
+            consolidation=QueueWorkerConfig(batch_size=1, max_concurrency=2),
+            indexer=StreamWorkerConfig(batch_size=25, retry_attempts=2),
+            api_throttle=Throttle(rate_limit=20, burst_limit=40),
+            usage_plan=UsagePlanConfig(Throttle(rate_limit=10, burst_limit=20), quota_limit=10_000),
+            search=SearchConfig(instance_type="t3.small.search", instance_count=1, volume_size_gb=10),
+            alarms=AlarmThresholds(api_5xx_rate_percent=5.0, api_p99_latency_ms=5000, lambda_error_count=10),
+        ),
+        "staging": StageConfig(
+            name="staging",
+            log_level="INFO",
+            log_retention_days=30,
+            retain_data=False,
+            point_in_time_recovery=True,
+            functions={
+                "sessions": _API_SMALL,
+                "memories": _API_LARGE,
+                "jobs": _API_SMALL,
+                "extraction": FunctionConfig(memory_mb=1024, timeout_seconds=60, reserved_concurrency=10),
+                "consolidation": FunctionConfig(memory_mb=1024, timeout_seconds=60, reserved_concurrency=10),
+                "indexer": FunctionConfig(memory_mb=512, timeout_seconds=60),
+            },
+            extraction=QueueWorkerConfig(batch_size=1, max_concurrency=5),
+            consolidation=QueueWorkerConfig(batch_size=1, max_concurrency=5),
+            indexer=StreamWorkerConfig(batch_size=25, retry_attempts=3),
+            api_throttle=Throttle(rate_limit=50, burst_limit=100),
+            usage_plan=UsagePlanConfig(Throttle(rate_limit=20, burst_limit=40), quota_limit=100_000),
+            search=SearchConfig(
+                instance_type="t3.medium.search",
+                instance_count=2,
+                volume_size_gb=20,
+                availability_zone_count=2,
+            ),
+        ),
+        "prod": StageConfig(
+            name="prod",
+            log_level="INFO",
+            log_retention_days=365,
+            retain_data=True,
+            point_in_time_recovery=True,
+            functions={
+                "sessions": _API_LARGE,
+                "memories": _API_LARGE,
+                "jobs": _API_LARGE,
+                "extraction": FunctionConfig(memory_mb=1024, timeout_seconds=60, reserved_concurrency=20),
+                "consolidation": FunctionConfig(memory_mb=1024, timeout_seconds=60, reserved_concurrency=20),
+                "indexer": FunctionConfig(memory_mb=1024, timeout_seconds=60),
+            },
+            extraction=QueueWorkerConfig(batch_size=1, max_concurrency=10),
+            consolidation=QueueWorkerConfig(batch_size=1, max_concurrency=10),
+            indexer=StreamWorkerConfig(batch_size=50, retry_attempts=5, parallelization_factor=2),
+            api_throttle=Throttle(rate_limit=500, burst_limit=1000),
+            usage_plan=UsagePlanConfig(
+                Throttle(rate_limit=100, burst_limit=200), quota_limit=1_000_000, quota_period="MONTH"
+            ),
+            search=SearchConfig(
+                instance_type="r7g.large.search",
+                instance_count=3,
+                volume_size_gb=100,
+                availability_zone_count=3,
+                dedicated_master_type="m7g.large.search",
+                dedicated_master_count=3,
+            ),
+            alarms=AlarmThresholds(api_5xx_rate_percent=1.0, api_p99_latency_ms=2000, lambda_error_count=3),
+        ),
+    }
+)
+
+
+def get_stage(name: str | None) -> StageConfig:
+    """The config of stage ``name``; anything else fails with the list of valid stages."""
+    valid = ", ".join(STAGES)
+    if not name:
+        raise UnknownStageError(f"No stage given: pass -c stage=<{'|'.join(STAGES)}> (valid stages: {valid})")
+    try:
+        return STAGES[name]
+    except KeyError:
+        raise UnknownStageError(f"Unknown stage {name!r}: valid stages are {valid}") from None

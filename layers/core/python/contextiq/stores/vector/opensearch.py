@@ -1,0 +1,414 @@
+"""The OpenSearch adapter: a k-NN index on a managed Amazon OpenSearch Service domain (SigV4, "es").
+
+One index holds every tenant. Documents:
+
+* ``_id`` = ``{tenant}:{memory_id}``; source fields ``tenant``, ``scope_key``, ``memory_id``, ``topics``
+  (keyword), ``fact`` (text, standard analyzer + English stop words, BM25), ``vector`` (``knn_vector``,
+  HNSW on the Lucene engine, ``cosinesimil``), ``version`` (long), ``expire_at`` (long, epoch
+  seconds, absent = never), ``deleted`` (boolean). Model and dimension live in the mapping ``_meta``.
+* Writes go through ``_bulk`` with ``version_type=external`` and ``version`` = the memory version, so
+  OpenSearch itself rejects anything not newer than what it holds (a 409 ``version_conflict_engine_
+  exception`` per item: a newer version is already indexed, which is harmless and ignored).
+* A delete indexes a tombstone document (``deleted: true``) at its version, so a late upsert of an
+  older version cannot resurrect the memory.
+
+Searches put every filter inside the query so it applies during the search: for k-NN, Lucene's
+efficient filtering inside the ``knn`` clause (exact pre-filtering when the filtered set is small,
+filtered HNSW otherwise), so ``k`` results come back whenever ``k`` documents match; for BM25, the
+same filters in ``bool.filter``. Hybrid runs both in one ``_msearch`` round trip and fuses them
+client-side with ``fusion.fuse`` (same function as the embedded index; no search pipeline needed,
+works on every 2.x domain).
+
+Lucene rather than Faiss: Lucene supports ``cosinesimil`` on every 2.x version and efficient
+filtering since 2.4, whereas Faiss only accepts ``cosinesimil`` from 2.19 on; at the sizes a memory
+service holds per domain (up to a few million vectors) Lucene's latency is the better one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from contextiq.stores.vector.base import (
+    IndexedMemory,
+    IndexInfo,
+    IndexMismatchError,
+    SearchHit,
+    SearchQuery,
+)
+from contextiq.stores.vector.fusion import (
+    DEFAULT_KEYWORD_WEIGHT,
+    Scored,
+    finalize,
+    fuse,
+    hybrid_pool,
+)
+
+if TYPE_CHECKING:
+    from opensearchpy import OpenSearch
+
+    from contextiq.config import Settings
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+TEXT_ANALYZER = "contextiq_text"
+_SOURCE_FIELDS = ["memory_id", "version"]
+
+
+class OpenSearchIndexError(RuntimeError):
+    """OpenSearch refused a write or answered with something unexpected."""
+
+
+def doc_id(tenant: str, memory_id: str) -> str:
+    return f"{tenant}:{memory_id}"
+
+
+def index_body(info: IndexInfo, *, m: int = 16, ef_construction: int = 128) -> dict[str, Any]:
+    """The create-index request body (settings + mappings)."""
+    return {
+        "settings": {
+            "index": {"knn": True},
+            "analysis": {
+                "analyzer": {
+                    # what the embedded index's tokenizer mirrors: standard tokenizer, lowercase,
+                    # Lucene's English stop words ("_english_")
+                    TEXT_ANALYZER: {"type": "standard", "stopwords": "_english_"},
+                }
+            },
+        },
+        "mappings": {
+            "dynamic": "strict",
+            "_meta": {
+                "model_id": info.model_id,
+                "dimensions": info.dimensions,
+                "schema_version": SCHEMA_VERSION,
+            },
+            "properties": {
+                "tenant": {"type": "keyword"},
+                "scope_key": {"type": "keyword"},
+                "memory_id": {"type": "keyword"},
+                "topics": {"type": "keyword"},
+                "fact": {"type": "text", "analyzer": TEXT_ANALYZER},
+                "vector": {
+                    "type": "knn_vector",
+                    "dimension": info.dimensions,
+                    "method": {
+                        "name": "hnsw",
+                        "engine": "lucene",
+                        "space_type": "cosinesimil",
+                        "parameters": {"m": m, "ef_construction": ef_construction},
+                    },
+                },
+                "version": {"type": "long"},
+                "expire_at": {"type": "long"},
+                "deleted": {"type": "boolean"},
+            },
+        },
+    }
+
+
+def search_filters(query: SearchQuery, now: int) -> list[dict[str, Any]]:
+    """Tenant and scope (exact), live, not expired, topics any-of."""
+    filters: list[dict[str, Any]] = [
+        {"term": {"tenant": query.tenant}},
+        {"term": {"scope_key": query.scope_key}},
+        {"term": {"deleted": False}},
+        {
+            "bool": {
+                "should": [
+                    {"range": {"expire_at": {"gt": now}}},
+                    {"bool": {"must_not": [{"exists": {"field": "expire_at"}}]}},
+                ],
+                "minimum_should_match": 1,
+            }
+        },
+    ]
+    if query.topics:
+        filters.append({"terms": {"topics": sorted(set(query.topics))}})
+    return filters
+
+
+def knn_body(query: SearchQuery, vector: Sequence[float], k: int, now: int) -> dict[str, Any]:
+    return {
+        "size": k,
+        "_source": _SOURCE_FIELDS,
+        "query": {
+            "knn": {
+                "vector": {
+                    "vector": [float(x) for x in vector],
+                    "k": k,
+                    "filter": {"bool": {"filter": search_filters(query, now)}},
+                }
+            }
+        },
+    }
+
+
+def match_body(query: SearchQuery, k: int, now: int) -> dict[str, Any]:
+    return {
+        "size": k,
+        "_source": _SOURCE_FIELDS,
+        "query": {
+            "bool": {
+                "must": [{"match": {"fact": {"query": query.text}}}],
+                "filter": search_filters(query, now),
+            }
+        },
+    }
+
+
+class OpenSearchVectorIndex:
+    """VectorIndex over one OpenSearch index; see the module docstring."""
+
+    def __init__(
+        self,
+        client: OpenSearch,
+        index_name: str,
+        *,
+        refresh: bool | str = False,
+        keyword_weight: float = DEFAULT_KEYWORD_WEIGHT,
+        bulk_chunk: int = 500,
+    ) -> None:
+        self._client = client
+        self._index = index_name
+        self._refresh = refresh
+        self._keyword_weight = keyword_weight
+        self._bulk_chunk = bulk_chunk
+        self._info: IndexInfo | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> OpenSearchVectorIndex:
+        """A SigV4-signed client for ``settings.opensearch_endpoint`` (a managed domain, service "es")."""
+        return cls(build_client(settings), settings.opensearch_index, **kwargs)
+
+    @property
+    def index_name(self) -> str:
+        return self._index
+
+    # -- VectorIndex -------------------------------------------------------------------------------
+
+    def ensure(self, info: IndexInfo) -> None:
+        from opensearchpy.exceptions import RequestError
+
+        if self._info == info:
+            return
+        if not self._client.indices.exists(index=self._index):
+            try:
+                self._client.indices.create(index=self._index, body=index_body(info))
+                self._info = info
+                return
+            except RequestError as exc:
+                if _error_type(exc) != "resource_already_exists_exception":
+                    raise
+                # another writer created it concurrently: check what it created
+        mapping = self._client.indices.get_mapping(index=self._index)
+        have = _info_from_mapping(mapping, self._index)
+        if have != info:
+            have_text = f"{have.model_id} ({have.dimensions} dims)" if have else "an unknown model"
+            raise IndexMismatchError(
+                f"OpenSearch index {self._index!r} was built with {have_text} but {info.model_id} "
+                f"({info.dimensions} dims) is configured; rebuild it with scripts/reindex.py "
+                "(drop + re-index from DynamoDB) or configure another CONTEXTIQ_OPENSEARCH_INDEX"
+            )
+        self._info = info
+
+    def upsert(self, docs: Sequence[IndexedMemory]) -> None:
+        if self._info is not None:
+            for d in docs:
+                if len(d.vector) != self._info.dimensions:
+                    raise IndexMismatchError(
+                        f"memory {d.memory_id} has a {len(d.vector)}-dimensional vector; index "
+                        f"{self._index!r} holds {self._info.dimensions}-dimensional vectors"
+                    )
+        lines: list[str] = []
+        for d in docs:
+            lines.append(_dumps(_action(d.tenant, d.memory_id, d.version)))
+            lines.append(_dumps(_source(d)))
+        self._bulk(lines)
+
+    def delete(self, tenant: str, memory_id: str, version: int) -> None:
+        tombstone = {"tenant": tenant, "memory_id": memory_id, "version": version, "deleted": True}
+        self._bulk([_dumps(_action(tenant, memory_id, version)), _dumps(tombstone)])
+
+    def search(self, query: SearchQuery) -> list[SearchHit]:
+        if query.top_k <= 0:
+            return []
+        now = query.now if query.now > 0 else int(time.time())
+        mode = query.mode
+        if mode == "hybrid" and query.vector is None:
+            mode = "keyword"
+        if mode in ("semantic", "hybrid"):
+            if query.vector is None:
+                raise ValueError("semantic search needs a query vector")
+            if self._info is not None and len(query.vector) != self._info.dimensions:
+                raise IndexMismatchError(
+                    f"query vector has {len(query.vector)} dimensions; index {self._index!r} holds "
+                    f"{self._info.dimensions}-dimensional vectors"
+                )
+        if mode == "semantic":
+            assert query.vector is not None
+            hits = self._search(knn_body(query, query.vector, query.top_k, now))
+        elif mode == "keyword":
+            hits = self._search(match_body(query, query.top_k, now))
+        else:
+            assert query.vector is not None
+            pool = hybrid_pool(query.top_k)
+            semantic, keyword = self._msearch(
+                [knn_body(query, query.vector, pool, now), match_body(query, pool, now)]
+            )
+            hits = fuse(semantic, keyword, self._keyword_weight)
+        return finalize(hits, query.top_k, query.min_score)
+
+    def drop(self) -> None:
+        self._client.indices.delete(index=self._index, ignore=[404])
+        self._info = None
+
+    # -- internals ---------------------------------------------------------------------------------
+
+    def _bulk(self, lines: Sequence[str]) -> None:
+        step = 2 * self._bulk_chunk
+        for start in range(0, len(lines), step):
+            body = "\n".join(lines[start : start + step]) + "\n"
+            kwargs = {"refresh": _refresh_param(self._refresh)} if self._refresh else {}
+            response = self._client.bulk(body=body, index=self._index, **kwargs)
+            if not response.get("errors"):
+                continue
+            failures = []
+            for item in response.get("items", []):
+                result = next(iter(item.values()))
+                status = int(result.get("status", 0))
+                if status < 300 or status == 409:  # 409: an equal or newer version is indexed
+                    continue
+                error = result.get("error") or {}
+                failures.append(f"{result.get('_id')}: {status} {error.get('type')}: {error.get('reason')}")
+            if failures:
+                raise OpenSearchIndexError(
+                    f"bulk write to {self._index!r} failed for {len(failures)} document(s): "
+                    + "; ".join(failures[:5])
+                )
+
+    def _search(self, body: dict[str, Any]) -> list[Scored]:
+        from opensearchpy.exceptions import NotFoundError
+
+        try:
+            response = self._client.search(index=self._index, body=body)
+        except NotFoundError:
+            return []  # no index (never created, or dropped): nothing matches
+        return _hits(response)
+
+    def _msearch(self, bodies: Sequence[dict[str, Any]]) -> list[list[Scored]]:
+        lines: list[str] = []
+        for body in bodies:
+            lines.append(_dumps({"index": self._index}))
+            lines.append(_dumps(body))
+        response = self._client.msearch(body="\n".join(lines) + "\n")
+        results: list[list[Scored]] = []
+        for item in response.get("responses", []):
+            if "error" in item:
+                error = item["error"]
+                etype = error.get("type") if isinstance(error, dict) else str(error)
+                if etype == "index_not_found_exception":
+                    results.append([])
+                    continue
+                raise OpenSearchIndexError(f"search on {self._index!r} failed: {error}")
+            results.append(_hits(item))
+        if len(results) != len(bodies):
+            raise OpenSearchIndexError(
+                f"_msearch returned {len(results)} responses for {len(bodies)} searches"
+            )
+        return results
+
+
+def build_client(settings: Settings) -> OpenSearch:
+    """opensearch-py client for a managed domain endpoint, signing requests with SigV4."""
+    import boto3
+    from opensearchpy import AWSV4SignerAuth, OpenSearch, RequestsHttpConnection
+
+    if settings.opensearch_service != "es":
+        raise ValueError(
+            "only managed OpenSearch Service domains (service 'es') are supported: Serverless vector "
+            "search collections reject custom document ids and external versions, which the index "
+            "relies on (see docs/search.md)"
+        )
+    if not settings.opensearch_endpoint:
+        raise ValueError("CONTEXTIQ_OPENSEARCH_ENDPOINT is not set")
+    host = settings.opensearch_endpoint.removeprefix("https://").removeprefix("http://").rstrip("/")
+    credentials = boto3.Session().get_credentials()
+    if credentials is None:
+        raise RuntimeError("no AWS credentials found for signing OpenSearch requests")
+    auth = AWSV4SignerAuth(credentials, settings.region, settings.opensearch_service)
+    return OpenSearch(
+        hosts=[{"host": host, "port": 443}],
+        http_auth=auth,
+        use_ssl=True,
+        verify_certs=True,
+        connection_class=RequestsHttpConnection,
+        pool_maxsize=16,
+        timeout=10,
+        max_retries=3,
+        retry_on_timeout=True,
+        retry_on_status=(502, 503, 504, 429),
+    )
+
+
+def _action(tenant: str, memory_id: str, version: int) -> dict[str, Any]:
+    return {"index": {"_id": doc_id(tenant, memory_id), "version": version, "version_type": "external"}}
+
+
+def _source(d: IndexedMemory) -> dict[str, Any]:
+    src: dict[str, Any] = {
+        "tenant": d.tenant,
+        "scope_key": d.scope_key,
+        "memory_id": d.memory_id,
+        "topics": list(d.topics),
+        "fact": d.fact,
+        "vector": [float(x) for x in d.vector],
+        "version": d.version,
+        "deleted": False,
+    }
+    if d.expire_at is not None:
+        src["expire_at"] = d.expire_at
+    return src
+
+
+def _hits(response: dict[str, Any]) -> list[Scored]:
+    out: list[Scored] = []
+    for hit in response.get("hits", {}).get("hits", []):
+        src = hit.get("_source") or {}
+        memory_id = src.get("memory_id") or str(hit.get("_id", "")).split(":", 1)[-1]
+        out.append(Scored(memory_id, float(hit.get("_score") or 0.0), int(src.get("version", 0))))
+    return out
+
+
+def _info_from_mapping(mapping: dict[str, Any], index: str) -> IndexInfo | None:
+    body = mapping.get(index) or next(iter(mapping.values()), {})
+    mappings = body.get("mappings", {})
+    meta = mappings.get("_meta") or {}
+    vector = mappings.get("properties", {}).get("vector", {})
+    if "model_id" not in meta:
+        return None
+    dims = int(vector.get("dimension", meta.get("dimensions", 0)))
+    return IndexInfo(str(meta["model_id"]), dims)
+
+
+def _error_type(exc: Any) -> str | None:
+    info = getattr(exc, "info", None)
+    if isinstance(info, dict):
+        error = info.get("error")
+        if isinstance(error, dict):
+            return error.get("type")
+    error = getattr(exc, "error", None)
+    return error if isinstance(error, str) else None
+
+
+def _refresh_param(refresh: bool | str) -> str:
+    return refresh if isinstance(refresh, str) else ("true" if refresh else "false")
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
