@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from contextiq.definitions import QUEUES, QueueDef
+from infra.constructs.functions import removal_policy
 from infra.stages import StageConfig
 
 
@@ -17,10 +18,6 @@ class QueuePair:
     definition: QueueDef
     queue: sqs.Queue
     dead_letter_queue: sqs.Queue
-
-
-def removal_policy(stage: StageConfig) -> RemovalPolicy:
-    return RemovalPolicy.RETAIN if stage.retain_data else RemovalPolicy.DESTROY
 
 
 class Queues(Construct):

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import ArnFormat, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct
 
-from infra.constructs.functions import log_retention
+from infra.constructs.functions import log_retention, removal_policy
 from infra.stages import StageConfig
 
 ENGINE_VERSION = opensearch.EngineVersion.OPENSEARCH_2_19  # latest 2.x in aws-cdk-lib 2.275
@@ -44,7 +44,7 @@ class Search(Construct):
             arn_format=ArnFormat.SLASH_RESOURCE_NAME,
         )
         self.access_policy = iam.PolicyDocument()
-        removal = RemovalPolicy.RETAIN if stage.retain_data else RemovalPolicy.DESTROY
+        removal = removal_policy(stage)
 
         self.log_groups = {
             kind: logs.LogGroup(

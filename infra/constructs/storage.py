@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
 from contextiq.definitions import TABLES, Key, TableDef
+from infra.constructs.functions import removal_policy
 from infra.stages import StageConfig
 
 _ATTRIBUTE_TYPES = {"S": dynamodb.AttributeType.STRING, "N": dynamodb.AttributeType.NUMBER}
@@ -41,7 +41,7 @@ class Storage(Construct):
             time_to_live_attribute=definition.ttl_attribute,
             stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES if definition.stream else None,
             deletion_protection=stage.retain_data,
-            removal_policy=RemovalPolicy.RETAIN if stage.retain_data else RemovalPolicy.DESTROY,
+            removal_policy=removal_policy(stage),
         )
         for index in definition.indexes:
             table.add_global_secondary_index(

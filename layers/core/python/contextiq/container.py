@@ -10,8 +10,10 @@ from botocore.config import Config
 
 from contextiq.config import Settings
 from contextiq.observability import count
+from contextiq.services.memories import MemoryService
 from contextiq.services.sessions import SessionService
 from contextiq.stores.dynamo.api_keys import ApiKeyStore
+from contextiq.stores.dynamo.memories import MemoryStore
 from contextiq.stores.dynamo.sessions import SessionStore
 
 _BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=64)
@@ -53,3 +55,23 @@ class Container:
             SessionStore(self.dynamodb, self.settings.sessions_table),
             on_event_appended=lambda _tenant, _event: count("EventsAppended"),
         )
+
+    @cached_property
+    def embedder(self) -> Any:
+        from contextiq.ai.embedders.factory import build_embedder
+
+        return build_embedder(self.settings)
+
+    @cached_property
+    def vector_index(self) -> Any:
+        from contextiq.stores.vector.factory import build_vector_index, index_info_for
+
+        return build_vector_index(self.settings, index_info_for(self.embedder))
+
+    @cached_property
+    def memory_store(self) -> MemoryStore:
+        return MemoryStore(self.dynamodb, self.settings.memories_table)
+
+    @cached_property
+    def memories(self) -> MemoryService:
+        return MemoryService(self.memory_store, self.embedder, self.vector_index)

@@ -24,14 +24,20 @@ def get_tenant(
     """The tenant is whoever owns the API key; nothing in the request body or path can change it."""
     if not x_api_key:
         raise ForbiddenError("missing x-api-key header")
-    tenant = get_container(request).api_keys.resolve(x_api_key)
-    if tenant is None:
+    caller = get_container(request).api_keys.resolve_caller(x_api_key)
+    if caller is None:
         raise ForbiddenError("unknown or revoked API key")
-    request.state.tenant = tenant
-    return tenant
+    request.state.tenant, request.state.actor = caller
+    return caller[0]
+
+
+def get_actor(request: Request, tenant: Annotated[str, Depends(get_tenant)]) -> str:
+    """Who makes this change, as revisions record it: ``apikey:<key id>``."""
+    return f"apikey:{request.state.actor}"
 
 
 Tenant = Annotated[str, Depends(get_tenant)]
+Actor = Annotated[str, Depends(get_actor)]
 Services = Annotated[Container, Depends(get_container)]
 Limit = Annotated[
     int,

@@ -96,8 +96,13 @@ class BedrockTitanEmbedder:
     def _body(self, text: str) -> str:
         if not text or not text.strip():
             raise ValueError("cannot embed an empty text (Titan rejects empty inputText)")
-        body = {"inputText": text[:MAX_INPUT_CHARS], "dimensions": self._dimensions, "normalize": self._normalize}
-        return json.dumps(body)
+        return json.dumps(
+            {
+                "inputText": text[:MAX_INPUT_CHARS],
+                "dimensions": self._dimensions,
+                "normalize": self._normalize,
+            }
+        )
 
     def _embed_one(self, text: str) -> list[float]:
         body = self._body(text)

@@ -244,6 +244,7 @@ def format_value(value: date, granularity: str) -> str:
     return value.isoformat()
 
 
+_RECURRING_BEFORE = re.compile(r"\b(?:every|each|most|some|all|other|on alternate)\s+$", re.I)
 _PREP_BEFORE = re.compile(r"\b(" + "|".join(PREPOSITIONS) + r")\s+$", re.I)
 
 
@@ -257,6 +258,8 @@ def find_dates(text: str, reference: datetime | date) -> list[DateMention]:
             start, end = m.span()
             if any(start < e and s < end for s, e in taken):
                 continue
+            if kind == "weekday" and _RECURRING_BEFORE.search(text, 0, start):
+                continue  # "every Sunday" is a habit, not a date
             resolved = _resolve(kind, m, ref)
             if resolved is None:
                 continue

@@ -121,12 +121,19 @@ def expand_first_person(text: str) -> str:
     text = text.replace("\u2019", "'").replace("\u2018", "'")
     for pattern, repl in _CONTRACTIONS:
         text = pattern.sub(repl, text)
-    return re.sub(r"\bi\b(?=\s+(?:am|have|will|would|was|do|did|don't|can|like|love|live|work)\b)", "I", text)
+    return re.sub(r"(?<![\w'])i(?![\w'])", "I", text)
 
 
-def third_person(text: str, subject: str = DEFAULT_SUBJECT) -> str:
-    """Rewrite a first-person sentence about the speaker into a sentence about ``subject``."""
+def third_person(text: str, subject: str = DEFAULT_SUBJECT, *, capitalize: bool = True) -> str:
+    """Rewrite a first-person sentence about the speaker into a sentence about ``subject``.
+
+    ``capitalize=False`` for a fragment continued inside another sentence ("always give me..." ->
+    "always give Alice..."); "The user" is then written "the user".
+    """
+
     start_form, mid_form = _subject_forms(subject)
+    if not capitalize:
+        start_form = mid_form
     text = expand_first_person(text)
     words = re.split(r"(\s+)", text)
     out: list[str] = []
@@ -182,7 +189,7 @@ def third_person(text: str, subject: str = DEFAULT_SUBJECT) -> str:
         out.append(chunk)
         i += 1
     result = "".join(out).strip()
-    return result[:1].upper() + result[1:] if result else result
+    return result[:1].upper() + result[1:] if capitalize else result
 
 
 def second_person_to_assistant(text: str) -> str:

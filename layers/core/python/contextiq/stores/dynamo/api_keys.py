@@ -22,7 +22,7 @@ class ApiKeyStore:
         self._table = table_name
         self._ddb = client or boto3.client("dynamodb")
         self._cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[float, str | None]] = {}
+        self._cache: dict[str, tuple[float, tuple[str, str] | None]] = {}
         self._lock = threading.Lock()
 
     def put(self, api_key: str, tenant: str, key_id: str, name: str = "") -> None:
@@ -40,7 +40,12 @@ class ApiKeyStore:
         )
 
     def resolve(self, api_key: str) -> str | None:
-        """The tenant of ``api_key``, or None. Warm processes cache answers for ``cache_seconds``."""
+        """The tenant of ``api_key``, or None."""
+        caller = self.resolve_caller(api_key)
+        return caller[0] if caller else None
+
+    def resolve_caller(self, api_key: str) -> tuple[str, str] | None:
+        """(tenant, key id) of ``api_key``, or None. Warm processes cache answers for ``cache_seconds``."""
         digest = key_hash(api_key)
         now = time.monotonic()
         with self._lock:
@@ -48,14 +53,14 @@ class ApiKeyStore:
         if hit and hit[0] > now:
             return hit[1]
         resp = self._ddb.get_item(TableName=self._table, Key=to_item({"pk": "K#" + digest}))
-        item = resp.get("Item")
-        tenant = from_item(item)["tenant"] if item else None
+        item = from_item(resp["Item"]) if resp.get("Item") else None
+        caller = (item["tenant"], item.get("key_id", "")) if item else None
         if self._cache_seconds > 0:
             with self._lock:
                 if len(self._cache) > 10_000:
                     self._cache.clear()
-                self._cache[digest] = (now + self._cache_seconds, tenant)
-        return tenant
+                self._cache[digest] = (now + self._cache_seconds, caller)
+        return caller
 
     def list(self) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []

@@ -142,7 +142,7 @@ class _Partition:
             return
         block = np.asarray(vectors if vectors is not None else np.stack([d.vector for d in docs]), np.float32)
         norms = np.linalg.norm(block, axis=1, keepdims=True)
-        block = block / np.where(norms > 0, norms, 1.0)
+        block = (block / np.where(norms > 0, norms, np.float32(1.0))).astype(np.float32, copy=False)
         self._reserve(len(docs))
         start = self.n
         end = start + len(docs)
@@ -569,7 +569,7 @@ class EmbeddedVectorIndex:
                         scope_key=meta["s"],
                         fact=meta["f"],
                         topics=tuple(meta["tp"]),
-                        vector=np.frombuffer(vec, dtype="<f4"),
+                        vector=np.frombuffer(vec, dtype="<f4"),  # type: ignore[arg-type]
                         version=int(meta["v"]),
                         expire_at=meta["x"],
                     )

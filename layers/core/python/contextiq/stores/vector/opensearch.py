@@ -385,7 +385,7 @@ def _hits(response: dict[str, Any]) -> list[Scored]:
 
 
 def _info_from_mapping(mapping: dict[str, Any], index: str) -> IndexInfo | None:
-    body = mapping.get(index) or next(iter(mapping.values()), {})
+    body: dict[str, Any] = mapping.get(index) or next(iter(mapping.values()), {})
     mappings = body.get("mappings", {})
     meta = mappings.get("_meta") or {}
     vector = mappings.get("properties", {}).get("vector", {})
@@ -411,4 +411,3 @@ def _refresh_param(refresh: bool | str) -> str:
 
 def _dumps(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
-

@@ -10,9 +10,15 @@ from __future__ import annotations
 import re
 
 # Lucene's EnglishAnalyzer.ENGLISH_STOP_WORDS_SET, which is what OpenSearch's "_english_" expands to.
+# fmt: off
 ENGLISH_STOPWORDS = frozenset(
-    ["a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "no", "not", "of", "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to", "was", "will", "with"]
+    {
+     "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it",
+     "no", "not", "of", "on", "or", "such", "that", "the", "their", "then", "there", "these", "they",
+     "this", "to", "was", "will", "with",
+    }
 )
+# fmt: on
 
 _WORD = re.compile(r"\w+(?:['’]\w+)*", re.UNICODE)
 

@@ -1,0 +1,60 @@
+"""CDK entry point: ``npx -y aws-cdk@2 synth -c stage=dev`` (cdk.json runs ``python -m infra.app``).
+
+Synthesis needs no AWS credentials: the stack is environment-agnostic unless ``-c account=...`` and
+``-c region=...`` are given. cdk-nag's AwsSolutions pack runs on every synth; an unacknowledged
+finding fails it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run as a script (``python infra/app.py``), sys.path[0] is infra/, where the ``constructs`` package
+# would shadow the CDK library of the same name: put the repository root there instead.
+_INFRA_DIR = Path(__file__).resolve().parent
+if sys.path and Path(sys.path[0] or ".").resolve() == _INFRA_DIR:
+    sys.path[0] = str(_INFRA_DIR.parent)
+
+from typing import Any  # noqa: E402
+
+from aws_cdk import App, Environment, Validations  # noqa: E402
+from cdk_nag import AwsSolutionsChecks  # noqa: E402
+
+from infra.stack import ContextIQStack  # noqa: E402
+from infra.stages import UnknownStageError, get_stage  # noqa: E402
+
+
+def environment(app: App) -> Environment | None:
+    account = app.node.try_get_context("account")
+    region = app.node.try_get_context("region")
+    if account is None and region is None:
+        return None  # environment-agnostic: resolved at deploy time
+    return Environment(account=account, region=region)
+
+
+def build_app(context: dict[str, Any] | None = None, outdir: str | None = None, nag: bool = True) -> App:
+    """Create the app and the stage's stack. ``context`` mirrors ``-c key=value`` (``stage`` required)."""
+    app = App(context=context, outdir=outdir)
+    stage = get_stage(app.node.try_get_context("stage"))
+    ContextIQStack(
+        app,
+        stage=stage,
+        alarm_email=app.node.try_get_context("alarm_email"),
+        env=environment(app),
+    )
+    if nag:
+        Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return app
+
+
+def main() -> None:
+    try:
+        app = build_app()
+    except UnknownStageError as error:
+        sys.exit(f"error: {error}")
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,300 @@
+"""The HTTP side: the sessions, memories and jobs functions behind an API Gateway REST API.
+
+Every method is a Lambda proxy integration with ``api_key_required=True`` (the key identifies the
+tenant; the function resolves it through the api-keys table) except ``GET /openapi.json``. Errors that
+API Gateway answers itself (missing key, throttling, quota, unknown route...) come back as RFC 9457
+``application/problem+json`` bodies, like the ones the application returns.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.constructs.functions import (
+    ContextIQFunction,
+    FunctionSpec,
+    Layers,
+    grant_invoke_model,
+    log_retention,
+    removal_policy,
+    settings_env,
+)
+from infra.constructs.queues import Queues
+from infra.constructs.search import Search
+from infra.constructs.storage import Storage
+from infra.stages import StageConfig
+
+PROBLEM_TYPE_BASE = "https://contextiq.dev/problems/"  # same base as contextiq.api.problems
+
+
+@dataclass(frozen=True)
+class Route:
+    path: str
+    methods: tuple[str, ...]
+    function: str
+    api_key_required: bool = True
+
+    @property
+    def path_parameters(self) -> tuple[str, ...]:
+        return tuple(re.findall(r"{(\w+)}", self.path))
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("/v1/sessions", ("GET", "POST"), "sessions"),
+    Route("/v1/sessions/{session_id}", ("GET", "DELETE"), "sessions"),
+    Route("/v1/sessions/{session_id}/events", ("GET", "POST"), "sessions"),
+    Route("/v1/sessions/{session_id}/state", ("PATCH",), "sessions"),
+    Route("/v1/memories", ("GET", "POST"), "memories"),
+    Route("/v1/memories/search", ("POST",), "memories"),
+    Route("/v1/memories/generate", ("POST",), "jobs"),
+    Route("/v1/memories/{memory_id}", ("GET", "PATCH", "DELETE"), "memories"),
+    Route("/v1/memories/{memory_id}/revisions", ("GET",), "memories"),
+    Route("/v1/jobs/{job_id}", ("GET",), "jobs"),
+    Route("/openapi.json", ("GET",), "sessions", api_key_required=False),
+)
+
+# One JSON object per request; $context.status and $context.responseLatency are always numbers.
+ACCESS_LOG_FORMAT = (
+    "{"
+    + ",".join(
+        [
+            '"requestId":"$context.requestId"',
+            '"apiKeyId":"$context.identity.apiKeyId"',
+            '"status":$context.status',
+            '"latency":$context.responseLatency',
+            '"integrationLatency":"$context.integrationLatency"',
+            '"method":"$context.httpMethod"',
+            '"resource":"$context.resourcePath"',
+            '"path":"$context.path"',
+            '"requestTime":"$context.requestTimeEpoch"',
+            '"sourceIp":"$context.identity.sourceIp"',
+            '"userAgent":"$context.identity.userAgent"',
+            '"responseLength":"$context.responseLength"',
+            '"error":"$context.error.message"',
+            '"errorType":"$context.error.responseType"',
+            '"integrationError":"$context.integration.error"',
+            '"xrayTraceId":"$context.xrayTraceId"',
+        ]
+    )
+    + "}"
+)
+
+
+@dataclass(frozen=True)
+class GatewayProblem:
+    response_type: str
+    status: int
+    code: str
+    title: str
+    detail: str | None = None  # None: API Gateway's own message
+
+
+# Every gateway response type, with its default status code, rendered as problem+json.
+GATEWAY_PROBLEMS: tuple[GatewayProblem, ...] = (
+    GatewayProblem("INVALID_API_KEY", 403, "forbidden", "Forbidden", "Missing or invalid API key (x-api-key)"),
+    GatewayProblem(
+        "MISSING_AUTHENTICATION_TOKEN",
+        403,
+        "forbidden",
+        "Forbidden",
+        "Missing API key (x-api-key), or no such route (check the path and the method)",
+    ),
+    GatewayProblem("ACCESS_DENIED", 403, "forbidden", "Forbidden"),
+    GatewayProblem("EXPIRED_TOKEN", 403, "forbidden", "Forbidden"),
+    GatewayProblem("INVALID_SIGNATURE", 403, "forbidden", "Forbidden"),
+    GatewayProblem("WAF_FILTERED", 403, "forbidden", "Forbidden"),
+    GatewayProblem("UNAUTHORIZED", 401, "unauthorized", "Unauthorized"),
+    GatewayProblem("THROTTLED", 429, "throttled", "Too many requests", "Rate limit exceeded, retry later"),
+    GatewayProblem("QUOTA_EXCEEDED", 429, "quota-exceeded", "Quota exceeded", "The API key's quota is used up"),
+    GatewayProblem("RESOURCE_NOT_FOUND", 404, "not-found", "Not found"),
+    GatewayProblem("REQUEST_TOO_LARGE", 413, "payload-too-large", "Payload too large"),
+    GatewayProblem("BAD_REQUEST_PARAMETERS", 400, "malformed-request", "Bad request"),
+    GatewayProblem("BAD_REQUEST_BODY", 400, "malformed-request", "Bad request"),
+    GatewayProblem("UNSUPPORTED_MEDIA_TYPE", 415, "unsupported-media-type", "Unsupported media type"),
+    GatewayProblem("INTEGRATION_TIMEOUT", 504, "timeout", "Gateway timeout", "The request took too long"),
+    GatewayProblem("INTEGRATION_FAILURE", 504, "upstream-failure", "Upstream failure"),
+    GatewayProblem("API_CONFIGURATION_ERROR", 500, "internal", "Internal error"),
+    GatewayProblem("AUTHORIZER_CONFIGURATION_ERROR", 500, "internal", "Internal error"),
+    GatewayProblem("AUTHORIZER_FAILURE", 500, "internal", "Internal error"),
+    # Fallbacks: every known type is listed above, so these only catch types added in the future.
+    GatewayProblem("DEFAULT_4XX", 400, "bad-request", "Bad request"),
+    GatewayProblem("DEFAULT_5XX", 500, "internal", "Internal error"),
+)
+
+
+def problem_template(problem: GatewayProblem) -> str:
+    detail = json.dumps(problem.detail) if problem.detail else "$context.error.messageString"
+    return (
+        "{"
+        f'"type":"{PROBLEM_TYPE_BASE}{problem.code}",'
+        f'"title":"{problem.title}",'
+        f'"status":{problem.status},'
+        f'"detail":{detail},'
+        '"instance":"$context.path",'
+        '"request_id":"$context.requestId"'
+        "}"
+    )
+
+
+class Api(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stage: StageConfig,
+        layers: Layers,
+        storage: Storage,
+        queues: Queues,
+        search: Search,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.functions = self._functions(stage, layers, storage, queues, search)
+
+        self.access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            retention=log_retention(stage.log_retention_days),
+            removal_policy=removal_policy(stage),
+        )
+        self.rest_api = apigw.RestApi(
+            self,
+            "RestApi",
+            rest_api_name=stage.stack_name,
+            description=f"ContextIQ memory service ({stage.name})",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            api_key_source_type=apigw.ApiKeySourceType.HEADER,
+            cloud_watch_role=stage.api_gateway_cloudwatch_role,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
+            deploy_options=apigw.StageOptions(
+                stage_name=stage.name,
+                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigw.AccessLogFormat.custom(ACCESS_LOG_FORMAT),
+                tracing_enabled=True,
+                metrics_enabled=True,
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,
+                throttling_rate_limit=stage.api_throttle.rate_limit,
+                throttling_burst_limit=stage.api_throttle.burst_limit,
+            ),
+        )
+        self.stage = self.rest_api.deployment_stage
+        validator = self.rest_api.add_request_validator(
+            "RequestValidator", validate_request_parameters=True, validate_request_body=False
+        )
+        integrations = {
+            name: apigw.LambdaIntegration(fn.function, proxy=True, allow_test_invoke=False)
+            for name, fn in self.functions.items()
+        }
+        for route in ROUTES:
+            resource = self.rest_api.root.resource_for_path(route.path)
+            for method in route.methods:
+                resource.add_method(
+                    method,
+                    integrations[route.function],
+                    api_key_required=route.api_key_required,
+                    request_validator=validator,
+                    request_parameters={f"method.request.path.{p}": True for p in route.path_parameters},
+                )
+
+        plan = stage.usage_plan
+        self.usage_plan = self.rest_api.add_usage_plan(
+            "UsagePlan",
+            name=f"{stage.stack_name}-default",
+            description="Every tenant API key of this stage (see scripts/api_keys.py)",
+            throttle=apigw.ThrottleSettings(rate_limit=plan.throttle.rate_limit, burst_limit=plan.throttle.burst_limit),
+            quota=apigw.QuotaSettings(limit=plan.quota_limit, period=getattr(apigw.Period, plan.quota_period)),
+        )
+        self.usage_plan.add_api_stage(stage=self.stage)
+
+        for problem in GATEWAY_PROBLEMS:
+            self.rest_api.add_gateway_response(
+                problem.response_type.title().replace("_", ""),
+                type=apigw.ResponseType.of(problem.response_type),
+                status_code=str(problem.status),
+                response_headers={"Content-Type": "'application/problem+json'"},
+                templates={"application/json": problem_template(problem)},
+            )
+
+    def _functions(
+        self, stage: StageConfig, layers: Layers, storage: Storage, queues: Queues, search: Search
+    ) -> Mapping[str, ContextIQFunction]:
+        sessions_table = storage.table("sessions_table")
+        memories_table = storage.table("memories_table")
+        jobs_table = storage.table("jobs_table")
+        idempotency_table = storage.table("idempotency_table")
+        api_keys_table = storage.table("api_keys_table")
+        extraction = queues.queue("extraction_queue_url").queue
+
+        common = {
+            "idempotency_table": idempotency_table.table_name,
+            "api_keys_table": api_keys_table.table_name,
+        }
+        specs = {
+            "sessions": FunctionSpec(
+                "sessions",
+                "API /v1/sessions/* and /openapi.json",
+                settings_env({"sessions_table": sessions_table.table_name, **common}),
+            ),
+            "memories": FunctionSpec(
+                "memories",
+                "API /v1/memories/* (CRUD, revisions, search)",
+                settings_env(
+                    {
+                        "memories_table": memories_table.table_name,
+                        **common,
+                        "embedder": "bedrock",
+                        "embedding_model_id": stage.embedding_model.model_id,
+                        "embedding_dimensions": stage.embedding_dimensions,
+                        "vector_index": "opensearch",
+                        "opensearch_endpoint": search.endpoint,
+                        "opensearch_index": search.index_name,
+                        "opensearch_service": "es",
+                    }
+                ),
+            ),
+            "jobs": FunctionSpec(
+                "jobs",
+                "API POST /v1/memories/generate and GET /v1/jobs/{job_id}",
+                settings_env(
+                    {
+                        "jobs_table": jobs_table.table_name,
+                        "sessions_table": sessions_table.table_name,
+                        "extraction_queue_url": extraction.queue_url,
+                        **common,
+                    }
+                ),
+            ),
+        }
+        functions = {
+            name: ContextIQFunction(self, name.capitalize(), spec=spec, stage=stage, layers=layers)
+            for name, spec in specs.items()
+        }
+        for fn in functions.values():
+            idempotency_table.grant_read_write_data(fn.role)
+            api_keys_table.grant_read_data(fn.role)
+
+        sessions, memories, jobs = functions["sessions"], functions["memories"], functions["jobs"]
+        sessions_table.grant_read_write_data(sessions.role)
+
+        memories_table.grant_read_write_data(memories.role)
+        search.grant_http(memories.role, ("GET", "HEAD", "POST", "PUT"))
+        grant_invoke_model(memories.role, self, [stage.embedding_model])
+
+        jobs_table.grant_read_write_data(jobs.role)
+        sessions_table.grant_read_data(jobs.role)
+        extraction.grant_send_messages(jobs.role)
+        return functions
+
+    @property
+    def lambda_functions(self) -> dict[str, lambda_.Function]:
+        return {name: fn.function for name, fn in self.functions.items()}

@@ -1,0 +1,83 @@
+"""``ContextIQ-<stage>``: the whole service in one stack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack, Tags
+from constructs import Construct
+
+from infra.constructs.api import Api
+from infra.constructs.functions import Layers
+from infra.constructs.observability import Observability
+from infra.constructs.queues import Queues
+from infra.constructs.search import Search
+from infra.constructs.storage import Storage
+from infra.constructs.workers import Workers
+from infra.nag import acknowledge_findings
+from infra.stages import StageConfig
+
+
+class ContextIQStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        *,
+        stage: StageConfig,
+        alarm_email: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            scope,
+            stage.stack_name,
+            description=f"ContextIQ memory service for AI agents ({stage.name})",
+            termination_protection=stage.retain_data,
+            **kwargs,
+        )
+        self.stage = stage
+        Tags.of(self).add("project", "contextiq")
+        Tags.of(self).add("stage", stage.name)
+
+        self.storage = Storage(self, "Storage", stage=stage)
+        self.queues = Queues(self, "Queues", stage=stage)
+        self.search = Search(self, "Search", stage=stage)
+        self.layers = Layers(self, "Layers")
+        backends = {
+            "stage": stage,
+            "layers": self.layers,
+            "storage": self.storage,
+            "queues": self.queues,
+            "search": self.search,
+        }
+        self.api = Api(self, "Api", **backends)  # type: ignore[arg-type]
+        self.workers = Workers(self, "Workers", **backends)  # type: ignore[arg-type]
+        functions = {**self.api.lambda_functions, **self.workers.lambda_functions}
+        self.observability = Observability(
+            self,
+            "Observability",
+            stage=stage,
+            rest_api=self.api.rest_api,
+            functions=functions,
+            queues=self.queues.pairs,
+            indexer_dead_letter_queue=self.workers.indexer_dead_letter_queue,
+            tables=self.storage.tables,
+            search=self.search,
+            alarm_email=alarm_email if alarm_email is not None else stage.alarm_email,
+        )
+        self._outputs()
+        acknowledge_findings(self)
+
+    def _outputs(self) -> None:
+        CfnOutput(self, "ApiUrl", value=self.api.rest_api.url, description="Base URL (append v1/...)")
+        CfnOutput(self, "RestApiId", value=self.api.rest_api.rest_api_id)
+        CfnOutput(self, "UsagePlanId", value=self.api.usage_plan.usage_plan_id, description="scripts/api_keys.py")
+        for logical_id, table in self.storage.tables.items():
+            CfnOutput(self, f"{logical_id}Name", value=table.table_name)
+        for logical_id, pair in self.queues.pairs.items():
+            CfnOutput(self, f"{logical_id}Url", value=pair.queue.queue_url)
+            CfnOutput(self, f"{logical_id}DeadLetterUrl", value=pair.dead_letter_queue.queue_url)
+        CfnOutput(self, "IndexerDeadLetterQueueUrl", value=self.workers.indexer_dead_letter_queue.queue_url)
+        CfnOutput(self, "OpenSearchEndpoint", value=self.search.endpoint)
+        CfnOutput(self, "OpenSearchIndex", value=self.search.index_name)
+        CfnOutput(self, "DashboardName", value=self.observability.dashboard_name)
+        CfnOutput(self, "AlarmTopicArn", value=self.observability.topic.topic_arn)

@@ -1,0 +1,105 @@
+"""Long-term memories, their revisions and search."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
+
+from contextiq import limits
+from contextiq.models.common import Metadata, Name, Request, TtlSeconds
+
+
+def _check_scope(value: dict[str, str]) -> dict[str, str]:
+    if not limits.MIN_SCOPE_KEYS <= len(value) <= limits.MAX_SCOPE_KEYS:
+        raise ValueError(f"a scope has {limits.MIN_SCOPE_KEYS} to {limits.MAX_SCOPE_KEYS} keys, got {len(value)}")
+    return value
+
+
+Scope = Annotated[dict[Name, Name], AfterValidator(_check_scope)]
+Fact = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=limits.MAX_FACT_CHARS)]
+Topics = Annotated[list[Name], Field(max_length=limits.MAX_TOPICS_PER_MEMORY)]
+
+
+def scope_key(scope: dict[str, str]) -> str:
+    """Canonical, order-independent identity of a scope (exact match: same keys, same values)."""
+    canonical = json.dumps(sorted(scope.items()), separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+class Source(BaseModel):
+    session_id: str | None = None
+    event_ids: list[str] = Field(default_factory=list)
+
+
+class MemoryCreate(Request):
+    scope: Scope
+    fact: Fact
+    topics: Topics = Field(default_factory=list)
+    metadata: Metadata = Field(default_factory=dict)
+    ttl_seconds: TtlSeconds | None = None
+
+
+class MemoryPatch(Request):
+    fact: Fact | None = None
+    topics: Topics | None = None
+    metadata: Metadata | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> MemoryPatch:
+        if self.fact is None and self.topics is None and self.metadata is None:
+            raise ValueError("give at least one of fact, topics, metadata")
+        return self
+
+
+class Memory(BaseModel):
+    id: str
+    scope: dict[str, str]
+    fact: str
+    topics: list[str]
+    metadata: dict[str, Any]
+    source: Source | None = None
+    create_time: datetime
+    update_time: datetime
+    expire_time: datetime | None = None
+    version: int
+
+
+class RevisionAction(StrEnum):
+    CREATED = "CREATED"
+    UPDATED = "UPDATED"
+    DELETED = "DELETED"
+
+
+class Revision(BaseModel):
+    revision_id: str
+    memory_id: str
+    action: RevisionAction
+    fact: str
+    previous_fact: str | None = None
+    actor: str
+    source: Source | None = None
+    time: datetime
+    version: int
+
+
+class SearchRequest(Request):
+    scope: Scope
+    query: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=limits.MAX_QUERY_CHARS)]
+    top_k: int = Field(default=10, ge=1, le=limits.MAX_TOP_K)
+    mode: Literal["hybrid", "semantic", "keyword"] = "hybrid"
+    min_score: float | None = Field(default=None, ge=0.0)
+    topics: Topics | None = None
+
+
+class SearchResult(BaseModel):
+    memory: Memory
+    score: float
+
+
+class SearchResponse(BaseModel):
+    results: list[SearchResult]

@@ -1,0 +1,300 @@
+"""Memories and their revisions in one DynamoDB table: the system of record.
+
+    pk = T#<tenant>#M#<memory_id>   sk = MEMORY       the memory (fact, scope, vector, version)
+    pk = T#<tenant>#M#<memory_id>   sk = R#<ulid>     one revision per change, in order
+    gsi1pk = T#<tenant>#SC#<scope_key>  gsi1sk = <memory_id>   (index by_scope; live memories only)
+
+Every change is one transaction: the memory write (conditioned on the version read) plus its
+revision. A deleted memory stays as a tombstone (``deleted_time``, next version, out of the scope
+index, removed by TTL after ``TOMBSTONE_DAYS``) so the index and the revisions can tell it was deleted.
+The vector is stored with the memory (float32 little-endian) so the index can be rebuilt without
+calling the embedding model again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from contextiq.errors import VersionConflictError
+from contextiq.ids import epoch, isoformat
+from contextiq.models.memories import Memory, Revision, RevisionAction, Source, scope_key
+from contextiq.stores.dynamo.base import (
+    decode_token,
+    encode_token,
+    from_item,
+    is_condition_failure,
+    is_transaction_conflict,
+    to_item,
+    values,
+)
+
+MEMORY_SK = "MEMORY"
+TOMBSTONE_DAYS = 30
+
+
+def memory_pk(tenant: str, memory_id: str) -> str:
+    return f"T#{tenant}#M#{memory_id}"
+
+
+def scope_pk(tenant: str, scope: dict[str, str]) -> str:
+    return f"T#{tenant}#SC#{scope_key(scope)}"
+
+
+def pack_vector(vector: Sequence[float]) -> bytes:
+    import array
+
+    packed = array.array("f", vector)
+    return packed.tobytes()
+
+
+def unpack_vector(raw: bytes) -> list[float]:
+    import array
+
+    unpacked = array.array("f")
+    unpacked.frombytes(raw)
+    return unpacked.tolist()
+
+
+@dataclass(frozen=True)
+class StoredMemory:
+    """A memory as stored: the API model plus what only the store and the index need."""
+
+    tenant: str
+    memory: Memory
+    vector: list[float] | None
+    embedding_model: str | None
+    deleted: bool = False
+
+    @property
+    def expire_at(self) -> int | None:
+        return epoch(self.memory.expire_time) if self.memory.expire_time else None
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def parse_memory_item(raw: dict[str, Any]) -> StoredMemory:
+    """A MEMORY item (from GetItem, Query or a stream image) -> StoredMemory."""
+    item = from_item(raw)
+    expire_at = item.get("expire_at")
+    source = json.loads(item["source"]) if item.get("source") else None
+    memory = Memory(
+        id=item["id"],
+        scope=json.loads(item["scope"]),
+        fact=item["fact"],
+        topics=list(item.get("topics") or []),
+        metadata=json.loads(item.get("metadata", "{}")),
+        source=Source(**source) if source else None,
+        create_time=item["create_time"],
+        update_time=item["update_time"],
+        expire_time=None if item.get("deleted_time") or not expire_at else datetime.fromtimestamp(expire_at, UTC),
+        version=item["version"],
+    )
+    vector = unpack_vector(item["vector"]) if item.get("vector") else None
+    return StoredMemory(item["tenant"], memory, vector, item.get("embedding_model"), bool(item.get("deleted_time")))
+
+
+class MemoryStore:
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._ddb = client
+        self._table = table_name
+
+    def _memory_item(self, tenant: str, m: Memory, vector: Sequence[float], model: str) -> dict[str, Any]:
+        return to_item(
+            {
+                "pk": memory_pk(tenant, m.id),
+                "sk": MEMORY_SK,
+                "tenant": tenant,
+                "id": m.id,
+                "scope": _dumps(m.scope),
+                "scope_key": scope_key(m.scope),
+                "fact": m.fact,
+                "topics": list(m.topics),
+                "metadata": _dumps(m.metadata),
+                "source": _dumps(m.source.model_dump()) if m.source else None,
+                "create_time": isoformat(m.create_time),
+                "update_time": isoformat(m.update_time),
+                "expire_at": epoch(m.expire_time) if m.expire_time else None,
+                "version": m.version,
+                "vector": pack_vector(vector),
+                "embedding_model": model,
+                "gsi1pk": scope_pk(tenant, m.scope),
+                "gsi1sk": m.id,
+            }
+        )
+
+    def _revision_put(self, tenant: str, rev: Revision) -> dict[str, Any]:
+        item = {
+            "pk": memory_pk(tenant, rev.memory_id),
+            "sk": f"R#{rev.revision_id}",
+            "revision_id": rev.revision_id,
+            "memory_id": rev.memory_id,
+            "action": rev.action.value,
+            "fact": rev.fact,
+            "previous_fact": rev.previous_fact,
+            "actor": rev.actor,
+            "source": _dumps(rev.source.model_dump()) if rev.source else None,
+            "time": isoformat(rev.time),
+            "version": rev.version,
+        }
+        return {"Put": {"TableName": self._table, "Item": to_item(item), "ConditionExpression": "attribute_not_exists(pk)"}}
+
+    def _transact(self, items: list[dict[str, Any]]) -> None:
+        try:
+            self._ddb.transact_write_items(TransactItems=items)
+        except ClientError as err:
+            if is_condition_failure(err) or is_transaction_conflict(err):
+                raise VersionConflictError("the memory changed since it was read") from err
+            raise
+
+    def put(
+        self, tenant: str, memory: Memory, vector: Sequence[float], model: str, revision: Revision,
+        expected_version: int | None,
+    ) -> None:
+        """Create (``expected_version`` None) or replace a memory, with its revision, atomically."""
+        condition = (
+            "attribute_not_exists(pk)"
+            if expected_version is None
+            else "version = :expected AND attribute_not_exists(deleted_time)"
+        )
+        put: dict[str, Any] = {
+            "TableName": self._table,
+            "Item": self._memory_item(tenant, memory, vector, model),
+            "ConditionExpression": condition,
+        }
+        if expected_version is not None:
+            put["ExpressionAttributeValues"] = values(expected=expected_version)
+        self._transact([{"Put": put}, self._revision_put(tenant, revision)])
+
+    def tombstone(self, tenant: str, memory_id: str, expected_version: int, revision: Revision, now: datetime) -> None:
+        """Mark deleted at ``expected_version + 1``, leave the scope index, expire the tombstone later."""
+        update = {
+            "TableName": self._table,
+            "Key": to_item({"pk": memory_pk(tenant, memory_id), "sk": MEMORY_SK}),
+            "UpdateExpression": "SET deleted_time = :now, update_time = :now, version = :next, expire_at = :gone "
+            "REMOVE gsi1pk, gsi1sk, vector",
+            "ConditionExpression": "version = :expected AND attribute_not_exists(deleted_time)",
+            "ExpressionAttributeValues": values(
+                now=isoformat(now),
+                next=expected_version + 1,
+                expected=expected_version,
+                gone=epoch(now) + TOMBSTONE_DAYS * 86400,
+            ),
+        }
+        self._transact([{"Update": update}, self._revision_put(tenant, revision)])
+
+    def get(self, tenant: str, memory_id: str) -> StoredMemory | None:
+        """The stored memory (live or tombstone), or None."""
+        resp = self._ddb.get_item(
+            TableName=self._table,
+            Key=to_item({"pk": memory_pk(tenant, memory_id), "sk": MEMORY_SK}),
+            ConsistentRead=True,
+        )
+        raw = resp.get("Item")
+        return parse_memory_item(raw) if raw else None
+
+    def get_many(self, tenant: str, memory_ids: Sequence[str]) -> dict[str, StoredMemory]:
+        """BatchGetItem in chunks of 100 (unprocessed keys retried)."""
+        found: dict[str, StoredMemory] = {}
+        ids = list(dict.fromkeys(memory_ids))
+        for start in range(0, len(ids), 100):
+            keys = [to_item({"pk": memory_pk(tenant, i), "sk": MEMORY_SK}) for i in ids[start : start + 100]]
+            request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
+            for _ in range(8):
+                resp = self._ddb.batch_get_item(RequestItems=request)
+                for raw in resp.get("Responses", {}).get(self._table, []):
+                    stored = parse_memory_item(raw)
+                    found[stored.memory.id] = stored
+                request = resp.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+        return found
+
+    def list_scope(
+        self, tenant: str, scope: dict[str, str], topic: str | None, limit: int, token: str | None, *, now: datetime
+    ) -> tuple[list[StoredMemory], str | None]:
+        pk = scope_pk(tenant, scope)
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "by_scope",
+            "KeyConditionExpression": "gsi1pk = :pk",
+            "Limit": limit,
+        }
+        filters = ["(attribute_not_exists(expire_at) OR expire_at > :now)"]
+        vals: dict[str, Any] = {"pk": pk, "now": epoch(now)}
+        if topic is not None:
+            filters.append("contains(topics, :topic)")
+            vals["topic"] = topic  # element of the topics list
+        kwargs["FilterExpression"] = " AND ".join(filters)
+        kwargs["ExpressionAttributeValues"] = values(**vals)
+        start = decode_token(token, {"gsi1pk": pk})
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        items: list[StoredMemory] = []
+        while True:
+            resp = self._ddb.query(**kwargs)
+            items.extend(parse_memory_item(i) for i in resp.get("Items", []))
+            last = resp.get("LastEvaluatedKey")
+            if not last or len(items) >= limit:
+                break
+            kwargs["ExclusiveStartKey"] = last
+            kwargs["Limit"] = limit - len(items)
+        return items, encode_token(last)
+
+    def revisions(
+        self, tenant: str, memory_id: str, limit: int, token: str | None
+    ) -> tuple[list[Revision], str | None]:
+        pk = memory_pk(tenant, memory_id)
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :r)",
+            "ExpressionAttributeValues": values(pk=pk, r="R#"),
+            "Limit": limit,
+            "ConsistentRead": True,
+        }
+        start = decode_token(token, {"pk": pk})
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        resp = self._ddb.query(**kwargs)
+        revisions = []
+        for raw in resp.get("Items", []):
+            item = from_item(raw)
+            source = json.loads(item["source"]) if item.get("source") else None
+            revisions.append(
+                Revision(
+                    revision_id=item["revision_id"],
+                    memory_id=item["memory_id"],
+                    action=RevisionAction(item["action"]),
+                    fact=item["fact"],
+                    previous_fact=item.get("previous_fact"),
+                    actor=item["actor"],
+                    source=Source(**source) if source else None,
+                    time=item["time"],
+                    version=item["version"],
+                )
+            )
+        return revisions, encode_token(resp.get("LastEvaluatedKey"))
+
+    def scan_all(self, segment: int = 0, total_segments: int = 1) -> Iterator[StoredMemory]:
+        """Every MEMORY item (live and tombstones) of every tenant: for scripts/reindex.py."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "FilterExpression": "sk = :m",
+            "ExpressionAttributeValues": values(m=MEMORY_SK),
+            "Segment": segment,
+            "TotalSegments": total_segments,
+        }
+        while True:
+            resp = self._ddb.scan(**kwargs)
+            for raw in resp.get("Items", []):
+                yield parse_memory_item(raw)
+            if "LastEvaluatedKey" not in resp:
+                return
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]

@@ -1,0 +1,140 @@
+"""The memories API over HTTP (TestClient) against moto DynamoDB and the embedded index (hashing embedder)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from contextiq import limits
+from tests.conftest import TENANT_B_KEY
+
+B = {"x-api-key": TENANT_B_KEY}
+SCOPE = {"user_id": "u1", "app": "travel"}
+
+
+def _memory(api, fact="The user is vegetarian", scope=SCOPE, **body):  # type: ignore[no-untyped-def]
+    resp = api.post("/v1/memories", json={"scope": scope, "fact": fact, **body})
+    assert resp.status_code == 201, resp.text
+    return resp.json()
+
+
+def _search(api, query, scope=SCOPE, **body):  # type: ignore[no-untyped-def]
+    resp = api.post("/v1/memories/search", json={"scope": scope, "query": query, **body})
+    assert resp.status_code == 200, resp.text
+    return resp.json()["results"]
+
+
+def test_create_get_patch_delete_with_revisions(api) -> None:
+    m = _memory(api, topics=["USER_PREFERENCES"], metadata={"k": "v"})
+    assert m["version"] == 1 and m["scope"] == SCOPE and m["topics"] == ["USER_PREFERENCES"]
+    got = api.get(f"/v1/memories/{m['id']}")
+    assert got.json() == m and got.headers["etag"] == '"1"'
+    patched = api.patch(f"/v1/memories/{m['id']}", json={"fact": "The user is vegan"}, headers={"If-Match": '"1"'})
+    assert patched.status_code == 200 and patched.json()["version"] == 2
+    stale = api.patch(f"/v1/memories/{m['id']}", json={"fact": "x"}, headers={"If-Match": '"1"'})
+    assert stale.status_code == 412
+    assert api.delete(f"/v1/memories/{m['id']}").status_code == 204
+    assert api.get(f"/v1/memories/{m['id']}").status_code == 404
+    assert api.delete(f"/v1/memories/{m['id']}").status_code == 404
+    revs = api.get(f"/v1/memories/{m['id']}/revisions").json()["items"]
+    assert [r["action"] for r in revs] == ["CREATED", "UPDATED", "DELETED"]
+    assert revs[1]["previous_fact"] == "The user is vegetarian" and revs[1]["fact"] == "The user is vegan"
+    assert all(r["actor"] == "apikey:ka" for r in revs)
+    assert [r["version"] for r in revs] == [1, 2, 3]
+
+
+def test_search_finds_by_keyword_and_respects_scope(api) -> None:
+    a = _memory(api, "The user is allergic to peanuts")
+    _memory(api, "The user prefers window seats")
+    _memory(api, "The user is allergic to peanuts", scope={"user_id": "u1"})  # another scope
+    _memory(api, "The user is allergic to peanuts", scope={"user_id": "u2", "app": "travel"})
+    for mode in ("hybrid", "keyword", "semantic"):
+        results = _search(api, "allergic peanuts", mode=mode)
+        ids = [r["memory"]["id"] for r in results]
+        assert ids[0] == a["id"], mode
+        assert all(r["memory"]["scope"] == SCOPE for r in results)
+    assert len(_search(api, "peanuts", top_k=1)) == 1
+
+
+def test_search_topics_and_min_score(api) -> None:
+    _memory(api, "The user likes jazz", topics=["USER_PREFERENCES"])
+    _memory(api, "The user lives in Lyon", topics=["USER_PERSONAL_INFO"])
+    only = _search(api, "user", topics=["USER_PERSONAL_INFO"])
+    assert [r["memory"]["fact"] for r in only] == ["The user lives in Lyon"]
+    assert _search(api, "jazz", min_score=10.0) == []
+
+
+def test_update_re_embeds(api) -> None:
+    m = _memory(api, "The user lives in Paris")
+    api.patch(f"/v1/memories/{m['id']}", json={"fact": "The user lives in Berlin"})
+    assert [r["memory"]["id"] for r in _search(api, "Berlin", mode="keyword")] == [m["id"]]
+    assert _search(api, "Paris", mode="keyword") == []
+
+
+def test_delete_and_expiry_remove_from_search(api, container) -> None:
+    gone = _memory(api, "The user owns a red bicycle")
+    soon = _memory(api, "The user owns a blue kayak", ttl_seconds=60)
+    api.delete(f"/v1/memories/{gone['id']}")
+    assert [r["memory"]["id"] for r in _search(api, "owns")] == [soon["id"]]
+    from contextiq.ids import utcnow
+
+    container.memories._clock = lambda: utcnow() + timedelta(seconds=61)
+    assert _search(api, "owns") == []
+    assert api.get(f"/v1/memories/{soon['id']}").status_code == 404
+
+
+def test_list_scope_with_topic_and_pages(api) -> None:
+    ids = [_memory(api, f"fact {i}", topics=["A"] if i % 2 else ["B"])["id"] for i in range(5)]
+    _memory(api, "other scope", scope={"user_id": "u1"})
+    page = api.get("/v1/memories?scope.user_id=u1&scope.app=travel&limit=3").json()
+    rest = api.get(f"/v1/memories?scope.user_id=u1&scope.app=travel&limit=3&next_token={page['next_token']}").json()
+    assert [m["id"] for m in page["items"] + rest["items"]] == ids
+    only_a = api.get("/v1/memories?scope.user_id=u1&scope.app=travel&topic=A").json()["items"]
+    assert [m["id"] for m in only_a] == [ids[1], ids[3]]
+    assert [m["fact"] for m in api.get("/v1/memories?scope.user_id=u1").json()["items"]] == ["other scope"]
+    assert api.get("/v1/memories").status_code == 422
+
+
+def test_validation_and_limits(api) -> None:
+    too_long = "x" * (limits.MAX_FACT_CHARS + 1)
+    resp = api.post("/v1/memories", json={"scope": SCOPE, "fact": too_long})
+    assert resp.status_code == 422 and resp.json()["errors"][0]["field"] == "fact"
+    nine = {f"k{i}": "v" for i in range(limits.MAX_SCOPE_KEYS + 1)}
+    assert api.post("/v1/memories", json={"scope": nine, "fact": "f"}).status_code == 422
+    assert api.post("/v1/memories", json={"scope": {}, "fact": "f"}).status_code == 422
+    resp = api.post("/v1/memories/search", json={"scope": SCOPE, "query": "q", "top_k": 101})
+    assert resp.status_code == 422 and resp.json()["errors"][0]["field"] == "top_k"
+    assert api.post("/v1/memories/search", json={"scope": SCOPE, "query": "q", "mode": "fuzzy"}).status_code == 422
+    assert api.patch("/v1/memories/x", json={}).status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/v1/memories/{id}", None),
+        ("PATCH", "/v1/memories/{id}", {"fact": "hijacked"}),
+        ("DELETE", "/v1/memories/{id}", None),
+        ("GET", "/v1/memories/{id}/revisions", None),
+    ],
+)
+def test_other_tenant_gets_404_and_changes_nothing(api, method, path, body) -> None:
+    m = _memory(api, "The user's passport number is X123")
+    resp = api.request(method, path.format(id=m["id"]), json=body, headers=B)
+    assert resp.status_code == 404 and "X123" not in resp.text
+    assert api.get(f"/v1/memories/{m['id']}").json() == m
+
+
+def test_other_tenant_never_sees_memories_in_search_or_list(api) -> None:
+    _memory(api, "The user's passport number is X123")
+    resp = api.post("/v1/memories/search", json={"scope": SCOPE, "query": "passport"}, headers=B)
+    assert resp.status_code == 200 and resp.json()["results"] == []
+    assert api.get("/v1/memories?scope.user_id=u1&scope.app=travel", headers=B).json()["items"] == []
+
+
+def test_idempotent_memory_create(api) -> None:
+    body = {"scope": SCOPE, "fact": "once"}
+    a = api.post("/v1/memories", json=body, headers={"Idempotency-Key": "m1"}).json()
+    b = api.post("/v1/memories", json=body, headers={"Idempotency-Key": "m1"}).json()
+    assert a == b
+    assert len(api.get("/v1/memories?scope.user_id=u1&scope.app=travel").json()["items"]) == 1
