@@ -189,7 +189,7 @@ class Api(Construct):
         )
         self.stage = self.rest_api.deployment_stage
         validator = self.rest_api.add_request_validator(
-            "RequestValidator", validate_request_parameters=True, validate_request_body=False
+            "RequestValidator", validate_request_parameters=True, validate_request_body=True
         )
         integrations = {
             name: apigw.LambdaIntegration(fn.function, proxy=True, allow_test_invoke=False)

@@ -127,7 +127,7 @@ class Search(Construct):
             off_peak_window_options=opensearch.CfnDomain.OffPeakWindowOptionsProperty(enabled=True),
         )
         self.domain.apply_removal_policy(removal)
-        self.domain.add_dependency(log_policy)
+        self.domain.node.add_dependency(log_policy)
         self.endpoint = self.domain.attr_domain_endpoint
 
         for arn in stage.opensearch_extra_principal_arns:

@@ -96,7 +96,8 @@ def test_stale_upsert_after_delete_does_not_resurrect(index: VectorIndex) -> Non
     assert index.search(q("chess", unit(1))) == []
     index.upsert([mem("m1", "plays chess again", unit(1), version=3)])  # a genuinely newer version
     hits = index.search(q("chess", unit(1)))
-    assert ids(hits) == ["m1"] and hits[0].version == 3
+    assert ids(hits) == ["m1"]
+    assert hits[0].version == 3
 
 
 def test_delete_before_upsert_blocks_older_versions(index: VectorIndex) -> None:
@@ -127,7 +128,8 @@ def test_out_of_order_versions_keep_the_newest(index: VectorIndex) -> None:
     index.upsert([mem("m1", "favourite colour is blue", unit(1), version=1)])
     assert index.search(q("blue", mode="keyword", vector=None)) == []
     hits = index.search(q("green", mode="keyword", vector=None))
-    assert ids(hits) == ["m1"] and hits[0].version == 2
+    assert ids(hits) == ["m1"]
+    assert hits[0].version == 2
     # the vector of v2 is the one searched
     sem = index.search(q("", unit(0, 1), mode="semantic"))
     assert sem[0].score == pytest.approx(1.0, abs=1e-5)
@@ -241,7 +243,8 @@ def test_keyword_mode_finds_the_exact_word(index: VectorIndex) -> None:
     assert index.search(q("the a of", mode="keyword")) == []  # stop words only
     assert index.search(q("zebra", mode="keyword")) == []
     ranked = index.search(q("user cat", mode="keyword"))
-    assert ids(ranked)[0] == "cat" and set(ids(ranked)) == {"cat", "dog"}
+    assert ids(ranked)[0] == "cat"
+    assert set(ids(ranked)) == {"cat", "dog"}
     assert all(h.score > 0 for h in ranked)
 
 
@@ -274,13 +277,13 @@ def test_semantic_mode_ranks_by_vector_only(index: VectorIndex) -> None:
 def test_hybrid_fuses_both_signals(index: VectorIndex) -> None:
     index.upsert(
         [
-            mem("both", "flight to Tokyo on Tuesday", unit(1, 0.3)),
-            mem("semantic-only", "trip to Japan next week", unit(1, 0.2)),
+            mem("both", "flight to Tokyo on Tuesday", unit(1, 1.5)),  # cos 0.55 with the query
+            mem("semantic-only", "trip to Japan next week", unit(1, 1)),  # cos 0.71
             mem("keyword-only", "Tokyo subway map", unit(0, 0, 1)),
             mem("neither", "likes jazz", unit(0, 0, 0, 1)),
         ]
     )
-    query_vec = unit(1, 0.2)
+    query_vec = unit(1)
     semantic = index.search(q("Tokyo flight", query_vec, mode="semantic"))
     assert ids(semantic)[0] == "semantic-only"
     hybrid = index.search(q("Tokyo flight", query_vec, mode="hybrid"))
@@ -362,7 +365,8 @@ def test_reopened_instance_sees_the_data(backend: Backend) -> None:
     backend.index.delete("t1", "m2", version=2)
     other = backend.reopen()
     hits = other.search(q("marathons", unit(1), topics=("sport",)))
-    assert ids(hits) == ["m1"] and hits[0].version == 4
+    assert ids(hits) == ["m1"]
+    assert hits[0].version == 4
     assert other.search(q("marathons", unit(1), now=NOW + 61)) == []
     other.upsert([mem("m2", "swims", unit(0, 1), version=1)])  # the tombstone survived
     other.upsert([mem("m1", "runs marathons slowly", unit(1), version=3)])  # so did the version

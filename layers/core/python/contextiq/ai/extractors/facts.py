@@ -19,15 +19,149 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 STOPWORDS = frozenset(
-    """a an the and or but if of to in on at by for with from as into about over after before than
-    then so that this these those there here it its is are was were be been being am do does did has have had
-    will would shall should can could may might must just very really also too not no nor only own same
-    such some any each every all both few more most other which who whom whose what when where why how
-    i me my mine myself we our ours you your yours he him his she her hers they them their theirs
-    user user's s 's now still always often usually""".split()
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "if",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "with",
+        "from",
+        "as",
+        "into",
+        "about",
+        "over",
+        "after",
+        "before",
+        "than",
+        "then",
+        "so",
+        "that",
+        "this",
+        "these",
+        "those",
+        "there",
+        "here",
+        "it",
+        "its",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "am",
+        "do",
+        "does",
+        "did",
+        "has",
+        "have",
+        "had",
+        "will",
+        "would",
+        "shall",
+        "should",
+        "can",
+        "could",
+        "may",
+        "might",
+        "must",
+        "just",
+        "very",
+        "really",
+        "also",
+        "too",
+        "not",
+        "no",
+        "nor",
+        "only",
+        "own",
+        "same",
+        "such",
+        "some",
+        "any",
+        "each",
+        "every",
+        "all",
+        "both",
+        "few",
+        "more",
+        "most",
+        "other",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "what",
+        "when",
+        "where",
+        "why",
+        "how",
+        "i",
+        "me",
+        "my",
+        "mine",
+        "myself",
+        "we",
+        "our",
+        "ours",
+        "you",
+        "your",
+        "yours",
+        "he",
+        "him",
+        "his",
+        "she",
+        "her",
+        "hers",
+        "they",
+        "them",
+        "their",
+        "theirs",
+        "user",
+        "user's",
+        "s",
+        "'s",
+        "now",
+        "still",
+        "always",
+        "often",
+        "usually",
+    ]
 )
-NEGATIONS = frozenset({"not", "no", "never", "don't", "doesn't", "didn't", "isn't", "aren't", "can't", "cannot",
-                       "won't", "wasn't", "weren't", "hasn't", "haven't", "dont", "doesnt", "cant", "isnt"})
+NEGATIONS = frozenset(
+    {
+        "not",
+        "no",
+        "never",
+        "don't",
+        "doesn't",
+        "didn't",
+        "isn't",
+        "aren't",
+        "can't",
+        "cannot",
+        "won't",
+        "wasn't",
+        "weren't",
+        "hasn't",
+        "haven't",
+        "dont",
+        "doesnt",
+        "cant",
+        "isnt",
+    }
+)
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
 
@@ -71,7 +205,11 @@ def stem(token: str) -> str:
 
 def content_tokens(text: str) -> set[str]:
     """Stemmed tokens without stop words or negations (so polarity is compared separately)."""
-    return {stem(t) for t in tokens(text) if t not in STOPWORDS and t not in NEGATIONS and stem(t) not in STOPWORDS}
+    return {
+        stem(t)
+        for t in tokens(text)
+        if t not in STOPWORDS and t not in NEGATIONS and stem(t) not in STOPWORDS
+    }
 
 
 _VALUE = re.compile(r"^\$?\d[\d.,:]*(?:%|k|am|pm)?$|^\d{4}-\d{2}-\d{2}$")
@@ -129,7 +267,9 @@ def parse_retraction(text: str) -> Retraction | None:
         r"\b(?:not|doesn't|does not|isn't|don't|do not)\b", clean, re.I
     ):
         positive = re.sub(r"\s*\b(?:any ?more|any longer)\b", "", clean, flags=re.I)
-        positive = re.sub(r"\s*\b(?:not|doesn't|does not|isn't|don't|do not)\b", "", positive, count=1, flags=re.I)
+        positive = re.sub(
+            r"\s*\b(?:not|doesn't|does not|isn't|don't|do not)\b", "", positive, count=1, flags=re.I
+        )
         return Retraction(RetractionKind.STATE, positive)
     return None
 
@@ -173,7 +313,9 @@ _ATTRIBUTE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ),
     (
         "relationship_status",
-        re.compile(rf"^{_SUBJECT} is (?:now )?(?P<value>married|single|divorced|engaged|widowed|in a relationship)$"),
+        re.compile(
+            rf"^{_SUBJECT} is (?:now )?(?P<value>married|single|divorced|engaged|widowed|in a relationship)$"
+        ),
     ),
     ("origin", re.compile(rf"^{_SUBJECT} is (?:originally )?from (?P<value>.+)$")),
     ("nickname", re.compile(rf"^{_SUBJECT} wants to be called (?P<value>.+)$")),
@@ -192,7 +334,9 @@ def attribute(text: str) -> Attribute | None:
         if m:
             value = m.group("value").strip()
             if key == "residence":
-                value = re.sub(r" (?:on|in|since) (?:\d{4}-\d{2}-\d{2}|the week of .*|[a-z]+ \d{4}|\d{4})$", "", value)
+                value = re.sub(
+                    r" (?:on|in|since) (?:\d{4}-\d{2}-\d{2}|the week of .*|[a-z]+ \d{4}|\d{4})$", "", value
+                )
             return Attribute(m.group("subject").strip(), key, value)
     m = _POSSESSIVE.match(clean)
     if m:
@@ -253,10 +397,17 @@ def retracts(candidate: str, memory: str) -> bool:
     if normalize(positive) == normalize(memory):
         return True
     pos_attr, mem_attr = attribute(positive), attribute(memory)
-    if pos_attr and mem_attr and pos_attr.key == mem_attr.key and same_subject(pos_attr.subject, mem_attr.subject):
+    if (
+        pos_attr
+        and mem_attr
+        and pos_attr.key == mem_attr.key
+        and same_subject(pos_attr.subject, mem_attr.subject)
+    ):
         # "Alice no longer lives in Paris" retracts "Alice lives in Paris", not "Alice lives in Rome";
         # "Alice is no longer vegetarian" also retracts "Alice is vegan" (the diet attribute).
-        return pos_attr.key == "diet" or _covers(content_tokens(pos_attr.value), content_tokens(mem_attr.value))
+        return pos_attr.key == "diet" or _covers(
+            content_tokens(pos_attr.value), content_tokens(mem_attr.value)
+        )
     wanted = content_tokens(positive) - content_tokens(_subject_of(positive))
     have = content_tokens(memory)
     if not wanted or not same_subject(_subject_of(positive), _subject_of(memory)):
@@ -305,8 +456,10 @@ def relate(candidate: str, memory: str, score: float | None = None) -> tuple[Rel
         and same_subject(cand_attr.subject, mem_attr.subject)
         and normalize(cand_attr.value) != normalize(mem_attr.value)
     ):
-        if same_polarity and _covers(content_tokens(cand_attr.value), content_tokens(mem_attr.value)) and not (
-            novel_values
+        if (
+            same_polarity
+            and _covers(content_tokens(cand_attr.value), content_tokens(mem_attr.value))
+            and not (novel_values)
         ):
             return Relation.DUPLICATE, f"the memory already states this {cand_attr.key.split(':')[-1]}"
         return Relation.CHANGED, f"same attribute ({cand_attr.key.removeprefix('poss:')}), new value"

@@ -35,7 +35,6 @@ from contextiq.ai.extractors.facts import (
     stem,
     value_tokens,
 )
-from contextiq.ai.extractors.turns import is_user_turn
 from contextiq.ai.extractors.speaker import (
     DEFAULT_SUBJECT,
     conjugate_third_person,
@@ -44,6 +43,7 @@ from contextiq.ai.extractors.speaker import (
     second_person_to_assistant,
     third_person,
 )
+from contextiq.ai.extractors.turns import is_user_turn
 
 PERSONAL = "USER_PERSONAL_INFO"
 PREFERENCES = "USER_PREFERENCES"
@@ -59,8 +59,10 @@ _ABBREVIATIONS = re.compile(r"\b(Mr|Mrs|Ms|Dr|St|Prof|Jr|Sr|vs|etc|approx|e\.g|i
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+|;\s*|\s+[-\u2013\u2014]\s+")
 _FIRST_PERSON_START = r"(?=(?:I|I'm|I've|I'll|I'd|I am|my|My)\b)"
 _CLAUSE_SPLIT = re.compile(
-    r"\s*,\s*(?:(?:and|but|so|because|since|though|although|while|as|plus|also)\s+)?" + _FIRST_PERSON_START
-    + r"|\s+(?:and|but|so|because|since|though|although|while|whereas|plus)\s+(?:also\s+)?" + _FIRST_PERSON_START
+    r"\s*,\s*(?:(?:and|but|so|because|since|though|although|while|as|plus|also)\s+)?"
+    + _FIRST_PERSON_START
+    + r"|\s+(?:and|but|so|because|since|though|although|while|whereas|plus)\s+(?:also\s+)?"
+    + _FIRST_PERSON_START
 )
 _HAS_VERB = re.compile(
     r"\b(?:is|are|was|were|has|have|had|will|would|can|'s|lives?|works?|loves?|likes?|does|did)\b", re.I
@@ -73,7 +75,9 @@ _FILLER = re.compile(
     r"perfect|awesome|nice|wow|sounds good|got it|i see|oh wait|wait|lol|haha)\b[,!.:]*\s*)+",
     re.I,
 )
-_TRAILING_FILLER = re.compile(r"[,\s]*\b(?:by the way|btw|though|anyway|haha|lol|thanks|thank you)\s*[.!]*$", re.I)
+_TRAILING_FILLER = re.compile(
+    r"[,\s]*\b(?:by the way|btw|though|anyway|haha|lol|thanks|thank you)\s*[.!]*$", re.I
+)
 _QUESTION_START = re.compile(
     r"^(?:can|could|would|will|do|does|did|what|what's|where|when|how|why|who|which|is|are|should|shall|"
     r"any|anything|got)\b",
@@ -168,7 +172,9 @@ def _instruction(kind: str) -> Builder:
         if len(body.split()) < 2:
             return None
         action = second_person_to_assistant(third_person(body, ctx.subject, capitalize=False))
-        return Match(f"{ctx.subject} asks the assistant to {kind} {action}", (INSTRUCTIONS, PREFERENCES), kind)
+        return Match(
+            f"{ctx.subject} asks the assistant to {kind} {action}", (INSTRUCTIONS, PREFERENCES), kind
+        )
 
     return build
 
@@ -210,14 +216,18 @@ def _build_forget(m: re.Match[str], text: str, ctx: Context) -> Match | None:
     if inner and parse_retraction(inner.fact) is None:
         return Match(f"{ctx.subject} asked to forget that {_mid(inner.fact)}", topics, "forget")
     # a noun phrase: "forget my dentist appointment"
-    return Match(f"{ctx.subject} asked to forget {third_person(body, ctx.subject, capitalize=False)}", topics, "forget")
+    return Match(
+        f"{ctx.subject} asked to forget {third_person(body, ctx.subject, capitalize=False)}", topics, "forget"
+    )
 
 
-_NEGATION_AFTER_I = re.compile(r"^(?P<head>.*?\bI) (?:do not|don't|am not|cannot|can't|no longer|have not|haven't) ")
+_NEGATION_AFTER_I = re.compile(
+    r"^(?P<head>.*?\bI) (?:do not|don't|am not|cannot|can't|no longer|have not|haven't) "
+)
 
 
 def _positive_first_person(text: str) -> str:
-    """"I am not vegetarian anymore" -> "I am vegetarian" (used to find the retracted statement's topic)."""
+    """ "I am not vegetarian anymore" -> "I am vegetarian" (used to find the retracted statement's topic)."""
     text = re.sub(r"\s*\b(?:any ?more|any longer)\b", "", text, flags=re.I)
     text = re.sub(r"\bI am (?:not|no longer)\b", "I am", text)
     text = re.sub(r"\bI (?:do not|don't|no longer)\b", "I", text)
@@ -230,7 +240,10 @@ def _build_no_longer(m: re.Match[str], text: str, ctx: Context) -> Match | None:
     fact = re.sub(r"\s*\b(?:any ?more|any longer)\b", "", fact, flags=re.I)
     if not re.search(r"\bno longer\b", fact):
         fact = re.sub(
-            r"\b(?:doesn't|does not) (\w+)", lambda v: "no longer " + conjugate_third_person(v.group(1)), fact, count=1
+            r"\b(?:doesn't|does not) (\w+)",
+            lambda v: "no longer " + conjugate_third_person(v.group(1)),
+            fact,
+            count=1,
         )
     if not re.search(r"\bno longer\b", fact):
         fact = re.sub(r"\b(is|are|was|can|will)(?: not|n't)\b", r"\1 no longer", fact, count=1)
@@ -258,13 +271,57 @@ def _build_the_detail(m: re.Match[str], text: str, ctx: Context) -> Match | None
 
 
 _PERSONAL_NOUNS = frozenset(
-    "address email e-mail phone number birthday job occupation profession hometown age nationality height "
-    "name surname maiden middle blood zip postcode username handle".split()
+    [
+        "address",
+        "email",
+        "e-mail",
+        "phone",
+        "number",
+        "birthday",
+        "job",
+        "occupation",
+        "profession",
+        "hometown",
+        "age",
+        "nationality",
+        "height",
+        "name",
+        "surname",
+        "maiden",
+        "middle",
+        "blood",
+        "zip",
+        "postcode",
+        "username",
+        "handle",
+    ]
 )
-_BUDGET_NOUNS = frozenset("budget limit price range spending max maximum".split())
+_BUDGET_NOUNS = frozenset(["budget", "limit", "price", "range", "spending", "max", "maximum"])
 _IGNORED_NOUNS = frozenset(
-    "question point guess concern bad pleasure mistake turn problem issue apologies day internet answer "
-    "idea thought understanding head mind feeling bet plan".split()
+    [
+        "question",
+        "point",
+        "guess",
+        "concern",
+        "bad",
+        "pleasure",
+        "mistake",
+        "turn",
+        "problem",
+        "issue",
+        "apologies",
+        "day",
+        "internet",
+        "answer",
+        "idea",
+        "thought",
+        "understanding",
+        "head",
+        "mind",
+        "feeling",
+        "bet",
+        "plan",
+    ]
 )
 
 
@@ -288,10 +345,13 @@ def _build_dated(m: re.Match[str], text: str, ctx: Context) -> Match | None:
 
 
 _MONEY = re.compile(
-    r"[$€£]\s?\d|\b\d[\d,.]*\s?(?:k\b|dollars|euros|pounds|bucks|usd|eur|gbp|chf|yen)|\b(?:usd|eur|gbp)\s?\d", re.I
+    r"[$€£]\s?\d|\b\d[\d,.]*\s?(?:k\b|dollars|euros|pounds|bucks|usd|eur|gbp|chf|yen)|\b(?:usd|eur|gbp)\s?\d",
+    re.I,
 )
-_ADV = r"(?:(?:always|never|usually|often|really|also|just|still|absolutely|totally|truly|genuinely|" \
+_ADV = (
+    r"(?:(?:always|never|usually|often|really|also|just|still|absolutely|totally|truly|genuinely|"
     r"particularly|especially|definitely|kind of|sort of|do|now|currently|mostly|honestly|actually)\s+)*"
+)
 _REL = (
     r"(?:wife|husband|partner|spouse|fianc[eé]e?|boyfriend|girlfriend|daughters?|sons?|kids?|children|child|"
     r"babies|baby|mother|mom|mum|father|dad|parents|brothers?|sisters?|siblings?|twin|grand(?:mother|father|ma|pa|"
@@ -349,7 +409,9 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
     ),
     (
         "call_me",
-        re.compile(r"^(?i:please\s+)?(?i:call me|you can call me|just call me|refer to me as)\s+(?P<nick>[A-Z][\w'-]+)"),
+        re.compile(
+            r"^(?i:please\s+)?(?i:call me|you can call me|just call me|refer to me as)\s+(?P<nick>[A-Z][\w'-]+)"
+        ),
         _build_call_me,
     ),
     (
@@ -366,20 +428,22 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
     ),
     (
         "want_you_to",
-        re.compile(r"^I (?:want|would like|need|prefer) (?:you|that you) (?:to\s+)?(?:always\s+)?(?P<x>.+)$", re.I),
+        re.compile(
+            r"^I (?:want|would like|need|prefer) (?:you|that you) (?:to\s+)?(?:always\s+)?(?P<x>.+)$", re.I
+        ),
         _instruction("always"),
     ),
     # -- relationships ------------------------------------------------------------------------------
     (
         "relationship",
-        re.compile(rf"^my (?:(?:best|close|old|older|younger|little|big|twin|step|ex|new)[ -])?{_REL}\b", re.I),
+        re.compile(
+            rf"^my (?:(?:best|close|old|older|younger|little|big|twin|step|ex|new)[ -])?{_REL}\b", re.I
+        ),
         _whole("relationship", PERSONAL, DETAILS),
     ),
     (
         "have_relation",
-        re.compile(
-            rf"^I have (?:a|an|one|two|three|four|five|six|\d+) (?:[\w-]+ ){{0,2}}?{_REL}\b", re.I
-        ),
+        re.compile(rf"^I have (?:a|an|one|two|three|four|five|six|\d+) (?:[\w-]+ ){{0,2}}?{_REL}\b", re.I),
         _whole("relationship", PERSONAL),
     ),
     (
@@ -392,8 +456,11 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
         _whole("marital", PERSONAL),
     ),
     # -- preferences ----------------------------------------------------------------------------------
-    ("diet", re.compile(rf"^I am (?:not )?(?:a |an )?(?:strict |lifelong |mostly |now )?{_DIET}", re.I),
-     _whole("diet", PREFERENCES, PERSONAL)),
+    (
+        "diet",
+        re.compile(rf"^I am (?:not )?(?:a |an )?(?:strict |lifelong |mostly |now )?{_DIET}", re.I),
+        _whole("diet", PREFERENCES, PERSONAL),
+    ),
     (
         "eat_drink",
         re.compile(
@@ -429,10 +496,16 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
         ),
         _whole("fan_of", PREFERENCES),
     ),
-    ("rather", re.compile(r"^I would (?:much )?(?:rather|prefer)\b|^I would (?:like|love) (?!to\b)", re.I),
-     _whole("rather", PREFERENCES)),
-    ("favourite", re.compile(r"^my (?:all-time |absolute )?(?:favou?rite|preferred|go-to)\b", re.I),
-     _whole("favourite", PREFERENCES)),
+    (
+        "rather",
+        re.compile(r"^I would (?:much )?(?:rather|prefer)\b|^I would (?:like|love) (?!to\b)", re.I),
+        _whole("rather", PREFERENCES),
+    ),
+    (
+        "favourite",
+        re.compile(r"^my (?:all-time |absolute )?(?:favou?rite|preferred|go-to)\b", re.I),
+        _whole("favourite", PREFERENCES),
+    ),
     (
         "habit",
         re.compile(
@@ -453,8 +526,13 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
         _whole("hobby", PREFERENCES),
     ),
     # -- identity -------------------------------------------------------------------------------------
-    ("age", re.compile(r"^I am (?:\d{1,3})(?: years old| years of age| yo)?$|^I (?:just )?turned \d{1,3}\b", re.I),
-     _whole("age", PERSONAL)),
+    (
+        "age",
+        re.compile(
+            r"^I am (?:\d{1,3})(?: years old| years of age| yo)?$|^I (?:just )?turned \d{1,3}\b", re.I
+        ),
+        _whole("age", PERSONAL),
+    ),
     (
         "residence",
         re.compile(
@@ -465,11 +543,16 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
         ),
         _whole("residence", PERSONAL, DETAILS),
     ),
-    ("origin", re.compile(r"^I am (?:originally )?from\b|^I (?:grew up|was raised|was born)\b", re.I),
-     _whole("origin", PERSONAL)),
+    (
+        "origin",
+        re.compile(r"^I am (?:originally )?from\b|^I (?:grew up|was raised|was born)\b", re.I),
+        _whole("origin", PERSONAL),
+    ),
     (
         "work",
-        re.compile(rf"^I {_ADV}(?:work|am working)\s+(?:as|at|for|in|on|with|from|part-time|full-time)\b", re.I),
+        re.compile(
+            rf"^I {_ADV}(?:work|am working)\s+(?:as|at|for|in|on|with|from|part-time|full-time)\b", re.I
+        ),
         _whole("work", PERSONAL),
     ),
     (
@@ -577,11 +660,74 @@ def _finish(fact: str) -> str:
 # ---------------------------------------------------------------------------------------------------
 
 _GENERIC_WORDS = frozenset(
-    """thing things say says said talk talks mention mentions mentioned detail details info information user
-    users fact facts related relating anything stuff about everything something kind type kinds types
-    like likes love loves prefer prefers enjoy enjoys want wants hate hates include includes including
-    such e.g example examples etc topic topics remember store keep track any their them they his her
-    person people assistant agent conversation""".split()
+    [
+        "thing",
+        "things",
+        "say",
+        "says",
+        "said",
+        "talk",
+        "talks",
+        "mention",
+        "mentions",
+        "mentioned",
+        "detail",
+        "details",
+        "info",
+        "information",
+        "user",
+        "users",
+        "fact",
+        "facts",
+        "related",
+        "relating",
+        "anything",
+        "stuff",
+        "about",
+        "everything",
+        "something",
+        "kind",
+        "type",
+        "kinds",
+        "types",
+        "like",
+        "likes",
+        "love",
+        "loves",
+        "prefer",
+        "prefers",
+        "enjoy",
+        "enjoys",
+        "want",
+        "wants",
+        "hate",
+        "hates",
+        "include",
+        "includes",
+        "including",
+        "such",
+        "e.g",
+        "example",
+        "examples",
+        "etc",
+        "topic",
+        "topics",
+        "remember",
+        "store",
+        "keep",
+        "track",
+        "any",
+        "their",
+        "them",
+        "they",
+        "his",
+        "her",
+        "person",
+        "people",
+        "assistant",
+        "agent",
+        "conversation",
+    ]
 )
 
 
@@ -596,8 +742,11 @@ class _CustomTopic:
 
 
 def _custom_topics(topics: Sequence[Topic], examples: Sequence[FewShotExample]) -> list[_CustomTopic]:
-    custom = [_CustomTopic(t.label, _keywords(f"{t.label.replace('_', ' ')} {t.description}", set()))
-              for t in topics if t.label not in MANAGED_TOPICS]
+    custom = [
+        _CustomTopic(t.label, _keywords(f"{t.label.replace('_', ' ')} {t.description}", set()))
+        for t in topics
+        if t.label not in MANAGED_TOPICS
+    ]
     if not custom:
         return []
     for example in examples:
@@ -620,8 +769,34 @@ def _custom_topics(topics: Sequence[Topic], examples: Sequence[FewShotExample]) 
 # ---------------------------------------------------------------------------------------------------
 
 _NAME_STOPWORDS = frozenset(
-    "Canadian American British English French German Italian Spanish Vegan Vegetarian Back Fine Good Here New "
-    "Not Sorry Ready Happy Glad Excited Done Home Going Looking Just".split()
+    [
+        "Canadian",
+        "American",
+        "British",
+        "English",
+        "French",
+        "German",
+        "Italian",
+        "Spanish",
+        "Vegan",
+        "Vegetarian",
+        "Back",
+        "Fine",
+        "Good",
+        "Here",
+        "New",
+        "Not",
+        "Sorry",
+        "Ready",
+        "Happy",
+        "Glad",
+        "Excited",
+        "Done",
+        "Home",
+        "Going",
+        "Looking",
+        "Just",
+    ]
 )
 
 
@@ -690,7 +865,9 @@ class HeuristicExtractor:
             best = max(scored)
             if best[0] > 0 and len(resolved.split()) >= 3:
                 label = next(label for score, label in scored if score == best[0])
-                fact = match.fact if match else _finish(third_person(expand_first_person(resolved), ctx.subject))
+                fact = (
+                    match.fact if match else _finish(third_person(expand_first_person(resolved), ctx.subject))
+                )
                 return _Candidate(fact, label, ids)
         if match is None:
             return None
@@ -737,12 +914,18 @@ class HeuristicDecider:
                 if relation is Relation.RETRACTS:
                     return Decision(Action.DELETE, memory.memory_id, None, f"{reason}: {memory.fact!r}")
             what = "forget request" if retraction.kind is RetractionKind.FORGET else "retraction"
-            return Decision(Action.NOOP, None, None, f"{what} matches no stored memory; a retraction never adds")
+            return Decision(
+                Action.NOOP, None, None, f"{what} matches no stored memory; a retraction never adds"
+            )
         relations = [(memory, *relate(candidate.fact, memory.fact, memory.score)) for memory in ordered]
         for memory, relation, reason in relations:
             if relation is Relation.DUPLICATE:
-                return Decision(Action.NOOP, memory.memory_id, None, f"duplicate of {memory.fact!r}: {reason}")
+                return Decision(
+                    Action.NOOP, memory.memory_id, None, f"duplicate of {memory.fact!r}: {reason}"
+                )
         for memory, relation, reason in relations:
             if relation is Relation.CHANGED:
-                return Decision(Action.UPDATE, memory.memory_id, candidate.fact, f"{reason}: was {memory.fact!r}")
+                return Decision(
+                    Action.UPDATE, memory.memory_id, candidate.fact, f"{reason}: was {memory.fact!r}"
+                )
         return Decision(Action.ADD, None, candidate.fact, "new information")

@@ -18,7 +18,7 @@ def is_user_turn(turn: Turn) -> bool:
 
 
 def role_of(turn: Turn) -> str:
-    """"user", or the turn's own role ("model", "tool"...), or "assistant" for a non-user author."""
+    """ "user", or the turn's own role ("model", "tool"...), or "assistant" for a non-user author."""
     if is_user_turn(turn):
         return "user"
     return (turn.role or "assistant").strip().lower()

@@ -330,18 +330,18 @@ class EmbeddedVectorIndex:
             self._check_open()
             if self._info is None or query.top_k <= 0:
                 return []
+            mode = query.mode
+            if mode == "hybrid" and query.vector is None:
+                mode = "keyword"
+            vec = self._query_vector(query.vector) if mode != "keyword" else None
             part = self._parts.get((query.tenant, query.scope_key))
             if part is None or part.live == 0:
                 return []
             now = query.now if query.now > 0 else int(time.time())
             mask = part.mask(now, query.topics)
-            mode = query.mode
-            if mode == "hybrid" and query.vector is None:
-                mode = "keyword"
-            if mode == "keyword":
+            if vec is None:
                 hits = part.keyword(tokenize(query.text), mask, query.top_k)
             else:
-                vec = self._query_vector(query.vector)
                 if mode == "semantic":
                     hits = part.semantic(vec, mask, query.top_k)
                 else:

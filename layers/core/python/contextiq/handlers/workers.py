@@ -1,0 +1,28 @@
+"""Batch (SQS, DynamoDB stream) entry points: Powertools batch processing with partial failures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from contextiq.observability import logger, metrics, tracer
+
+LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+
+def batch_handler(event_type: EventType, record_handler: Callable[[Any], Any]) -> LambdaHandler:
+    """A handler that runs ``record_handler`` per record and reports only the failed ones for retry."""
+    processor = BatchProcessor(event_type=event_type)
+
+    @logger.inject_lambda_context(clear_state=True)
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+
+    return handler

@@ -1,0 +1,55 @@
+"""Keep the vector index in step with the memories table (DynamoDB stream records) and rebuild it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from contextiq.stores.dynamo.memories import MEMORY_SK, StoredMemory, parse_memory_item
+from contextiq.services.memories import apply_to_index
+from contextiq.stores.vector.base import VectorIndex
+
+
+def apply_stream_record(index: VectorIndex, record: dict[str, Any]) -> str:
+    """Apply one DynamoDB stream record (``dynamodb`` part in wire format). Returns what was done.
+
+    INSERT/MODIFY carry the new image: upsert it, or tombstone it when it is a deleted memory.
+    REMOVE (TTL expiry of a memory or of a tombstone) tombstones one version past the old image.
+    Revisions (sk R#...) are not indexed. Versions make replays and out-of-order records harmless.
+    """
+    data = record.get("dynamodb") or {}
+    event = record.get("eventName")
+    image = data.get("OldImage") if event == "REMOVE" else data.get("NewImage")
+    if not image or image.get("sk", {}).get("S") != MEMORY_SK:
+        return "skipped"
+    stored = parse_memory_item(image)
+    if event == "REMOVE":
+        index.delete(stored.tenant, stored.memory.id, stored.memory.version + 1)
+        return "removed"
+    apply_to_index(index, stored)
+    return "deleted" if stored.deleted else "upserted"
+
+
+def rebuild(index: VectorIndex, memories: Iterable[StoredMemory], batch_size: int = 200) -> dict[str, int]:
+    """Index every stored memory (live ones upserted, tombstones recorded). Returns counts."""
+    counts = {"upserted": 0, "tombstones": 0}
+    batch: list[StoredMemory] = []
+
+    def flush() -> None:
+        from contextiq.services.memories import indexed_document
+
+        if batch:
+            index.upsert([indexed_document(s) for s in batch])
+            counts["upserted"] += len(batch)
+            batch.clear()
+
+    for stored in memories:
+        if stored.deleted or stored.vector is None:
+            index.delete(stored.tenant, stored.memory.id, stored.memory.version)
+            counts["tombstones"] += 1
+            continue
+        batch.append(stored)
+        if len(batch) >= batch_size:
+            flush()
+    flush()
+    return counts
