@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 
 from contextiq.config import get_settings
 from contextiq.container import Container
-from contextiq.handlers.workers import batch_handler
+from contextiq.handlers.stream_worker import batch_handler
 from contextiq.services.indexing import apply_stream_record
 
 container = Container(get_settings())

@@ -9,8 +9,9 @@ import pytest
 from contextiq.stores.vector.base import VectorIndex
 from contextiq.stores.vector.embedded import EmbeddedVectorIndex
 from contextiq.stores.vector.opensearch import OpenSearchVectorIndex
-from fake_opensearch import FakeOpenSearchServer, fake_client
-from vector_contract_helpers import INDEX_NAME, INFO, Backend
+
+from tests.contract.fake_opensearch import FakeOpenSearchServer, fake_client
+from tests.contract.vector_contract_helpers import INDEX_NAME, INFO, Backend
 
 
 def _embedded(tmp_path: Path) -> Iterator[Backend]:

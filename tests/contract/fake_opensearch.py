@@ -73,6 +73,8 @@ class Request:
     params: dict[str, Any]
     body: Any  # parsed JSON, or a list of parsed NDJSON lines, or None
     raw: bytes | None
+    status: int = 0
+    response: Any = None
 
 
 @dataclass
@@ -106,12 +108,15 @@ class FakeOpenSearchServer:
     def handle(self, method: str, url: str, params: dict[str, Any], raw: bytes | None) -> tuple[int, Any]:
         path = unquote(url.split("?", 1)[0])
         parts = [p for p in path.split("/") if p]
+        request = Request(method, path, dict(params), None, raw)
+        self.requests.append(request)
         try:
-            body = self._parse_body(parts, raw)
-            self.requests.append(Request(method, path, dict(params), body, raw))
-            return self._route(method, parts, params, body)
+            request.body = self._parse_body(parts, raw)
+            status, response = self._route(method, parts, params, request.body)
         except FakeOpenSearchError as exc:
-            return exc.status, exc.body
+            status, response = exc.status, exc.body
+        request.status, request.response = status, response
+        return status, response
 
     def _parse_body(self, parts: list[str], raw: bytes | None) -> Any:
         if raw is None:
@@ -574,7 +579,9 @@ class FakeConnection(Connection):
     ) -> tuple[int, dict[str, str], str]:
         if isinstance(body, str):
             body = body.encode()
-        status, data = self.fake_server.handle(method, url, dict(params or {}), body)
+        # opensearch-py hands query parameters over already escaped to bytes
+        query = {k: v.decode() if isinstance(v, bytes) else v for k, v in (params or {}).items()}
+        status, data = self.fake_server.handle(method, url, query, body)
         raw = data if isinstance(data, str) else json.dumps(data)
         if not 200 <= status < 300 and status not in (ignore or ()):
             self._raise_error(status, raw, "application/json")

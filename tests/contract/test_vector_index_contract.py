@@ -8,7 +8,8 @@ import time
 import pytest
 from contextiq.stores.vector.base import IndexInfo, IndexMismatchError, SearchQuery, VectorIndex
 from contextiq.stores.vector.fusion import cosine_to_score
-from vector_contract_helpers import DIM, INFO, Backend, mem, unit
+
+from tests.contract.vector_contract_helpers import DIM, INFO, Backend, mem, unit
 
 NOW = 1_750_000_000
 

@@ -7,7 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from contextiq.stores.vector.base import IndexedMemory, IndexInfo, VectorIndex
-from fake_opensearch import FakeOpenSearchServer
+
+from tests.contract.fake_opensearch import FakeOpenSearchServer
 
 DIM = 8
 INFO = IndexInfo(model_id="contract-model", dimensions=DIM)

@@ -75,3 +75,36 @@ class Container:
     @cached_property
     def memories(self) -> MemoryService:
         return MemoryService(self.memory_store, self.embedder, self.vector_index)
+
+    @cached_property
+    def jobs(self) -> Any:
+        from contextiq.stores.dynamo.jobs import JobStore
+
+        return JobStore(self.dynamodb, self.settings.jobs_table)
+
+    @cached_property
+    def generation(self) -> Any:
+        from contextiq.services.generation import GenerationService
+        from contextiq.stores.queues import SqsQueue
+
+        return GenerationService(self.jobs, self.sessions, SqsQueue(self.sqs, self.settings.extraction_queue_url))
+
+    @cached_property
+    def extraction_worker(self) -> Any:
+        from contextiq.ai.extractors.factory import build_extractor
+        from contextiq.services.generation import ExtractionWorker
+        from contextiq.stores.queues import SqsQueue
+
+        return ExtractionWorker(
+            self.jobs,
+            self.sessions,
+            build_extractor(self.settings),
+            SqsQueue(self.sqs, self.settings.consolidation_queue_url),
+        )
+
+    @cached_property
+    def consolidation_worker(self) -> Any:
+        from contextiq.ai.extractors.factory import build_decider
+        from contextiq.services.generation import ConsolidationWorker
+
+        return ConsolidationWorker(self.jobs, self.memories, build_decider(self.settings))

@@ -21,3 +21,12 @@ MIN_SCOPE_KEYS = 1
 MAX_TOPICS_PER_MEMORY = 16
 MAX_TOP_K = 100
 MAX_QUERY_CHARS = 2000
+
+MAX_GENERATE_EVENTS = 500  # direct events in one generate request
+MAX_GENERATE_FACTS = 100  # pre-extracted facts in one generate request
+MAX_JOB_SPEC_BYTES = 300 * KIB  # the stored generate request (DynamoDB items are capped at 400 KB)
+MAX_WAIT_SECONDS = 25  # generate's wait_seconds (API Gateway times out at 29 s)
+EXTRACTION_CHUNK_TURNS = 40  # long sessions are extracted in chunks of this many turns...
+EXTRACTION_CHUNK_CHARS = 24_000  # ...or of this many characters, whichever comes first
+CONSOLIDATION_PART_CANDIDATES = 25  # candidate facts per consolidation message
+JOB_RETENTION_DAYS = 30

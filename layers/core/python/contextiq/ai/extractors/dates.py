@@ -75,7 +75,10 @@ _MONTH_RE = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
     r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
 )
-_NUM = r"(?:\d{1,3}|a couple of|a couple|a few|an|a|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+_NUM = (
+    r"(?:\d{1,3}|a couple of|a couple|a few|an|a|"
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+)
 _ORD = r"(?:st|nd|rd|th)?"
 
 # Order matters: longer expressions first, so "the day after tomorrow" wins over "tomorrow".

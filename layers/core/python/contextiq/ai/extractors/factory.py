@@ -24,7 +24,8 @@ def bedrock_runtime_client(settings: Settings) -> Any:
 
 def build_extractor(settings: Settings, client: Any = None) -> Extractor:
     """``settings.extractor``: "local" -> HeuristicExtractor; "bedrock" -> BedrockExtractor on
-    ``settings.extraction_model_id`` (with ``client``, or a bedrock-runtime client for ``settings.region``)."""
+    ``settings.extraction_model_id`` (with ``client``, or a new bedrock-runtime client for
+    ``settings.region``)."""
     if settings.extractor == "local":
         return HeuristicExtractor()
     if settings.extractor == "bedrock":

@@ -18,149 +18,22 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "and",
-        "or",
-        "but",
-        "if",
-        "of",
-        "to",
-        "in",
-        "on",
-        "at",
-        "by",
-        "for",
-        "with",
-        "from",
-        "as",
-        "into",
-        "about",
-        "over",
-        "after",
-        "before",
-        "than",
-        "then",
-        "so",
-        "that",
-        "this",
-        "these",
-        "those",
-        "there",
-        "here",
-        "it",
-        "its",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "am",
-        "do",
-        "does",
-        "did",
-        "has",
-        "have",
-        "had",
-        "will",
-        "would",
-        "shall",
-        "should",
-        "can",
-        "could",
-        "may",
-        "might",
-        "must",
-        "just",
-        "very",
-        "really",
-        "also",
-        "too",
-        "not",
-        "no",
-        "nor",
-        "only",
-        "own",
-        "same",
-        "such",
-        "some",
-        "any",
-        "each",
-        "every",
-        "all",
-        "both",
-        "few",
-        "more",
-        "most",
-        "other",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "what",
-        "when",
-        "where",
-        "why",
-        "how",
-        "i",
-        "me",
-        "my",
-        "mine",
-        "myself",
-        "we",
-        "our",
-        "ours",
-        "you",
-        "your",
-        "yours",
-        "he",
-        "him",
-        "his",
-        "she",
-        "her",
-        "hers",
-        "they",
-        "them",
-        "their",
-        "theirs",
-        "user",
-        "user's",
-        "s",
-        "'s",
-        "now",
-        "still",
-        "always",
-        "often",
-        "usually",
-    ]
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+STOPWORDS = _words(
+    "a an the and or but if of to in on at by for with from as into about over after before than then "
+    "so that this these those there here it its is are was were be been being am do does did has have "
+    "had will would shall should can could may might must just very really also too not no nor only "
+    "own same such some any each every all both few more most other which who whom whose what when "
+    "where why how i me my mine myself we our ours you your yours he him his she her hers they them "
+    "their theirs user user's s 's now still always often usually"
 )
-NEGATIONS = frozenset(
-    {
-        "not",
-        "no",
-        "never",
-        "don't",
-        "doesn't",
-        "didn't",
-        "isn't",
-        "aren't",
-        "can't",
-        "cannot",
-        "won't",
-        "wasn't",
-        "weren't",
-        "hasn't",
-        "haven't",
-        "dont",
-        "doesnt",
-        "cant",
-        "isnt",
-    }
+NEGATIONS = _words(
+    "weren't dont hasn't no doesn't can't doesnt don't isn't never wasn't didn't won't not aren't "
+    "isnt cannot haven't cant"
 )
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
@@ -297,8 +170,8 @@ _ATTRIBUTE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "residence",
         re.compile(
-            rf"^{_SUBJECT} (?:now )?(?:lives|is living|has moved|moved|relocated|has relocated|is based|resides|"
-            r"is moving|will move|is relocating) (?:in|to) (?P<value>.+)$"
+            rf"^{_SUBJECT} (?:now )?(?:lives|is living|has moved|moved|relocated|has relocated|"
+            r"is based|resides|is moving|will move|is relocating) (?:in|to) (?P<value>.+)$"
         ),
     ),
     ("employer", re.compile(rf"^{_SUBJECT} (?:now )?(?:works|is working) (?:at|for) (?P<value>.+)$")),
@@ -307,8 +180,8 @@ _ATTRIBUTE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "diet",
         re.compile(
-            rf"^{_SUBJECT} is (?:now )?(?:an? )?(?:strict )?(?P<value>vegetarian|vegan|pescatarian|pescetarian|"
-            r"omnivore|omnivorous|flexitarian|carnivore|keto)$"
+            rf"^{_SUBJECT} is (?:now )?(?:an? )?(?:strict )?"
+            r"(?P<value>vegetarian|vegan|pescatarian|pescetarian|omnivore|omnivorous|flexitarian|carnivore|keto)$"
         ),
     ),
     (
@@ -321,7 +194,8 @@ _ATTRIBUTE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("nickname", re.compile(rf"^{_SUBJECT} wants to be called (?P<value>.+)$")),
 ]
 _POSSESSIVE = re.compile(
-    r"^(?P<subject>[^']+?)'s (?P<noun>(?:[a-z0-9$-]+ ){0,3}?[a-z0-9$-]+) (?:is|are|will be|was) (?P<value>.+)$"
+    r"^(?P<subject>[^']+?)'s (?P<noun>(?:[a-z0-9$-]+ ){0,3}?[a-z0-9$-]+) (?:is|are|will be|"
+    r"was) (?P<value>.+)$"
 )
 _KEY_QUALIFIERS = frozenset({"called", "named", "a", "an", "on", "at", "in", "from", "to", "until", "due"})
 

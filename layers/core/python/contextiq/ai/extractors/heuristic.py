@@ -45,6 +45,11 @@ from contextiq.ai.extractors.speaker import (
 )
 from contextiq.ai.extractors.turns import is_user_turn
 
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 PERSONAL = "USER_PERSONAL_INFO"
 PREFERENCES = "USER_PREFERENCES"
 DETAILS = "KEY_CONVERSATION_DETAILS"
@@ -257,7 +262,8 @@ def _build_no_longer(m: re.Match[str], text: str, ctx: Context) -> Match | None:
 
 
 _THE_DETAIL = re.compile(
-    r"^(?:the|our) (?P<rest>(?:[\w'-]+ ){0,5}?(?:is|are|was|will be|starts|begins|ends|leaves|departs|arrives|"
+    r"^(?:the|our) (?P<rest>(?:[\w'-]+ ){0,5}?(?:is|are|was|will be|starts|begins|ends|leaves|"
+    r"departs|arrives|"
     r"lands|got|has been|costs|takes place)\b.+)$",
     re.I,
 )
@@ -270,58 +276,14 @@ def _build_the_detail(m: re.Match[str], text: str, ctx: Context) -> Match | None
     return Match(f"{possessive(ctx.subject)} {rest[:1].lower()}{rest[1:]}", (DETAILS,), "the_detail")
 
 
-_PERSONAL_NOUNS = frozenset(
-    [
-        "address",
-        "email",
-        "e-mail",
-        "phone",
-        "number",
-        "birthday",
-        "job",
-        "occupation",
-        "profession",
-        "hometown",
-        "age",
-        "nationality",
-        "height",
-        "name",
-        "surname",
-        "maiden",
-        "middle",
-        "blood",
-        "zip",
-        "postcode",
-        "username",
-        "handle",
-    ]
+_PERSONAL_NOUNS = _words(
+    "address email e-mail phone number birthday job occupation profession hometown age nationality "
+    "height name surname maiden middle blood zip postcode username handle"
 )
-_BUDGET_NOUNS = frozenset(["budget", "limit", "price", "range", "spending", "max", "maximum"])
-_IGNORED_NOUNS = frozenset(
-    [
-        "question",
-        "point",
-        "guess",
-        "concern",
-        "bad",
-        "pleasure",
-        "mistake",
-        "turn",
-        "problem",
-        "issue",
-        "apologies",
-        "day",
-        "internet",
-        "answer",
-        "idea",
-        "thought",
-        "understanding",
-        "head",
-        "mind",
-        "feeling",
-        "bet",
-        "plan",
-    ]
+_BUDGET_NOUNS = _words("budget limit price range spending max maximum")
+_IGNORED_NOUNS = _words(
+    "question point guess concern bad pleasure mistake turn problem issue apologies day internet "
+    "answer idea thought understanding head mind feeling bet plan"
 )
 
 
@@ -354,13 +316,15 @@ _ADV = (
 )
 _REL = (
     r"(?:wife|husband|partner|spouse|fianc[eé]e?|boyfriend|girlfriend|daughters?|sons?|kids?|children|child|"
-    r"babies|baby|mother|mom|mum|father|dad|parents|brothers?|sisters?|siblings?|twin|grand(?:mother|father|ma|pa|"
+    r"babies|baby|mother|mom|mum|father|dad|parents|brothers?|sisters?|siblings?|twin|"
+    r"grand(?:mother|father|ma|pa|"
     r"parents|son|daughter|kids|children)|aunt|uncle|cousins?|niece|nephew|in-laws|(?:mother|father|sister|"
     r"brother)-in-law|friends?|bff|boss|manager|colleagues?|co-?workers?|roommates?|flatmates?|neighbou?rs?|"
     r"team|dogs?|cats?|pets?|puppy|kitten|parrot|rabbit|hamster|horse|goldfish|turtle)"
 )
 _DIET = (
-    r"(?:vegetarian|vegan|pescatarian|pescetarian|gluten[- ]free|lactose[- ]intolerant|diabetic|celiac|coeliac|"
+    r"(?:vegetarian|vegan|pescatarian|pescetarian|gluten[- ]free|lactose[- ]intolerant|diabetic|"
+    r"celiac|coeliac|"
     r"kosher|halal|teetotal|sober|keto|allergic|intolerant|sensitive to|on a [\w -]*diet|a picky eater)"
 )
 _HABIT_FREQ = (
@@ -374,7 +338,8 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
     (
         "forget",
         re.compile(
-            r"^(?:please\s+)?(?:forget|disregard|erase|delete|drop)\s+(?:that\s+|about\s+|what I (?:said|told you) "
+            r"^(?:please\s+)?(?:forget|disregard|erase|delete|drop)\s+(?:that\s+|about\s+|"
+            r"what I (?:said|told you) "
             r"about\s+)?(?P<x>.+)$",
             re.I,
         ),
@@ -383,7 +348,8 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
     (
         "remember",
         re.compile(
-            r"^(?:please\s+)?(?:remember|note|keep in mind|make a note|bear in mind|do not forget|don't forget|"
+            r"^(?:please\s+)?(?:remember|note|keep in mind|make a note|bear in mind|do not forget|"
+            r"don't forget|"
             r"never forget|save|store)\s+(?:that\s+|this:?\s+)?(?P<x>.+)$",
             re.I,
         ),
@@ -393,7 +359,8 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
     (
         "no_longer",
         re.compile(
-            r"^(?:I|my\b.*?)\b.*(?:\bno longer\b|\b(?:not|don't|do not|doesn't|isn't|aren't|cannot|can't|won't)\b"
+            r"^(?:I|my\b.*?)\b.*(?:\bno longer\b|\b(?:not|don't|do not|doesn't|isn't|aren't|cannot|"
+            r"can't|won't)\b"
             r".*\b(?:any ?more|any longer)\b)",
             re.I,
         ),
@@ -402,7 +369,8 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
     (
         "name",
         re.compile(
-            r"^(?i:my name is|my name's|I am called|I go by|people call me|(?:hi|hello|hey)[,!]?\s+(?:I am|this is))"
+            r"^(?i:my name is|my name's|I am called|I go by|people call me|(?:hi|hello|"
+            r"hey)[,!]?\s+(?:I am|this is))"
             r"\s+(?P<name>[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)?)(?:\s*[,.!]|$)"
         ),
         _build_name,
@@ -410,7 +378,8 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
     (
         "call_me",
         re.compile(
-            r"^(?i:please\s+)?(?i:call me|you can call me|just call me|refer to me as)\s+(?P<nick>[A-Z][\w'-]+)"
+            r"^(?i:please\s+)?(?i:call me|you can call me|just call me|"
+            r"refer to me as)\s+(?P<nick>[A-Z][\w'-]+)"
         ),
         _build_call_me,
     ),
@@ -464,7 +433,8 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
     (
         "eat_drink",
         re.compile(
-            r"^I (?:do not |don't |cannot |can't |never |only |mostly |mainly |usually |no longer )?(?:eat|drink|avoid)\b",
+            r"^I (?:do not |don't |cannot |can't |never |only |mostly |mainly |usually |"
+            r"no longer )?(?:eat|drink|avoid)\b",
             re.I,
         ),
         _whole("eat_drink", PREFERENCES),
@@ -472,8 +442,8 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
     (
         "likes",
         re.compile(
-            rf"^I {_ADV}(?:like|love|adore|enjoy|prefer|hate|dislike|detest|loathe|despise|fancy|appreciate)\b"
-            r"(?! to know| to ask| to check)",
+            rf"^I {_ADV}(?:like|love|adore|enjoy|prefer|hate|dislike|detest|loathe|despise|fancy|"
+            r"appreciate)\b(?! to know| to ask| to check)",
             re.I,
         ),
         _whole("likes", PREFERENCES),
@@ -481,7 +451,8 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
     (
         "dislikes",
         re.compile(
-            r"^I (?:do not|don't|did not|didn't) (?:really |particularly |much )?(?:like|love|enjoy|care for|mind)\b"
+            r"^I (?:do not|don't|did not|didn't) (?:really |particularly |much )?(?:like|love|"
+            r"enjoy|care for|mind)\b"
             r"|^I (?:cannot|can't|could not|couldn't) stand\b",
             re.I,
         ),
@@ -490,7 +461,8 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
     (
         "fan_of",
         re.compile(
-            r"^I am (?:not )?(?:really |also |a (?:big |huge |massive )?fan of|into|obsessed with|crazy about|"
+            r"^I am (?:not )?(?:really |also |a (?:big |huge |massive )?fan of|into|obsessed with|"
+            r"crazy about|"
             r"passionate about|keen on|fond of|partial to|afraid of|scared of|terrified of)",
             re.I,
         ),
@@ -509,7 +481,8 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
     (
         "habit",
         re.compile(
-            r"^I (?:always|never|usually|often|normally|typically|generally|rarely|sometimes|tend to|regularly|"
+            r"^I (?:always|never|usually|often|normally|typically|generally|rarely|sometimes|"
+            r"tend to|regularly|"
             r"mostly)\b",
             re.I,
         ),
@@ -519,7 +492,8 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
         "hobby",
         re.compile(
             r"^I (?:play|practi[cs]e|collect|knit|paint|meditate|do yoga|sing|dance)\b"
-            rf"|^I (?:go|do|watch|listen to|read|cook|bake|run|jog|swim|cycle|bike|hike|ski|surf|climb|draw|write|"
+            rf"|^I (?:go|do|watch|listen to|read|cook|bake|run|jog|swim|cycle|bike|hike|ski|surf|"
+            rf"climb|draw|write|"
             rf"travel|work out|exercise|train)\b.*{_HABIT_FREQ}",
             re.I,
         ),
@@ -569,7 +543,8 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
         "skills",
         re.compile(
             r"^I (?:speak|study|teach|own|founded|co-founded|manage|lead|drive|am learning|am studying|"
-            r"am fluent in|am a native speaker)\b|^I run (?:a|an|my|the)\b|^I have (?:a|an) (?:degree|phd|masters|"
+            r"am fluent in|am a native speaker)\b|^I run (?:a|an|my|the)\b|^I have (?:a|"
+            r"an) (?:degree|phd|masters|"
             r"master's|bachelor's|diploma)\b",
             re.I,
         ),
@@ -579,10 +554,11 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
     (
         "plan",
         re.compile(
-            rf"^I am {_ADV}(?:going|flying|travell?ing|heading|driving|leaving|visiting|attending|meeting|seeing|"
-            r"taking|starting|planning|hoping|thinking (?:of|about)|about to|getting|hosting|celebrating|"
-            r"returning|coming|spending|staying|booking|renting|buying|selling|training|preparing|organi[sz]ing|"
-            r"running|joining|presenting|interviewing|applying|saving|looking (?:for|to)|considering|due)\b"
+            rf"^I am {_ADV}(?:going|flying|travell?ing|heading|driving|leaving|visiting|attending|"
+            r"meeting|seeing|taking|starting|planning|hoping|thinking (?:of|about)|about to|getting|"
+            r"hosting|celebrating|returning|coming|spending|staying|booking|renting|buying|selling|"
+            r"training|preparing|organi[sz]ing|running|joining|presenting|interviewing|applying|"
+            r"saving|looking (?:for|to)|considering|due)\b"
             r"(?! to (?:know|ask|check|need))",
             re.I,
         ),
@@ -591,7 +567,8 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
     (
         "intent",
         re.compile(
-            r"^I (?:will|would like to|would love to|want to|wanna|plan to|intend to|hope to|need to|have to|must|"
+            r"^I (?:will|would like to|would love to|want to|wanna|plan to|intend to|hope to|"
+            r"need to|have to|must|"
             r"have got to|got to|am supposed to|should|might|may|am going to)\s+"
             r"(?!know|ask|check|see if|find out|confirm|understand|clarify|make sure|be honest|say|tell you|"
             r"go now|think|get going|talk to you)",
@@ -602,8 +579,10 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
     (
         "booked",
         re.compile(
-            r"^I (?:have |just |already |finally )*(?:booked|reserved|bought|purchased|ordered|paid|signed up|"
-            r"registered|scheduled|rescheduled|cancell?ed|confirmed|rented|applied|spent|accepted|received|won|"
+            r"^I (?:have |just |already |finally )*(?:booked|reserved|bought|purchased|ordered|"
+            r"paid|signed up|"
+            r"registered|scheduled|rescheduled|cancell?ed|confirmed|rented|applied|spent|accepted|"
+            r"received|won|"
             r"finished|completed|passed|failed|quit|retired|graduated|adopted|got (?:a|an|my|married|engaged|"
             r"promoted|hired)|was (?:promoted|hired|accepted))\b",
             re.I,
@@ -613,8 +592,10 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
     (
         "appointment",
         re.compile(
-            r"^I have (?:a|an|my|the|two|three|\d+)? ?(?:[\w-]+ ){0,2}?(?:appointment|meeting|interview|exam|flight|"
-            r"reservation|booking|date|call|deadline|test|wedding|party|conference|trip|vacation|holiday|surgery|"
+            r"^I have (?:a|an|my|the|two|three|\d+)? ?(?:[\w-]+ ){0,2}?(?:appointment|meeting|"
+            r"interview|exam|flight|"
+            r"reservation|booking|date|call|deadline|test|wedding|party|conference|trip|vacation|"
+            r"holiday|surgery|"
             r"check-?up|presentation|game|match|concert|class|lesson|shift|birthday|tickets?)s?\b",
             re.I,
         ),
@@ -623,7 +604,8 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
     (
         "my_detail",
         re.compile(
-            r"^my (?P<noun>(?:[\w'-]+ ){0,3}?[\w'-]+) (?:is|are|was|were|will be|starts|begins|ends|leaves|departs|"
+            r"^my (?P<noun>(?:[\w'-]+ ){0,3}?[\w'-]+) (?:is|are|was|were|will be|starts|begins|"
+            r"ends|leaves|departs|"
             r"arrives|lands|expires|costs|takes off|has|got)\s+\S",
             re.I,
         ),
@@ -659,75 +641,12 @@ def _finish(fact: str) -> str:
 # Custom topics: keyword overlap with the description and the few-shot facts
 # ---------------------------------------------------------------------------------------------------
 
-_GENERIC_WORDS = frozenset(
-    [
-        "thing",
-        "things",
-        "say",
-        "says",
-        "said",
-        "talk",
-        "talks",
-        "mention",
-        "mentions",
-        "mentioned",
-        "detail",
-        "details",
-        "info",
-        "information",
-        "user",
-        "users",
-        "fact",
-        "facts",
-        "related",
-        "relating",
-        "anything",
-        "stuff",
-        "about",
-        "everything",
-        "something",
-        "kind",
-        "type",
-        "kinds",
-        "types",
-        "like",
-        "likes",
-        "love",
-        "loves",
-        "prefer",
-        "prefers",
-        "enjoy",
-        "enjoys",
-        "want",
-        "wants",
-        "hate",
-        "hates",
-        "include",
-        "includes",
-        "including",
-        "such",
-        "e.g",
-        "example",
-        "examples",
-        "etc",
-        "topic",
-        "topics",
-        "remember",
-        "store",
-        "keep",
-        "track",
-        "any",
-        "their",
-        "them",
-        "they",
-        "his",
-        "her",
-        "person",
-        "people",
-        "assistant",
-        "agent",
-        "conversation",
-    ]
+_GENERIC_WORDS = _words(
+    "thing things say says said talk talks mention mentions mentioned detail details info information "
+    "user users fact facts related relating anything stuff about everything something kind type kinds "
+    "types like likes love loves prefer prefers enjoy enjoys want wants hate hates include includes "
+    "including such e.g example examples etc topic topics remember store keep track any their them "
+    "they his her person people assistant agent conversation"
 )
 
 
@@ -768,35 +687,9 @@ def _custom_topics(topics: Sequence[Topic], examples: Sequence[FewShotExample]) 
 # The extractor
 # ---------------------------------------------------------------------------------------------------
 
-_NAME_STOPWORDS = frozenset(
-    [
-        "Canadian",
-        "American",
-        "British",
-        "English",
-        "French",
-        "German",
-        "Italian",
-        "Spanish",
-        "Vegan",
-        "Vegetarian",
-        "Back",
-        "Fine",
-        "Good",
-        "Here",
-        "New",
-        "Not",
-        "Sorry",
-        "Ready",
-        "Happy",
-        "Glad",
-        "Excited",
-        "Done",
-        "Home",
-        "Going",
-        "Looking",
-        "Just",
-    ]
+_NAME_STOPWORDS = _words(
+    "Canadian American British English French German Italian Spanish Vegan Vegetarian Back Fine Good "
+    "Here New Not Sorry Ready Happy Glad Excited Done Home Going Looking Just"
 )
 
 

@@ -11,7 +11,7 @@ NON_USER_AUTHORS = frozenset({"model", "agent", "assistant", "tool", "system"})
 
 
 def is_user_turn(turn: Turn) -> bool:
-    """A user turn: role "user" (or "human"); with no role, an author that is not a model/agent/tool/system."""
+    """A user turn: role "user" (or "human"); with no role, an author other than model/agent/tool/system."""
     if turn.role is not None:
         return turn.role.strip().lower() in USER_ROLES
     return turn.author.strip().lower() not in NON_USER_AUTHORS

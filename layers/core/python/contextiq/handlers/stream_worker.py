@@ -1,4 +1,4 @@
-"""Batch (SQS, DynamoDB stream) entry points: Powertools batch processing with partial failures."""
+"""DynamoDB stream entry point: Powertools batch processing with partial failures."""
 
 from __future__ import annotations
 
@@ -21,8 +21,6 @@ def batch_handler(event_type: EventType, record_handler: Callable[[Any], Any]) -
     @tracer.capture_lambda_handler
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        return process_partial_response(
-            event=event, record_handler=record_handler, processor=processor, context=context
-        )
+        return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
 
     return handler

@@ -1,0 +1,355 @@
+"""Memory generation: submit a job, extract candidate facts, consolidate them into a scope.
+
+    POST /v1/memories/generate -> job PENDING -> extraction queue
+    extraction worker: events -> chunks -> Extractor -> candidates -> FIFO consolidation queue, in parts
+        (MessageGroupId = tenant + scope: one scope has one consolidating writer at a time)
+    consolidation worker: per candidate, similar memories -> Decider -> ADD / UPDATE / DELETE / NOOP,
+        written with revisions (actor = job:<id>, source = the events); counts the part; last part -> SUCCEEDED
+
+Redelivery is harmless at every step: a finished job is left alone; parts are counted once (a set
+of finished parts on the job); an ADD uses an id derived from (job, part, candidate), so a replayed
+ADD finds its memory already there; a replayed UPDATE/DELETE is re-decided against the current
+memories and comes out NOOP. Work that keeps failing marks the job FAILED on its last delivery,
+then goes to the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from ulid import ULID
+
+from contextiq import limits
+from contextiq.ai.extractors.base import (
+    MANAGED_TOPICS,
+    Action,
+    CandidateFact,
+    Decider,
+    ExistingMemory,
+    Extractor,
+    FewShotExample,
+    Topic,
+    Turn,
+)
+from contextiq.errors import ConflictError, FieldProblem, NotFoundError, PayloadTooLargeError
+from contextiq.ids import new_id, utcnow
+from contextiq.models.common import json_size
+from contextiq.models.jobs import GenerateRequest, Job, JobResult, JobStatus, job_spec
+from contextiq.models.memories import MemoryCreate, MemoryPatch, Source, scope_key
+from contextiq.models.sessions import Event
+from contextiq.observability import count, logger, timed
+from contextiq.services.memories import MemoryService
+from contextiq.services.sessions import SessionService
+from contextiq.stores.dynamo.jobs import JobStore
+from contextiq.stores.queues import MessageQueue
+
+USER_ROLES = {"user", "human"}
+
+
+def consolidation_group(tenant: str, scope: dict[str, str]) -> str:
+    """FIFO MessageGroupId: one group per tenant + scope (at most 128 characters)."""
+    return hashlib.sha256(f"{tenant}|{scope_key(scope)}".encode()).hexdigest()
+
+
+def derived_memory_id(job_id: str, part: int, index: int) -> str:
+    """A ULID that is the same every time one candidate of one job is added (replays find it)."""
+    timestamp_ms = ULID.from_str(job_id).milliseconds
+    digest = hashlib.blake2b(f"{job_id}|{part}|{index}".encode(), digest_size=10).digest()
+    return str(ULID(timestamp_ms.to_bytes(6, "big") + digest))
+
+
+def event_text(event: Event) -> str:
+    content = event.content
+    texts = [content["text"]] if isinstance(content.get("text"), str) else []
+    texts += [p["text"] for p in content.get("parts") or [] if isinstance(p, dict) and isinstance(p.get("text"), str)]
+    return "\n".join(t for t in texts if t.strip())
+
+
+def turns_from_events(events: Iterable[Event]) -> list[Turn]:
+    turns = []
+    for event in events:
+        text = event_text(event)
+        if text:
+            turns.append(Turn(author=event.author, text=text, timestamp=event.timestamp, role=event.role,
+                              event_id=event.id))
+    return turns
+
+
+def chunk_turns(turns: Sequence[Turn]) -> list[list[Turn]]:
+    """Split a long conversation into chunks the extractor can take (by turns and by characters)."""
+    chunks: list[list[Turn]] = []
+    current: list[Turn] = []
+    size = 0
+    for turn in turns:
+        if current and (len(current) >= limits.EXTRACTION_CHUNK_TURNS or size + len(turn.text) > limits.EXTRACTION_CHUNK_CHARS):
+            chunks.append(current)
+            current, size = [], 0
+        current.append(turn)
+        size += len(turn.text)
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def topics_of(spec: dict[str, Any]) -> list[Topic]:
+    wanted = spec.get("topics") or list(MANAGED_TOPICS)
+    topics = []
+    for t in wanted:
+        if isinstance(t, str):
+            topics.append(Topic(label=t, description=MANAGED_TOPICS[t], managed=True))
+        else:
+            topics.append(Topic(label=t["label"], description=t["description"]))
+    return topics
+
+
+def examples_of(spec: dict[str, Any], now: datetime) -> list[FewShotExample]:
+    return [
+        FewShotExample(
+            conversation=tuple(
+                Turn(author=t["author"], text=t["text"], timestamp=now, role=t.get("role"))
+                for t in ex["conversation"]
+            ),
+            facts=tuple(ex["facts"]),
+        )
+        for ex in spec.get("examples") or []
+    ]
+
+
+# -- the API side ---------------------------------------------------------------------------------
+
+
+class GenerationService:
+    def __init__(
+        self,
+        jobs: JobStore,
+        sessions: SessionService,
+        extraction_queue: MessageQueue,
+        clock: Callable[[], datetime] = utcnow,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._jobs = jobs
+        self._sessions = sessions
+        self._queue = extraction_queue
+        self._clock = clock
+        self._sleep = sleep
+
+    def submit(self, tenant: str, req: GenerateRequest) -> Job:
+        scope = req.scope
+        if req.session_id is not None:
+            session = self._sessions.get(tenant, req.session_id)  # 404 for unknown / another tenant's
+            scope = scope or {"user_id": session.user_id}
+        assert scope is not None  # the request model insists on a scope without a session
+        spec = job_spec(req, scope)
+        if json_size(spec) > limits.MAX_JOB_SPEC_BYTES:
+            raise PayloadTooLargeError(
+                f"a generate request is limited to {limits.MAX_JOB_SPEC_BYTES} bytes of events/facts/examples",
+                [FieldProblem("events", "too large: split the conversation or give a session_id")],
+            )
+        now = self._clock()
+        job = Job(id=new_id(), status=JobStatus.PENDING, scope=scope, create_time=now, update_time=now)
+        self._jobs.create(tenant, job, spec)
+        self._queue.send({"tenant": tenant, "job_id": job.id})
+        return job
+
+    def get(self, tenant: str, job_id: str) -> Job:
+        stored = self._jobs.get(tenant, job_id)
+        if stored is None:
+            raise NotFoundError(f"job {job_id} not found")
+        return stored.job
+
+    def wait(self, tenant: str, job_id: str, seconds: float) -> Job:
+        """Poll until the job ends or ``seconds`` pass; return it either way."""
+        deadline = time.monotonic() + seconds
+        job = self.get(tenant, job_id)
+        while job.status not in (JobStatus.SUCCEEDED, JobStatus.FAILED) and time.monotonic() < deadline:
+            self._sleep(min(0.25, max(0.0, deadline - time.monotonic())))
+            job = self.get(tenant, job_id)
+        return job
+
+
+# -- the workers ----------------------------------------------------------------------------------
+
+
+def fail_job(jobs: JobStore, message: dict[str, Any], reason: str) -> None:
+    """Mark the message's job FAILED (last delivery of a message that keeps failing)."""
+    tenant, job_id = message.get("tenant"), message.get("job_id")
+    if isinstance(tenant, str) and isinstance(job_id, str):
+        if jobs.fail(tenant, job_id, reason, utcnow()):
+            count("JobsFailed")
+            logger.warning("job failed", extra={"job_id": job_id, "reason": reason})
+
+
+class ExtractionWorker:
+    def __init__(
+        self,
+        jobs: JobStore,
+        sessions: SessionService,
+        extractor: Extractor,
+        consolidation_queue: MessageQueue,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._jobs = jobs
+        self._sessions = sessions
+        self._extractor = extractor
+        self._queue = consolidation_queue
+        self._clock = clock
+
+    def _turns(self, tenant: str, spec: dict[str, Any], now: datetime) -> list[Turn]:
+        if "session_id" in spec:
+            self._sessions.get(tenant, spec["session_id"])
+            events: list[Event] = []
+            token = None
+            while True:
+                page, token = self._sessions.list_events(
+                    tenant, spec["session_id"], spec.get("after_seq", 0), limits.MAX_PAGE_SIZE, token
+                )
+                events.extend(page)
+                if not token:
+                    break
+            return turns_from_events(events)
+        return [
+            Turn(
+                author=e["author"], text=e["text"], role=e.get("role"), event_id=f"direct-{i}",
+                timestamp=datetime.fromisoformat(e["timestamp"]) if e.get("timestamp") else now,
+            )
+            for i, e in enumerate(spec.get("events") or [])
+        ]
+
+    def _candidates(self, tenant: str, spec: dict[str, Any], now: datetime) -> list[CandidateFact]:
+        if "facts" in spec:
+            return [CandidateFact(fact=f, topic="PROVIDED") for f in spec["facts"]]
+        turns = self._turns(tenant, spec, now)
+        topics, examples = topics_of(spec), examples_of(spec, now)
+        seen: set[str] = set()
+        candidates = []
+        tokens_in = tokens_out = 0
+        with timed("ExtractionLatency"):
+            for chunk in chunk_turns(turns):
+                extraction = self._extractor.extract(chunk, topics, examples)
+                tokens_in += extraction.usage.input_tokens
+                tokens_out += extraction.usage.output_tokens
+                for fact in extraction.facts:
+                    key = " ".join(fact.fact.lower().split())
+                    if key not in seen:
+                        seen.add(key)
+                        candidates.append(fact)
+        count("ModelInputTokens", tokens_in)
+        count("ModelOutputTokens", tokens_out)
+        return candidates
+
+    def handle(self, message: dict[str, Any]) -> str:
+        tenant, job_id = message["tenant"], message["job_id"]
+        logger.append_keys(job_id=job_id)
+        stored = self._jobs.get(tenant, job_id)
+        if stored is None:
+            raise NotFoundError(f"job {job_id} not found")
+        if stored.finished:
+            return "already finished"
+        now = self._clock()
+        self._jobs.mark_running(tenant, job_id, now)
+        spec = stored.spec
+        candidates = self._candidates(tenant, spec, now)
+        parts = [
+            candidates[i : i + limits.CONSOLIDATION_PART_CANDIDATES]
+            for i in range(0, len(candidates), limits.CONSOLIDATION_PART_CANDIDATES)
+        ]
+        if self._jobs.set_parts(tenant, job_id, len(parts), len(candidates), now) is None:
+            return "job ended meanwhile"
+        if not parts:
+            self._jobs.succeed_if_complete(tenant, job_id, self._clock())
+            return "no candidates"
+        scope = stored.job.scope
+        for number, part in enumerate(parts):
+            self._queue.send(
+                {
+                    "tenant": tenant,
+                    "job_id": job_id,
+                    "part": number,
+                    "scope": scope,
+                    "session_id": spec.get("session_id"),
+                    "disable_consolidation": bool(spec.get("disable_consolidation")),
+                    "candidates": [
+                        {"fact": c.fact, "topic": c.topic, "source_event_ids": list(c.source_event_ids)} for c in part
+                    ],
+                },
+                group_id=consolidation_group(tenant, scope),
+                dedup_id=f"{job_id}-{number}",
+            )
+        return f"{len(candidates)} candidates in {len(parts)} parts"
+
+
+class ConsolidationWorker:
+    SIMILAR = 5
+
+    def __init__(
+        self, jobs: JobStore, memories: MemoryService, decider: Decider, clock: Callable[[], datetime] = utcnow
+    ) -> None:
+        self._jobs = jobs
+        self._memories = memories
+        self._decider = decider
+        self._clock = clock
+
+    def _apply(self, tenant: str, job_id: str, message: dict[str, Any], index: int, cand: CandidateFact,
+               result: JobResult) -> None:
+        scope = message["scope"]
+        actor = f"job:{job_id}"
+        source = Source(session_id=message.get("session_id"), event_ids=list(cand.source_event_ids))
+        topics = [cand.topic] if cand.topic and cand.topic != "PROVIDED" else []
+        if message.get("disable_consolidation"):
+            decision_action, target, fact = Action.ADD, None, cand.fact
+        else:
+            similar = [
+                # the index scores cosine as OpenSearch does, (1 + cos) / 2; deciders reason in cosine
+                ExistingMemory(m.id, m.fact, tuple(m.topics), max(-1.0, 2 * score - 1))
+                for m, score in self._memories.similar(tenant, scope, cand.fact, self.SIMILAR)
+            ]
+            decision = self._decider.decide(cand, similar)
+            count("ModelInputTokens", decision.usage.input_tokens)
+            count("ModelOutputTokens", decision.usage.output_tokens)
+            decision_action, target, fact = decision.action, decision.memory_id, decision.fact or cand.fact
+        try:
+            if decision_action == Action.ADD:
+                memory_id = derived_memory_id(job_id, message["part"], index)
+                try:
+                    self._memories.create(
+                        tenant, MemoryCreate(scope=scope, fact=fact, topics=topics), actor, source, memory_id=memory_id
+                    )
+                except ConflictError:
+                    pass  # a replay of this very candidate: it is already there
+                result.added += 1
+                result.memory_ids.append(memory_id)
+            elif decision_action == Action.UPDATE and target:
+                self._memories.update(tenant, target, MemoryPatch(fact=fact), actor, source=source)
+                result.updated += 1
+                result.memory_ids.append(target)
+            elif decision_action == Action.DELETE and target:
+                self._memories.delete(tenant, target, actor, source=source)
+                result.deleted += 1
+                result.memory_ids.append(target)
+            else:
+                result.unchanged += 1
+        except NotFoundError:
+            result.unchanged += 1  # the target went away meanwhile (e.g. a replayed DELETE)
+
+    def handle(self, message: dict[str, Any]) -> str:
+        tenant, job_id, part = message["tenant"], message["job_id"], int(message["part"])
+        logger.append_keys(job_id=job_id)
+        stored = self._jobs.get(tenant, job_id)
+        if stored is None:
+            raise NotFoundError(f"job {job_id} not found")
+        if stored.finished:
+            return "already finished"
+        result = JobResult()
+        for index, raw in enumerate(message["candidates"]):
+            cand = CandidateFact(raw["fact"], raw.get("topic", ""), tuple(raw.get("source_event_ids") or ()))
+            self._apply(tenant, job_id, message, index, cand, result)
+        now = self._clock()
+        if self._jobs.record_part(tenant, job_id, part, result, now) is None:
+            return "part already counted"
+        self._jobs.succeed_if_complete(tenant, job_id, now)
+        return f"added {result.added}, updated {result.updated}, deleted {result.deleted}, unchanged {result.unchanged}"
+

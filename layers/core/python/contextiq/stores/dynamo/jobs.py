@@ -1,0 +1,182 @@
+"""Generation jobs in DynamoDB: ``pk = T#<tenant>#J#<job_id>``, ``sk = JOB``.
+
+Progress is counted per consolidation part with a set of finished parts, so a redelivered part is
+never counted twice; the job succeeds when every part has been counted.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from contextiq import limits
+from contextiq.ids import epoch, isoformat
+from contextiq.models.jobs import Job, JobResult, JobStatus
+from contextiq.stores.dynamo.base import from_item, is_condition_failure, to_item, values
+
+JOB_SK = "JOB"
+OPEN = (JobStatus.PENDING.value, JobStatus.RUNNING.value)
+
+
+def job_pk(tenant: str, job_id: str) -> str:
+    return f"T#{tenant}#J#{job_id}"
+
+
+@dataclass(frozen=True)
+class StoredJob:
+    tenant: str
+    job: Job
+    spec: dict[str, Any]
+    parts_total: int | None
+    parts_done: int
+
+    @property
+    def finished(self) -> bool:
+        return self.job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED)
+
+
+class JobStore:
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._ddb = client
+        self._table = table_name
+
+    def _key(self, tenant: str, job_id: str) -> dict[str, Any]:
+        return to_item({"pk": job_pk(tenant, job_id), "sk": JOB_SK})
+
+    def create(self, tenant: str, job: Job, spec: dict[str, Any]) -> None:
+        self._ddb.put_item(
+            TableName=self._table,
+            Item=to_item(
+                {
+                    "pk": job_pk(tenant, job.id),
+                    "sk": JOB_SK,
+                    "tenant": tenant,
+                    "id": job.id,
+                    "status": job.status.value,
+                    "scope": json.dumps(job.scope),
+                    "spec": json.dumps(spec, separators=(",", ":")),
+                    "create_time": isoformat(job.create_time),
+                    "update_time": isoformat(job.update_time),
+                    "expire_at": epoch(job.create_time) + limits.JOB_RETENTION_DAYS * 86400,
+                    "parts_done": 0,
+                }
+            ),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    @staticmethod
+    def _parse(raw: dict[str, Any]) -> StoredJob:
+        item = from_item(raw)
+        status = JobStatus(item["status"])
+        has_result = "added" in item or status == JobStatus.SUCCEEDED
+        result = (
+            JobResult(
+                added=item.get("added", 0),
+                updated=item.get("updated", 0),
+                deleted=item.get("deleted", 0),
+                unchanged=item.get("unchanged", 0),
+                memory_ids=sorted(item.get("memory_ids") or []),
+            )
+            if has_result
+            else None
+        )
+        job = Job(
+            id=item["id"],
+            status=status,
+            scope=json.loads(item["scope"]),
+            create_time=item["create_time"],
+            update_time=item["update_time"],
+            result=result,
+            error=item.get("error"),
+        )
+        return StoredJob(item["tenant"], job, json.loads(item["spec"]), item.get("parts_total"), item.get("parts_done", 0))
+
+    def get(self, tenant: str, job_id: str) -> StoredJob | None:
+        resp = self._ddb.get_item(TableName=self._table, Key=self._key(tenant, job_id), ConsistentRead=True)
+        return self._parse(resp["Item"]) if resp.get("Item") else None
+
+    def _update(self, tenant: str, job_id: str, **kwargs: Any) -> StoredJob | None:
+        """UpdateItem; None when its condition failed."""
+        try:
+            resp = self._ddb.update_item(
+                TableName=self._table, Key=self._key(tenant, job_id), ReturnValues="ALL_NEW", **kwargs
+            )
+        except ClientError as err:
+            if is_condition_failure(err):
+                return None
+            raise
+        return self._parse(resp["Attributes"])
+
+    def mark_running(self, tenant: str, job_id: str, now: datetime) -> StoredJob | None:
+        return self._update(
+            tenant, job_id,
+            UpdateExpression="SET #s = :running, update_time = :now",
+            ConditionExpression="#s IN (:pending, :running)",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=values(
+                running=JobStatus.RUNNING.value, pending=JobStatus.PENDING.value, now=isoformat(now)
+            ),
+        )
+
+    def set_parts(self, tenant: str, job_id: str, parts_total: int, candidates: int, now: datetime) -> StoredJob | None:
+        """Record how many consolidation parts the job has (before they are sent, so none can finish early)."""
+        return self._update(
+            tenant, job_id,
+            UpdateExpression="SET parts_total = :n, candidates = :c, update_time = :now",
+            ConditionExpression="#s IN (:pending, :running) AND (attribute_not_exists(parts_total) OR parts_total = :n)",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=values(
+                n=parts_total, c=candidates, now=isoformat(now),
+                pending=JobStatus.PENDING.value, running=JobStatus.RUNNING.value,
+            ),
+        )
+
+    def record_part(self, tenant: str, job_id: str, part: int, result: JobResult, now: datetime) -> StoredJob | None:
+        """Count one finished part, once. None when it was already counted or the job has ended."""
+        update = (
+            "ADD added :a, updated :u, deleted :d, unchanged :n, parts_done :one, done_parts :part"
+            + (", memory_ids :ids" if result.memory_ids else "")
+            + " SET update_time = :now"
+        )
+        vals: dict[str, Any] = {
+            "a": result.added, "u": result.updated, "d": result.deleted, "n": result.unchanged, "one": 1,
+            "part": {f"p{part}"}, "p": f"p{part}", "now": isoformat(now),
+            "pending": JobStatus.PENDING.value, "running": JobStatus.RUNNING.value,
+        }
+        if result.memory_ids:
+            vals["ids"] = set(result.memory_ids)
+        return self._update(
+            tenant, job_id,
+            UpdateExpression=update,
+            ConditionExpression="#s IN (:pending, :running) AND NOT contains(done_parts, :p)",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=values(**vals),
+        )
+
+    def succeed_if_complete(self, tenant: str, job_id: str, now: datetime) -> StoredJob | None:
+        return self._update(
+            tenant, job_id,
+            UpdateExpression="SET #s = :ok, update_time = :now",
+            ConditionExpression="#s IN (:pending, :running) AND parts_done >= parts_total",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=values(
+                ok=JobStatus.SUCCEEDED.value, now=isoformat(now),
+                pending=JobStatus.PENDING.value, running=JobStatus.RUNNING.value,
+            ),
+        )
+
+    def fail(self, tenant: str, job_id: str, reason: str, now: datetime) -> StoredJob | None:
+        return self._update(
+            tenant, job_id,
+            UpdateExpression="SET #s = :failed, #e = :reason, update_time = :now",
+            ConditionExpression="#s IN (:pending, :running)",
+            ExpressionAttributeNames={"#s": "status", "#e": "error"},
+            ExpressionAttributeValues=values(
+                failed=JobStatus.FAILED.value, reason=reason[:2000], now=isoformat(now),
+                pending=JobStatus.PENDING.value, running=JobStatus.RUNNING.value,
+            ),
+        )

@@ -1,0 +1,26 @@
+"""SQS behind a small interface (the generation services never see boto3)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Protocol
+
+
+class MessageQueue(Protocol):
+    def send(self, body: dict[str, Any], group_id: str | None = None, dedup_id: str | None = None) -> None: ...
+
+
+class SqsQueue:
+    def __init__(self, client: Any, url: str) -> None:
+        self._sqs = client
+        self.url = url
+
+    def send(self, body: dict[str, Any], group_id: str | None = None, dedup_id: str | None = None) -> None:
+        if not self.url:
+            raise RuntimeError("queue URL is not configured (CONTEXTIQ_*_QUEUE_URL)")
+        kwargs: dict[str, Any] = {"QueueUrl": self.url, "MessageBody": json.dumps(body, separators=(",", ":"))}
+        if group_id is not None:
+            kwargs["MessageGroupId"] = group_id
+        if dedup_id is not None:
+            kwargs["MessageDeduplicationId"] = dedup_id
+        self._sqs.send_message(**kwargs)
