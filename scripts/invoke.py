@@ -46,7 +46,8 @@ def load_handler(function: str) -> ModuleType:
     if not path.exists():
         raise SystemExit(f"no such function: {function} (functions/*/handler.py)")
     spec = importlib.util.spec_from_file_location(f"functions.{function}.handler", path)
-    assert spec and spec.loader
+    assert spec
+    assert spec.loader
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
@@ -54,7 +55,7 @@ def load_handler(function: str) -> ModuleType:
 
 
 def api_key_of(event: dict[str, Any]) -> str | None:
-    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    headers: dict[str, str] = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     return headers.get("x-api-key")
 
 
@@ -64,10 +65,9 @@ def invoke(function: str, event: dict[str, Any], state_file: Path) -> Any:
         os.environ.update(json.loads(state_file.read_text())["env"])
         return load_handler(function).handler(event, FakeLambdaContext(function))
 
-    from moto import mock_aws
-
     from contextiq.local.moto_fidelity import serialize_dynamodb_requests
     from contextiq.local.runtime import LOCAL_ENV_DEFAULTS
+    from moto import mock_aws
 
     for key, value in LOCAL_ENV_DEFAULTS.items():
         os.environ.setdefault(key, value)
@@ -81,9 +81,9 @@ def invoke(function: str, event: dict[str, Any], state_file: Path) -> Any:
         settings = bootstrap(base.dynamodb, base.sqs, base.settings)
         for field in ("extraction_queue_url", "consolidation_queue_url"):
             os.environ[f"CONTEXTIQ_{field.upper()}"] = getattr(settings, field)
-        key = api_key_of(event)
-        if key:
-            base.api_keys.put(key, "default", key_id="invoke")
+        api_key = api_key_of(event)
+        if api_key:
+            base.api_keys.put(api_key, "default", key_id="invoke")
         return load_handler(function).handler(event, FakeLambdaContext(function))
 
 
@@ -91,8 +91,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("function", help="folder under functions/, e.g. sessions")
     parser.add_argument("event", type=Path, help="event JSON file, e.g. events/sessions/create_session.json")
-    parser.add_argument("--state", type=Path, default=ROOT / ".contextiq" / "local.json",
-                        help="the running local stack's env (written by `contextiq local`)")
+    parser.add_argument(
+        "--state",
+        type=Path,
+        default=ROOT / ".contextiq" / "local.json",
+        help="the running local stack's env (written by `contextiq local`)",
+    )
     args = parser.parse_args(argv)
     result = invoke(args.function, json.loads(args.event.read_text()), args.state)
     json.dump(result, sys.stdout, indent=2, default=str)

@@ -17,13 +17,23 @@ MEMORY_ID = "01KAEXAMPLEMEMORY000000000"
 JOB_ID = "01KAEXAMPLEJOB000000000000"
 
 
-def api_event(method: str, resource: str, path_params: dict[str, str], body: Any = None,
-              query: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> dict[str, Any]:
+def api_event(
+    method: str,
+    resource: str,
+    path_params: dict[str, str],
+    body: Any = None,
+    query: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
     path = resource
     for key, value in path_params.items():
         path = path.replace("{" + key + "}", value)
-    all_headers = {"x-api-key": API_KEY, "Host": "abc123.execute-api.us-east-1.amazonaws.com",
-                   "X-Forwarded-Proto": "https", **(headers or {})}
+    all_headers = {
+        "x-api-key": API_KEY,
+        "Host": "abc123.execute-api.us-east-1.amazonaws.com",
+        "X-Forwarded-Proto": "https",
+        **(headers or {}),
+    }
     if body is not None:
         all_headers["content-type"] = "application/json"
     return {
@@ -44,8 +54,12 @@ def api_event(method: str, resource: str, path_params: dict[str, str], body: Any
             "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
             "accountId": "123456789012",
             "apiId": "abc123",
-            "identity": {"apiKey": API_KEY, "apiKeyId": "k1a2b3c4d5", "sourceIp": "203.0.113.10",
-                         "userAgent": "curl/8.5.0"},
+            "identity": {
+                "apiKey": API_KEY,
+                "apiKeyId": "k1a2b3c4d5",
+                "sourceIp": "203.0.113.10",
+                "userAgent": "curl/8.5.0",
+            },
             "requestTimeEpoch": 1763740800000,
             "protocol": "HTTP/1.1",
         },
@@ -57,20 +71,37 @@ def api_event(method: str, resource: str, path_params: dict[str, str], body: Any
 SESSION = {"session_id": SESSION_ID}
 EVENTS: dict[str, dict[str, dict[str, Any]]] = {
     "sessions": {
-        "create_session": api_event("POST", "/v1/sessions", {}, {"user_id": "u1", "app_name": "travel",
-                                                                   "state": {"step": 1}},
-                                    headers={"Idempotency-Key": "demo-create-1"}),
+        "create_session": api_event(
+            "POST",
+            "/v1/sessions",
+            {},
+            {"user_id": "u1", "app_name": "travel", "state": {"step": 1}},
+            headers={"Idempotency-Key": "demo-create-1"},
+        ),
         "list_sessions": api_event("GET", "/v1/sessions", {}, query={"user_id": "u1", "limit": "10"}),
         "get_session": api_event("GET", "/v1/sessions/{session_id}", SESSION),
         "delete_session": api_event("DELETE", "/v1/sessions/{session_id}", SESSION),
-        "append_event": api_event("POST", "/v1/sessions/{session_id}/events", SESSION,
-                                  {"author": "user", "role": "user",
-                                   "content": {"text": "I'm vegetarian and I live in Lyon."},
-                                   "state_delta": {"step": 2}}),
-        "list_events": api_event("GET", "/v1/sessions/{session_id}/events", SESSION,
-                                 query={"after_seq": "0", "limit": "50"}),
-        "patch_state": api_event("PATCH", "/v1/sessions/{session_id}/state", SESSION,
-                                 {"set": {"theme": "dark"}, "remove": ["step"]}, headers={"If-Match": '"1"'}),
+        "append_event": api_event(
+            "POST",
+            "/v1/sessions/{session_id}/events",
+            SESSION,
+            {
+                "author": "user",
+                "role": "user",
+                "content": {"text": "I'm vegetarian and I live in Lyon."},
+                "state_delta": {"step": 2},
+            },
+        ),
+        "list_events": api_event(
+            "GET", "/v1/sessions/{session_id}/events", SESSION, query={"after_seq": "0", "limit": "50"}
+        ),
+        "patch_state": api_event(
+            "PATCH",
+            "/v1/sessions/{session_id}/state",
+            SESSION,
+            {"set": {"theme": "dark"}, "remove": ["step"]},
+            headers={"If-Match": '"1"'},
+        ),
         "openapi": api_event("GET", "/openapi.json", {}),
     },
 }

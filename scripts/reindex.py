@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,11 +32,13 @@ def run(container, drop: bool = True, reembed: bool = False) -> dict[str, int]: 
         index.ensure(index_info_for(embedder))
     counts = {"reembedded": 0}
 
-    def memories() -> Iterator:  # type: ignore[type-arg]
+    def memories() -> Iterator[Any]:
         for stored in container.memory_store.scan_all():
             if not stored.deleted and (reembed or stored.vector is None or stored.embedding_model != embedder.model_id):
                 counts["reembedded"] += 1
-                stored = replace(stored, vector=embedder.embed([stored.memory.fact])[0], embedding_model=embedder.model_id)
+                stored = replace(
+                    stored, vector=embedder.embed([stored.memory.fact])[0], embedding_model=embedder.model_id
+                )
             yield stored
 
     counts.update(rebuild(index, memories()))

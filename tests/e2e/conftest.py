@@ -13,7 +13,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from contextiq.local.runtime import free_port
 
 KEY_A, KEY_B = "e2e-key-a", "e2e-key-b"
@@ -34,8 +33,19 @@ def start_server(data_dir: Path, *extra: str, env: dict[str, str] | None = None)
     log = data_dir / "server.log"
     data_dir.mkdir(parents=True, exist_ok=True)
     cmd = [
-        sys.executable, "-m", "contextiq.cli", "local", "--port", str(port), "--data-dir", str(data_dir),
-        "--api-key", f"{KEY_A}:tenant-a", "--api-key", f"{KEY_B}:tenant-b", *extra,
+        sys.executable,
+        "-m",
+        "contextiq.cli",
+        "local",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        "--api-key",
+        f"{KEY_A}:tenant-a",
+        "--api-key",
+        f"{KEY_B}:tenant-b",
+        *extra,
     ]
     proc_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
     proc_env.update(env or {})

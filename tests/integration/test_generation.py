@@ -25,8 +25,7 @@ def _generate(api, drain, **body):  # type: ignore[no-untyped-def]
     job_id = resp.json()["job_id"]
     assert resp.json()["status"] == "PENDING"
     drain()
-    job = api.get(f"/v1/jobs/{job_id}").json()
-    return job
+    return api.get(f"/v1/jobs/{job_id}").json()
 
 
 def _facts(api, scope=SCOPE):  # type: ignore[no-untyped-def]
@@ -35,8 +34,14 @@ def _facts(api, scope=SCOPE):  # type: ignore[no-untyped-def]
 
 
 def test_generate_from_session_then_again_changes_nothing(api, workers) -> None:
-    sid = _conversation(api, [("user", "Hi, my name is Alice."), ("model", "Hello Alice!"),
-                              ("user", "I'm vegetarian and I live in Paris.")])
+    sid = _conversation(
+        api,
+        [
+            ("user", "Hi, my name is Alice."),
+            ("model", "Hello Alice!"),
+            ("user", "I'm vegetarian and I live in Paris."),
+        ],
+    )
     job = _generate(api, workers, session_id=sid)
     assert job["status"] == "SUCCEEDED", job
     facts = _facts(api)
@@ -67,8 +72,13 @@ def test_contradiction_updates_with_revision_and_source(api, workers) -> None:
 def test_generate_from_facts_and_direct_events(api, workers) -> None:
     job = _generate(api, workers, facts=["Bob's favourite colour is green"], scope={"user_id": "bob"})
     assert job["status"] == "SUCCEEDED" and job["result"]["added"] == 1
-    job2 = _generate(api, workers, scope={"user_id": "bob"}, disable_consolidation=True,
-                     events=[{"author": "user", "text": "I love hiking in the Alps."}])
+    job2 = _generate(
+        api,
+        workers,
+        scope={"user_id": "bob"},
+        disable_consolidation=True,
+        events=[{"author": "user", "text": "I love hiking in the Alps."}],
+    )
     assert job2["status"] == "SUCCEEDED" and job2["result"]["added"] >= 1
     assert any("hiking" in f for f in _facts(api, {"user_id": "bob"}))
 
@@ -80,10 +90,21 @@ def test_duplicate_sqs_delivery_creates_no_duplicate(api, workers, container) ->
     # deliver the same extraction and consolidation messages again, as SQS may
     url = container.settings.extraction_queue_url
     container.sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"tenant": "tenant-a", "job_id": job_id}))
-    part = {"tenant": "tenant-a", "job_id": job_id, "part": 0, "scope": {"user_id": "carol"}, "session_id": None,
-            "disable_consolidation": True, "candidates": [{"fact": "Carol plays the cello", "topic": "PROVIDED"}]}
-    container.sqs.send_message(QueueUrl=container.settings.consolidation_queue_url, MessageBody=json.dumps(part),
-                               MessageGroupId="g", MessageDeduplicationId="replay-1")
+    part = {
+        "tenant": "tenant-a",
+        "job_id": job_id,
+        "part": 0,
+        "scope": {"user_id": "carol"},
+        "session_id": None,
+        "disable_consolidation": True,
+        "candidates": [{"fact": "Carol plays the cello", "topic": "PROVIDED"}],
+    }
+    container.sqs.send_message(
+        QueueUrl=container.settings.consolidation_queue_url,
+        MessageBody=json.dumps(part),
+        MessageGroupId="g",
+        MessageDeduplicationId="replay-1",
+    )
     workers()
     assert _facts(api, {"user_id": "carol"}) == ["Carol plays the cello"]
     job = api.get(f"/v1/jobs/{job_id}").json()
@@ -129,7 +150,9 @@ def test_generate_validation_and_tenancy(api, workers) -> None:
     both = {"facts": ["x"], "events": [{"author": "u", "text": "t"}], "scope": SCOPE}
     r = api.post("/v1/memories/generate", json=both)
     assert r.status_code == 422 and "exactly one source" in r.text
-    assert api.post("/v1/memories/generate", json={"facts": ["x"], "scope": SCOPE, "topics": ["NOPE"]}).status_code == 422
+    assert (
+        api.post("/v1/memories/generate", json={"facts": ["x"], "scope": SCOPE, "topics": ["NOPE"]}).status_code == 422
+    )
     sid = _conversation(api, [("user", "I'm vegan.")])
     other = api.post("/v1/memories/generate", json={"session_id": sid}, headers={"x-api-key": TENANT_B_KEY})
     assert other.status_code == 404
@@ -140,6 +163,8 @@ def test_generate_validation_and_tenancy(api, workers) -> None:
 
 @pytest.mark.parametrize("wait", [0.0, 0.5])
 def test_wait_seconds_returns_202_when_not_done(api, workers, wait) -> None:
-    r = api.post("/v1/memories/generate", json={"facts": ["Eve likes tea"], "scope": {"user_id": "eve"},
-                                                "wait_seconds": wait})
+    r = api.post(
+        "/v1/memories/generate",
+        json={"facts": ["Eve likes tea"], "scope": {"user_id": "eve"}, "wait_seconds": wait},
+    )
     assert r.status_code == 202 and r.json()["status"] == "PENDING"  # no worker ran meanwhile

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from contextiq.services.indexing import apply_stream_record
+
 from tests.integration.test_memories_api import SCOPE, _memory, _search
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,7 +36,8 @@ def test_reindex_restores_search_after_the_index_is_wiped(api, container) -> Non
 def _stream_records(container, memory_id: str) -> list[dict]:  # type: ignore[type-arg]
     """What the memories table's stream carries for one memory, rebuilt from the table itself."""
     raw = container.dynamodb.get_item(
-        TableName=container.settings.memories_table, Key={"pk": {"S": f"T#tenant-a#M#{memory_id}"}, "sk": {"S": "MEMORY"}}
+        TableName=container.settings.memories_table,
+        Key={"pk": {"S": f"T#tenant-a#M#{memory_id}"}, "sk": {"S": "MEMORY"}},
     )["Item"]
     return [{"eventName": "MODIFY", "dynamodb": {"NewImage": raw, "Keys": {"pk": raw["pk"], "sk": raw["sk"]}}}]
 

@@ -6,8 +6,8 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
 from contextiq import limits
+
 from tests.conftest import TENANT_B_KEY
 
 B = {"x-api-key": TENANT_B_KEY}
@@ -105,7 +105,9 @@ def test_idempotent_retry_returns_first_response_and_writes_once(api) -> None:
     assert again.headers.get("idempotent-replayed") == "true"
     assert len(api.get(f"/v1/sessions/{sid}/events").json()["items"]) == 1
     other = api.post(
-        f"/v1/sessions/{sid}/events", json={**body, "content": {"text": "x"}}, headers={"Idempotency-Key": "k-1"}
+        f"/v1/sessions/{sid}/events",
+        json={**body, "content": {"text": "x"}},
+        headers={"Idempotency-Key": "k-1"},
     )
     assert other.status_code == 422
     created = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -32,10 +33,8 @@ def main(argv: list[str] | None = None) -> int:
             keys = parse_api_keys(args.api_key)
         except ValueError as err:
             parser.error(str(err))
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             serve(args.host, args.port, keys, args.data_dir, workers=not args.no_workers, quiet=args.quiet)
-        except KeyboardInterrupt:
-            pass
         return 0
     return 2
 

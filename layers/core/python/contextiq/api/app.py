@@ -36,12 +36,12 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge
+                    raise _TooLargeError
             return message
 
         try:
             await self.app(scope, counting_receive, send)
-        except _TooLarge:
+        except _TooLargeError:
             await self._reject(scope, receive, send)
 
     async def _reject(self, scope: dict, receive: Callable, send: Callable) -> None:
@@ -55,7 +55,7 @@ class BodySizeLimit:
         await response(scope, receive, send)
 
 
-class _TooLarge(Exception):
+class _TooLargeError(Exception):
     pass
 
 
@@ -80,5 +80,5 @@ def create_app(container: Container, routers: Sequence[APIRouter] | None = None)
     install_fallback_handler(app)
     for router in routers:
         app.include_router(router)
-    app.add_middleware(BodySizeLimit)  # type: ignore[arg-type]
+    app.add_middleware(BodySizeLimit)
     return app

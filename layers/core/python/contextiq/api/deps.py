@@ -59,7 +59,7 @@ def parse_if_match(value: str | None) -> int | None:
     match = _ETAG.match(value)
     if not match:
         raise InvalidInputError(
-            "If-Match must be an ETag this API issued, e.g. \"3\"",
+            'If-Match must be an ETag this API issued, e.g. "3"',
             [FieldProblem("header.If-Match", "not a version ETag")],
         )
     return int(match.group(1))

@@ -43,6 +43,11 @@ class Problem(BaseModel):
     errors: list[FieldError] = []
 
 
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries: these statuses answer application/problem+json."""
+    return {s: {"model": Problem, "content": {"application/problem+json": {}}} for s in statuses}
+
+
 def problem_response(
     status: int,
     code: str,
@@ -83,13 +88,21 @@ def _validation_problem(request: Request, exc: RequestValidationError) -> JSONRe
         first = next(e for e in errors if e.get("type") == "json_invalid")
         detail = (first.get("ctx") or {}).get("error") or first.get("msg", "invalid JSON")
         return problem_response(
-            400, "malformed-request", "Malformed request", f"the body is not valid JSON: {detail}",
+            400,
+            "malformed-request",
+            "Malformed request",
+            f"the body is not valid JSON: {detail}",
             instance=request.url.path,
         )
     problems = [FieldProblem(_field_path(tuple(e.get("loc", ()))), e.get("msg", "invalid")) for e in errors]
     fields = ", ".join(sorted({p.field for p in problems}))
     return problem_response(
-        422, "invalid-input", "Invalid input", f"invalid fields: {fields}", problems, instance=request.url.path
+        422,
+        "invalid-input",
+        "Invalid input",
+        f"invalid fields: {fields}",
+        problems,
+        instance=request.url.path,
     )
 
 
@@ -125,6 +138,9 @@ def install_fallback_handler(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error", extra={"path": request.url.path})
         return problem_response(
-            500, "internal", "Internal error", "an unexpected error occurred; it has been logged",
+            500,
+            "internal",
+            "Internal error",
+            "an unexpected error occurred; it has been logged",
             instance=request.url.path,
         )

@@ -21,6 +21,8 @@ def batch_handler(event_type: EventType, record_handler: Callable[[Any], Any]) -
     @tracer.capture_lambda_handler
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+        return dict(
+            process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+        )
 
     return handler

@@ -16,7 +16,7 @@ from typing import Any
 
 LOCAL_ENV_DEFAULTS = {
     "AWS_ACCESS_KEY_ID": "local",
-    "AWS_SECRET_ACCESS_KEY": "local",  # noqa: S105 - moto accepts any credentials
+    "AWS_SECRET_ACCESS_KEY": "local",
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
     "POWERTOOLS_METRICS_DISABLED": "true",
@@ -137,7 +137,7 @@ def serve(
             f"\nContextIQ is running at {url}  (moto on 127.0.0.1:{stack.moto_port}, data in {data_dir})\n"
             f"API key: {key}  (tenant {tenant!r})\n\n"
             f"Try:\n  curl -s -X POST {url}/v1/sessions -H 'x-api-key: {key}' "
-            "-H 'content-type: application/json' -d '{\"user_id\": \"u1\", \"app_name\": \"travel\"}'\n"
+            '-H \'content-type: application/json\' -d \'{"user_id": "u1", "app_name": "travel"}\'\n'
             f"OpenAPI: {url}/openapi.json   Stop: Ctrl-C\n",
             flush=True,
         )

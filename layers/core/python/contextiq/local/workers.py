@@ -71,8 +71,11 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
 def poll_once(sqs: Any, queue_url: str, function: str, wait_seconds: int = 1) -> int:
     """Receive one batch, invoke the function, settle the messages. Returns how many were received."""
     resp = sqs.receive_message(
-        QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds,
-        AttributeNames=["All"], MessageAttributeNames=["All"],
+        QueueUrl=queue_url,
+        MaxNumberOfMessages=10,
+        WaitTimeSeconds=wait_seconds,
+        AttributeNames=["All"],
+        MessageAttributeNames=["All"],
     )
     messages = resp.get("Messages", [])
     if not messages:
@@ -109,7 +112,10 @@ def start_workers(stop: threading.Event) -> list[threading.Thread]:
 
     settings = Settings()
     sqs = Container(settings).sqs
-    plan = [(settings.extraction_queue_url, "extraction"), (settings.consolidation_queue_url, "consolidation")]
+    plan = [
+        (settings.extraction_queue_url, "extraction"),
+        (settings.consolidation_queue_url, "consolidation"),
+    ]
 
     def loop(url: str, function: str) -> None:
         while not stop.is_set():

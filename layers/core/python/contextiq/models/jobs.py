@@ -12,7 +12,12 @@ from contextiq import limits
 from contextiq.models.common import Name, Request
 from contextiq.models.memories import Fact, Scope
 
-MANAGED_TOPIC_LABELS = ("USER_PERSONAL_INFO", "USER_PREFERENCES", "KEY_CONVERSATION_DETAILS", "EXPLICIT_INSTRUCTIONS")
+MANAGED_TOPIC_LABELS = (
+    "USER_PERSONAL_INFO",
+    "USER_PREFERENCES",
+    "KEY_CONVERSATION_DETAILS",
+    "EXPLICIT_INSTRUCTIONS",
+)
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=limits.MAX_EVENT_CONTENT_BYTES)]
 
@@ -66,7 +71,9 @@ class GenerateRequest(Request):
             raise ValueError("scope is required unless the source is a session (then it defaults to its user_id)")
         for topic in self.topics or []:
             if isinstance(topic, str) and topic not in MANAGED_TOPIC_LABELS:
-                raise ValueError(f"unknown managed topic {topic!r}; use one of {MANAGED_TOPIC_LABELS} or {{label, description}}")
+                raise ValueError(
+                    f"unknown managed topic {topic!r}; use one of {MANAGED_TOPIC_LABELS} or {{label, description}}"
+                )
         return self
 
 

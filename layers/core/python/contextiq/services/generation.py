@@ -15,6 +15,7 @@ then goes to the dead-letter queue.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -74,8 +75,15 @@ def turns_from_events(events: Iterable[Event]) -> list[Turn]:
     for event in events:
         text = event_text(event)
         if text:
-            turns.append(Turn(author=event.author, text=text, timestamp=event.timestamp, role=event.role,
-                              event_id=event.id))
+            turns.append(
+                Turn(
+                    author=event.author,
+                    text=text,
+                    timestamp=event.timestamp,
+                    role=event.role,
+                    event_id=event.id,
+                )
+            )
     return turns
 
 
@@ -85,7 +93,9 @@ def chunk_turns(turns: Sequence[Turn]) -> list[list[Turn]]:
     current: list[Turn] = []
     size = 0
     for turn in turns:
-        if current and (len(current) >= limits.EXTRACTION_CHUNK_TURNS or size + len(turn.text) > limits.EXTRACTION_CHUNK_CHARS):
+        if current and (
+            len(current) >= limits.EXTRACTION_CHUNK_TURNS or size + len(turn.text) > limits.EXTRACTION_CHUNK_CHARS
+        ):
             chunks.append(current)
             current, size = [], 0
         current.append(turn)
@@ -110,8 +120,7 @@ def examples_of(spec: dict[str, Any], now: datetime) -> list[FewShotExample]:
     return [
         FewShotExample(
             conversation=tuple(
-                Turn(author=t["author"], text=t["text"], timestamp=now, role=t.get("role"))
-                for t in ex["conversation"]
+                Turn(author=t["author"], text=t["text"], timestamp=now, role=t.get("role")) for t in ex["conversation"]
             ),
             facts=tuple(ex["facts"]),
         )
@@ -177,10 +186,9 @@ class GenerationService:
 def fail_job(jobs: JobStore, message: dict[str, Any], reason: str) -> None:
     """Mark the message's job FAILED (last delivery of a message that keeps failing)."""
     tenant, job_id = message.get("tenant"), message.get("job_id")
-    if isinstance(tenant, str) and isinstance(job_id, str):
-        if jobs.fail(tenant, job_id, reason, utcnow()):
-            count("JobsFailed")
-            logger.warning("job failed", extra={"job_id": job_id, "reason": reason})
+    if isinstance(tenant, str) and isinstance(job_id, str) and jobs.fail(tenant, job_id, reason, utcnow()):
+        count("JobsFailed")
+        logger.warning("job failed", extra={"job_id": job_id, "reason": reason})
 
 
 class ExtractionWorker:
@@ -213,7 +221,10 @@ class ExtractionWorker:
             return turns_from_events(events)
         return [
             Turn(
-                author=e["author"], text=e["text"], role=e.get("role"), event_id=f"direct-{i}",
+                author=e["author"],
+                text=e["text"],
+                role=e.get("role"),
+                event_id=f"direct-{i}",
                 timestamp=datetime.fromisoformat(e["timestamp"]) if e.get("timestamp") else now,
             )
             for i, e in enumerate(spec.get("events") or [])
@@ -286,15 +297,26 @@ class ConsolidationWorker:
     SIMILAR = 5
 
     def __init__(
-        self, jobs: JobStore, memories: MemoryService, decider: Decider, clock: Callable[[], datetime] = utcnow
+        self,
+        jobs: JobStore,
+        memories: MemoryService,
+        decider: Decider,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._jobs = jobs
         self._memories = memories
         self._decider = decider
         self._clock = clock
 
-    def _apply(self, tenant: str, job_id: str, message: dict[str, Any], index: int, cand: CandidateFact,
-               result: JobResult) -> None:
+    def _apply(
+        self,
+        tenant: str,
+        job_id: str,
+        message: dict[str, Any],
+        index: int,
+        cand: CandidateFact,
+        result: JobResult,
+    ) -> None:
         scope = message["scope"]
         actor = f"job:{job_id}"
         source = Source(session_id=message.get("session_id"), event_ids=list(cand.source_event_ids))
@@ -314,12 +336,14 @@ class ConsolidationWorker:
         try:
             if decision_action == Action.ADD:
                 memory_id = derived_memory_id(job_id, message["part"], index)
-                try:
+                with contextlib.suppress(ConflictError):  # a replay of this very candidate: already there
                     self._memories.create(
-                        tenant, MemoryCreate(scope=scope, fact=fact, topics=topics), actor, source, memory_id=memory_id
+                        tenant,
+                        MemoryCreate(scope=scope, fact=fact, topics=topics),
+                        actor,
+                        source,
+                        memory_id=memory_id,
                     )
-                except ConflictError:
-                    pass  # a replay of this very candidate: it is already there
                 result.added += 1
                 result.memory_ids.append(memory_id)
             elif decision_action == Action.UPDATE and target:
@@ -352,4 +376,3 @@ class ConsolidationWorker:
             return "part already counted"
         self._jobs.succeed_if_complete(tenant, job_id, now)
         return f"added {result.added}, updated {result.updated}, deleted {result.deleted}, unchanged {result.unchanged}"
-

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from contextiq.stores.dynamo.memories import MEMORY_SK, StoredMemory, parse_memory_item
 from contextiq.services.memories import apply_to_index
+from contextiq.stores.dynamo.memories import MEMORY_SK, StoredMemory, parse_memory_item
 from contextiq.stores.vector.base import VectorIndex
 
 

@@ -16,7 +16,13 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from contextiq.ai.embedders.base import Embedder
-from contextiq.errors import ConflictError, FieldProblem, NotFoundError, PreconditionFailedError, VersionConflictError
+from contextiq.errors import (
+    ConflictError,
+    FieldProblem,
+    NotFoundError,
+    PreconditionFailedError,
+    VersionConflictError,
+)
 from contextiq.ids import epoch, new_id, utcnow
 from contextiq.models.memories import (
     Memory,
@@ -37,7 +43,12 @@ from contextiq.stores.vector.base import IndexedMemory, SearchQuery, VectorIndex
 
 class MemoryRepository(Protocol):
     def put(
-        self, tenant: str, memory: Memory, vector: Sequence[float], model: str, revision: Revision,
+        self,
+        tenant: str,
+        memory: Memory,
+        vector: Sequence[float],
+        model: str,
+        revision: Revision,
         expected_version: int | None,
     ) -> None: ...
     def tombstone(
@@ -46,7 +57,14 @@ class MemoryRepository(Protocol):
     def get(self, tenant: str, memory_id: str) -> StoredMemory | None: ...
     def get_many(self, tenant: str, memory_ids: Sequence[str]) -> dict[str, StoredMemory]: ...
     def list_scope(
-        self, tenant: str, scope: dict[str, str], topic: str | None, limit: int, token: str | None, *, now: datetime
+        self,
+        tenant: str,
+        scope: dict[str, str],
+        topic: str | None,
+        limit: int,
+        token: str | None,
+        *,
+        now: datetime,
     ) -> tuple[list[StoredMemory], str | None]: ...
     def revisions(
         self, tenant: str, memory_id: str, limit: int, token: str | None
@@ -109,13 +127,15 @@ class MemoryService:
     def get(self, tenant: str, memory_id: str) -> Memory:
         return self._get_live(tenant, memory_id).memory
 
-    def list(
+    def list_scope(
         self, tenant: str, scope: dict[str, str], topic: str | None, limit: int, token: str | None
     ) -> tuple[list[Memory], str | None]:
         items, next_token = self._repo.list_scope(tenant, scope, topic, limit, token, now=self._clock())
         return [s.memory for s in items], next_token
 
-    def revisions(self, tenant: str, memory_id: str, limit: int, token: str | None) -> tuple[list[Revision], str | None]:
+    def revisions(
+        self, tenant: str, memory_id: str, limit: int, token: str | None
+    ) -> tuple[list[Revision], str | None]:
         items, next_token = self._repo.revisions(tenant, memory_id, limit, token)
         if not items and token is None:
             raise NotFoundError(f"memory {memory_id} not found")
@@ -130,7 +150,12 @@ class MemoryService:
             logger.exception("write-through to the vector index failed", extra={"memory_id": stored.memory.id})
 
     def create(
-        self, tenant: str, req: MemoryCreate, actor: str, source: Source | None = None, memory_id: str | None = None
+        self,
+        tenant: str,
+        req: MemoryCreate,
+        actor: str,
+        source: Source | None = None,
+        memory_id: str | None = None,
     ) -> Memory:
         now = self._clock()
         expire = (now + timedelta(seconds=req.ttl_seconds)).replace(microsecond=0) if req.ttl_seconds else None
@@ -148,8 +173,14 @@ class MemoryService:
         )
         vector = self._embedder.embed([memory.fact])[0]
         revision = Revision(
-            revision_id=new_id(), memory_id=memory.id, action=RevisionAction.CREATED, fact=memory.fact,
-            actor=actor, source=source, time=now, version=1,
+            revision_id=new_id(),
+            memory_id=memory.id,
+            action=RevisionAction.CREATED,
+            fact=memory.fact,
+            actor=actor,
+            source=source,
+            time=now,
+            version=1,
         )
         try:
             self._repo.put(tenant, memory, vector, self._embedder.model_id, revision, expected_version=None)
@@ -169,7 +200,12 @@ class MemoryService:
         self._sleep(random.uniform(0, min(0.2, 0.01 * 2**attempt)))
 
     def update(
-        self, tenant: str, memory_id: str, patch: MemoryPatch, actor: str, if_match: int | None = None,
+        self,
+        tenant: str,
+        memory_id: str,
+        patch: MemoryPatch,
+        actor: str,
+        if_match: int | None = None,
         source: Source | None = None,
     ) -> Memory:
         for attempt in range(self.MAX_ATTEMPTS):
@@ -192,8 +228,15 @@ class MemoryService:
             if memory.fact != old.fact or vector is None or stored.embedding_model != self._embedder.model_id:
                 vector = self._embedder.embed([memory.fact])[0]
             revision = Revision(
-                revision_id=new_id(), memory_id=memory_id, action=RevisionAction.UPDATED, fact=memory.fact,
-                previous_fact=old.fact, actor=actor, source=source, time=now, version=memory.version,
+                revision_id=new_id(),
+                memory_id=memory_id,
+                action=RevisionAction.UPDATED,
+                fact=memory.fact,
+                previous_fact=old.fact,
+                actor=actor,
+                source=source,
+                time=now,
+                version=memory.version,
             )
             try:
                 self._repo.put(tenant, memory, vector, self._embedder.model_id, revision, expected_version=old.version)
@@ -208,7 +251,12 @@ class MemoryService:
         raise ConflictError("the memory is under heavy concurrent writes; retry the request")
 
     def delete(
-        self, tenant: str, memory_id: str, actor: str, if_match: int | None = None, source: Source | None = None
+        self,
+        tenant: str,
+        memory_id: str,
+        actor: str,
+        if_match: int | None = None,
+        source: Source | None = None,
     ) -> None:
         for attempt in range(self.MAX_ATTEMPTS):
             stored = self._get_live(tenant, memory_id)
@@ -217,8 +265,15 @@ class MemoryService:
                 raise self._stale(old.version, if_match)
             now = self._clock()
             revision = Revision(
-                revision_id=new_id(), memory_id=memory_id, action=RevisionAction.DELETED, fact=old.fact,
-                previous_fact=old.fact, actor=actor, source=source, time=now, version=old.version + 1,
+                revision_id=new_id(),
+                memory_id=memory_id,
+                action=RevisionAction.DELETED,
+                fact=old.fact,
+                previous_fact=old.fact,
+                actor=actor,
+                source=source,
+                time=now,
+                version=old.version + 1,
             )
             try:
                 self._repo.tombstone(tenant, memory_id, old.version, revision, now)
@@ -236,16 +291,28 @@ class MemoryService:
     # -- search ---------------------------------------------------------------------------------
 
     def _query(
-        self, tenant: str, scope: dict[str, str], text: str, top_k: int, mode: str, min_score: float | None,
+        self,
+        tenant: str,
+        scope: dict[str, str],
+        text: str,
+        top_k: int,
+        mode: str,
+        min_score: float | None,
         topics: Sequence[str] | None,
     ) -> list[tuple[StoredMemory, float]]:
         now = self._clock()
         vector = None if mode == "keyword" else self._embedder.embed_query(text)
         hits = self._index.search(
             SearchQuery(
-                tenant=tenant, scope_key=scope_key(scope), text=text, vector=vector, top_k=top_k,
+                tenant=tenant,
+                scope_key=scope_key(scope),
+                text=text,
+                vector=vector,
+                top_k=top_k,
                 mode=mode,  # type: ignore[arg-type]
-                min_score=min_score, topics=tuple(topics or ()), now=epoch(now),
+                min_score=min_score,
+                topics=tuple(topics or ()),
+                now=epoch(now),
             )
         )
         records = self._repo.get_many(tenant, [h.memory_id for h in hits])

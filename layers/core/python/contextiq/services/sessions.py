@@ -38,9 +38,7 @@ class SessionRepository(Protocol):
     def delete(self, tenant: str, session_id: str) -> bool: ...
 
 
-def apply_state_change(
-    state: dict[str, Any], set_: dict[str, Any], remove: Sequence[str] = ()
-) -> dict[str, Any]:
+def apply_state_change(state: dict[str, Any], set_: dict[str, Any], remove: Sequence[str] = ()) -> dict[str, Any]:
     """Shallow merge: keys in ``set_`` replace, keys in ``remove`` go; a ``None`` value in a delta removes."""
     merged = dict(state)
     for key, value in set_.items():
@@ -106,7 +104,7 @@ class SessionService:
             raise NotFoundError(f"session {session_id} not found")
         return session
 
-    def list(
+    def list_sessions(
         self, tenant: str, user_id: str, app_name: str | None, limit: int, token: str | None
     ) -> tuple[list[Session], str | None]:
         return self._repo.list_by_user(tenant, user_id, app_name, limit, token, now=self._clock())

@@ -18,7 +18,10 @@ class SqsQueue:
     def send(self, body: dict[str, Any], group_id: str | None = None, dedup_id: str | None = None) -> None:
         if not self.url:
             raise RuntimeError("queue URL is not configured (CONTEXTIQ_*_QUEUE_URL)")
-        kwargs: dict[str, Any] = {"QueueUrl": self.url, "MessageBody": json.dumps(body, separators=(",", ":"))}
+        kwargs: dict[str, Any] = {
+            "QueueUrl": self.url,
+            "MessageBody": json.dumps(body, separators=(",", ":")),
+        }
         if group_id is not None:
             kwargs["MessageGroupId"] = group_id
         if dedup_id is not None:

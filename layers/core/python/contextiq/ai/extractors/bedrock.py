@@ -137,9 +137,7 @@ def tool_input(response: Mapping[str, Any], tool_name: str) -> dict[str, Any]:
     if stop != "tool_use":
         hint = " (the answer was cut off: raise maxTokens or send less)" if stop == "max_tokens" else ""
         said = f"; it said: {' '.join(texts)[:200]!r}" if texts else ""
-        raise MalformedModelOutputError(
-            f"model stopped with stopReason={stop!r}, expected 'tool_use'{hint}{said}"
-        )
+        raise MalformedModelOutputError(f"model stopped with stopReason={stop!r}, expected 'tool_use'{hint}{said}")
     matching = [use for use in uses if use.get("name") == tool_name]
     if not matching:
         names = [use.get("name") for use in uses]
@@ -148,14 +146,10 @@ def tool_input(response: Mapping[str, Any], tool_name: str) -> dict[str, Any]:
             f"text: {' '.join(texts)[:200]!r})"
         )
     if len(matching) > 1:
-        raise MalformedModelOutputError(
-            f"the model called {tool_name!r} {len(matching)} times; expected once"
-        )
+        raise MalformedModelOutputError(f"the model called {tool_name!r} {len(matching)} times; expected once")
     payload = matching[0].get("input")
     if not isinstance(payload, dict):
-        raise MalformedModelOutputError(
-            f"toolUse input of {tool_name!r} is {type(payload).__name__}, not an object"
-        )
+        raise MalformedModelOutputError(f"toolUse input of {tool_name!r} is {type(payload).__name__}, not an object")
     return payload
 
 
@@ -166,8 +160,7 @@ def usage_of(response: Mapping[str, Any]) -> ModelUsage:
 
 def _explain(error: ValidationError) -> str:
     return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}"
-        for e in error.errors(include_url=False)
+        f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in error.errors(include_url=False)
     )
 
 
@@ -254,9 +247,7 @@ class BedrockExtractor:
         try:
             parsed = _ExtractionOut.model_validate(payload)
         except ValidationError as exc:
-            raise MalformedModelOutputError(
-                f"record_facts input does not match the schema: {_explain(exc)}"
-            ) from exc
+            raise MalformedModelOutputError(f"record_facts input does not match the schema: {_explain(exc)}") from exc
 
         labels = {t.label for t in topics}
         shown = turn_ids(turns)
@@ -330,9 +321,7 @@ class BedrockDecider:
         return {
             "modelId": self.model_id,
             "system": [{"text": DECISION_SYSTEM_PROMPT}],
-            "messages": [
-                {"role": "user", "content": [{"text": render_decision_request(candidate, similar)}]}
-            ],
+            "messages": [{"role": "user", "content": [{"text": render_decision_request(candidate, similar)}]}],
             "toolConfig": decision_tool_config([m.memory_id for m in similar]),
             "inferenceConfig": {"maxTokens": self.max_tokens, "temperature": 0.0},
         }

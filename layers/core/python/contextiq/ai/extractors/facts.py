@@ -78,11 +78,7 @@ def stem(token: str) -> str:
 
 def content_tokens(text: str) -> set[str]:
     """Stemmed tokens without stop words or negations (so polarity is compared separately)."""
-    return {
-        stem(t)
-        for t in tokens(text)
-        if t not in STOPWORDS and t not in NEGATIONS and stem(t) not in STOPWORDS
-    }
+    return {stem(t) for t in tokens(text) if t not in STOPWORDS and t not in NEGATIONS and stem(t) not in STOPWORDS}
 
 
 _VALUE = re.compile(r"^\$?\d[\d.,:]*(?:%|k|am|pm)?$|^\d{4}-\d{2}-\d{2}$")
@@ -140,9 +136,7 @@ def parse_retraction(text: str) -> Retraction | None:
         r"\b(?:not|doesn't|does not|isn't|don't|do not)\b", clean, re.I
     ):
         positive = re.sub(r"\s*\b(?:any ?more|any longer)\b", "", clean, flags=re.I)
-        positive = re.sub(
-            r"\s*\b(?:not|doesn't|does not|isn't|don't|do not)\b", "", positive, count=1, flags=re.I
-        )
+        positive = re.sub(r"\s*\b(?:not|doesn't|does not|isn't|don't|do not)\b", "", positive, count=1, flags=re.I)
         return Retraction(RetractionKind.STATE, positive)
     return None
 
@@ -165,17 +159,19 @@ class Attribute:
 
 
 _SUBJECT = r"(?P<subject>.+?)"
+_WORKS = r"(?:works|is working|has been working|has worked)"
 _ATTRIBUTE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("name", re.compile(r"^(?P<subject>the user)'s name is (?P<value>.+)$")),
     (
         "residence",
         re.compile(
-            rf"^{_SUBJECT} (?:now )?(?:lives|is living|has moved|moved|relocated|has relocated|"
+            rf"^{_SUBJECT} (?:now )?(?:lives|is living|has been living|has lived|has moved|moved|relocated|"
+            r"has relocated|"
             r"is based|resides|is moving|will move|is relocating) (?:in|to) (?P<value>.+)$"
         ),
     ),
-    ("employer", re.compile(rf"^{_SUBJECT} (?:now )?(?:works|is working) (?:at|for) (?P<value>.+)$")),
-    ("occupation", re.compile(rf"^{_SUBJECT} (?:now )?(?:works|is working) as (?P<value>.+)$")),
+    ("employer", re.compile(rf"^{_SUBJECT} (?:now )?{_WORKS} (?:at|for) (?P<value>.+)$")),
+    ("occupation", re.compile(rf"^{_SUBJECT} (?:now )?{_WORKS} as (?P<value>.+)$")),
     ("age", re.compile(rf"^{_SUBJECT} (?:is|just turned|turned) (?P<value>\d{{1,3}})(?: years? old)?$")),
     (
         "diet",
@@ -186,9 +182,7 @@ _ATTRIBUTE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ),
     (
         "relationship_status",
-        re.compile(
-            rf"^{_SUBJECT} is (?:now )?(?P<value>married|single|divorced|engaged|widowed|in a relationship)$"
-        ),
+        re.compile(rf"^{_SUBJECT} is (?:now )?(?P<value>married|single|divorced|engaged|widowed|in a relationship)$"),
     ),
     ("origin", re.compile(rf"^{_SUBJECT} is (?:originally )?from (?P<value>.+)$")),
     ("nickname", re.compile(rf"^{_SUBJECT} wants to be called (?P<value>.+)$")),
@@ -208,9 +202,7 @@ def attribute(text: str) -> Attribute | None:
         if m:
             value = m.group("value").strip()
             if key == "residence":
-                value = re.sub(
-                    r" (?:on|in|since) (?:\d{4}-\d{2}-\d{2}|the week of .*|[a-z]+ \d{4}|\d{4})$", "", value
-                )
+                value = re.sub(r" (?:on|in|since) (?:\d{4}-\d{2}-\d{2}|the week of .*|[a-z]+ \d{4}|\d{4})$", "", value)
             return Attribute(m.group("subject").strip(), key, value)
     m = _POSSESSIVE.match(clean)
     if m:
@@ -271,17 +263,10 @@ def retracts(candidate: str, memory: str) -> bool:
     if normalize(positive) == normalize(memory):
         return True
     pos_attr, mem_attr = attribute(positive), attribute(memory)
-    if (
-        pos_attr
-        and mem_attr
-        and pos_attr.key == mem_attr.key
-        and same_subject(pos_attr.subject, mem_attr.subject)
-    ):
+    if pos_attr and mem_attr and pos_attr.key == mem_attr.key and same_subject(pos_attr.subject, mem_attr.subject):
         # "Alice no longer lives in Paris" retracts "Alice lives in Paris", not "Alice lives in Rome";
         # "Alice is no longer vegetarian" also retracts "Alice is vegan" (the diet attribute).
-        return pos_attr.key == "diet" or _covers(
-            content_tokens(pos_attr.value), content_tokens(mem_attr.value)
-        )
+        return pos_attr.key == "diet" or _covers(content_tokens(pos_attr.value), content_tokens(mem_attr.value))
     wanted = content_tokens(positive) - content_tokens(_subject_of(positive))
     have = content_tokens(memory)
     if not wanted or not same_subject(_subject_of(positive), _subject_of(memory)):

@@ -80,9 +80,7 @@ _FILLER = re.compile(
     r"perfect|awesome|nice|wow|sounds good|got it|i see|oh wait|wait|lol|haha)\b[,!.:]*\s*)+",
     re.I,
 )
-_TRAILING_FILLER = re.compile(
-    r"[,\s]*\b(?:by the way|btw|though|anyway|haha|lol|thanks|thank you)\s*[.!]*$", re.I
-)
+_TRAILING_FILLER = re.compile(r"[,\s]*\b(?:by the way|btw|though|anyway|haha|lol|thanks|thank you)\s*[.!]*$", re.I)
 _QUESTION_START = re.compile(
     r"^(?:can|could|would|will|do|does|did|what|what's|where|when|how|why|who|which|is|are|should|shall|"
     r"any|anything|got)\b",
@@ -90,7 +88,14 @@ _QUESTION_START = re.compile(
 )
 
 
+# "Hi, I'm Bob" / "Hey, this is Bob": a greeting makes "I'm <Name>" an introduction
+_GREETING_INTRO = re.compile(
+    r"\b((?:hi|hello|hey)(?: there)?[,!.]*\s+)(?:I'm|I am|this is|it's)\s+(?=(?-i:[A-Z][a-z]))", re.I
+)
+
+
 def split_sentences(text: str) -> list[str]:
+    text = _GREETING_INTRO.sub(lambda m: m.group(1) + "my name is ", text)
     protected = _ABBREVIATIONS.sub(lambda m: m.group(0).replace(".", "\x00"), text.strip())
     return [s.replace("\x00", ".").strip() for s in _SENTENCE_END.split(protected) if s and s.strip()]
 
@@ -177,11 +182,15 @@ def _instruction(kind: str) -> Builder:
         if len(body.split()) < 2:
             return None
         action = second_person_to_assistant(third_person(body, ctx.subject, capitalize=False))
-        return Match(
-            f"{ctx.subject} asks the assistant to {kind} {action}", (INSTRUCTIONS, PREFERENCES), kind
-        )
+        return Match(f"{ctx.subject} asks the assistant to {kind} {action}", (INSTRUCTIONS, PREFERENCES), kind)
 
     return build
+
+
+def _build_relationship(m: re.Match[str], text: str, ctx: Context) -> Match | None:
+    # "my dog's name is Rex" -> "Alice's dog is called Rex" (one form for one attribute)
+    text = re.sub(r"^(my [\w -]+?)'s name is\b", r"\1 is called", text, flags=re.I)
+    return Match(_tp(text, ctx), (PERSONAL, DETAILS), "relationship")
 
 
 def _build_name(m: re.Match[str], text: str, ctx: Context) -> Match | None:
@@ -221,14 +230,10 @@ def _build_forget(m: re.Match[str], text: str, ctx: Context) -> Match | None:
     if inner and parse_retraction(inner.fact) is None:
         return Match(f"{ctx.subject} asked to forget that {_mid(inner.fact)}", topics, "forget")
     # a noun phrase: "forget my dentist appointment"
-    return Match(
-        f"{ctx.subject} asked to forget {third_person(body, ctx.subject, capitalize=False)}", topics, "forget"
-    )
+    return Match(f"{ctx.subject} asked to forget {third_person(body, ctx.subject, capitalize=False)}", topics, "forget")
 
 
-_NEGATION_AFTER_I = re.compile(
-    r"^(?P<head>.*?\bI) (?:do not|don't|am not|cannot|can't|no longer|have not|haven't) "
-)
+_NEGATION_AFTER_I = re.compile(r"^(?P<head>.*?\bI) (?:do not|don't|am not|cannot|can't|no longer|have not|haven't) ")
 
 
 def _positive_first_person(text: str) -> str:
@@ -390,25 +395,19 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
     ),
     (
         "never",
-        re.compile(
-            r"^(?:please\s+(?:do not|don't|never)|never|(?:do not|don't) ever|please stop)\s+(?P<x>.+)$", re.I
-        ),
+        re.compile(r"^(?:please\s+(?:do not|don't|never)|never|(?:do not|don't) ever|please stop)\s+(?P<x>.+)$", re.I),
         _instruction("never"),
     ),
     (
         "want_you_to",
-        re.compile(
-            r"^I (?:want|would like|need|prefer) (?:you|that you) (?:to\s+)?(?:always\s+)?(?P<x>.+)$", re.I
-        ),
+        re.compile(r"^I (?:want|would like|need|prefer) (?:you|that you) (?:to\s+)?(?:always\s+)?(?P<x>.+)$", re.I),
         _instruction("always"),
     ),
     # -- relationships ------------------------------------------------------------------------------
     (
         "relationship",
-        re.compile(
-            rf"^my (?:(?:best|close|old|older|younger|little|big|twin|step|ex|new)[ -])?{_REL}\b", re.I
-        ),
-        _whole("relationship", PERSONAL, DETAILS),
+        re.compile(rf"^my (?:(?:best|close|old|older|younger|little|big|twin|step|ex|new)[ -])?{_REL}\b", re.I),
+        _build_relationship,
     ),
     (
         "have_relation",
@@ -502,15 +501,14 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
     # -- identity -------------------------------------------------------------------------------------
     (
         "age",
-        re.compile(
-            r"^I am (?:\d{1,3})(?: years old| years of age| yo)?$|^I (?:just )?turned \d{1,3}\b", re.I
-        ),
+        re.compile(r"^I am (?:\d{1,3})(?: years old| years of age| yo)?$|^I (?:just )?turned \d{1,3}\b", re.I),
         _whole("age", PERSONAL),
     ),
     (
         "residence",
         re.compile(
-            rf"^I {_ADV}(?:live|am living|reside|am based|am located)\s+(?:in|at|near|on|outside|with|by)\b"
+            rf"^I {_ADV}(?:live|am living|reside|am based|am located|have been living|have lived)\s+"
+            r"(?:in|at|near|on|outside|with|by)\b"
             r"|^I (?:have |just |recently |finally )*(?:moved|relocated)\b|^I am (?:moving|relocating)\b"
             r"|^I will (?:be )?mov(?:e|ing)\b",
             re.I,
@@ -525,7 +523,9 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
     (
         "work",
         re.compile(
-            rf"^I {_ADV}(?:work|am working)\s+(?:as|at|for|in|on|with|from|part-time|full-time)\b", re.I
+            rf"^I {_ADV}(?:work|am working|have been working|have worked)\s+"
+            r"(?:as|at|for|in|on|with|from|part-time|full-time)\b",
+            re.I,
         ),
         _whole("work", PERSONAL),
     ),
@@ -758,9 +758,7 @@ class HeuristicExtractor:
             best = max(scored)
             if best[0] > 0 and len(resolved.split()) >= 3:
                 label = next(label for score, label in scored if score == best[0])
-                fact = (
-                    match.fact if match else _finish(third_person(expand_first_person(resolved), ctx.subject))
-                )
+                fact = match.fact if match else _finish(third_person(expand_first_person(resolved), ctx.subject))
                 return _Candidate(fact, label, ids)
         if match is None:
             return None
@@ -807,18 +805,12 @@ class HeuristicDecider:
                 if relation is Relation.RETRACTS:
                     return Decision(Action.DELETE, memory.memory_id, None, f"{reason}: {memory.fact!r}")
             what = "forget request" if retraction.kind is RetractionKind.FORGET else "retraction"
-            return Decision(
-                Action.NOOP, None, None, f"{what} matches no stored memory; a retraction never adds"
-            )
+            return Decision(Action.NOOP, None, None, f"{what} matches no stored memory; a retraction never adds")
         relations = [(memory, *relate(candidate.fact, memory.fact, memory.score)) for memory in ordered]
         for memory, relation, reason in relations:
             if relation is Relation.DUPLICATE:
-                return Decision(
-                    Action.NOOP, memory.memory_id, None, f"duplicate of {memory.fact!r}: {reason}"
-                )
+                return Decision(Action.NOOP, memory.memory_id, None, f"duplicate of {memory.fact!r}: {reason}")
         for memory, relation, reason in relations:
             if relation is Relation.CHANGED:
-                return Decision(
-                    Action.UPDATE, memory.memory_id, candidate.fact, f"{reason}: was {memory.fact!r}"
-                )
+                return Decision(Action.UPDATE, memory.memory_id, candidate.fact, f"{reason}: was {memory.fact!r}")
         return Decision(Action.ADD, None, candidate.fact, "new information")

@@ -49,9 +49,7 @@ def render_conversation(turns: Sequence[Turn]) -> str:
     """The user message of an extraction request."""
     return (
         "Conversation to extract memories from (one turn per line: [event id] UTC timestamp role (author): "
-        "text):\n\n"
-        + render_turns(turns)
-        + "\n\nCall the record_facts tool with the facts worth remembering."
+        "text):\n\n" + render_turns(turns) + "\n\nCall the record_facts tool with the facts worth remembering."
     )
 
 

@@ -37,9 +37,7 @@ INVARIANT = _words(
     "spun stole stung bet bid cast cost burst forbade forgave froze overslept overheard mistook "
     "withdrew undertook upset beat are were"
 )
-PRESENT_ED = _words(
-    "need feed bleed breed speed proceed exceed succeed heed shed wed embed shred bed seed weed"
-)
+PRESENT_ED = _words("need feed bleed breed speed proceed exceed succeed heed shed wed embed shred bed seed weed")
 _ES_ENDINGS = ("s", "sh", "ch", "x", "z", "o")
 
 

@@ -6,11 +6,11 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from contextiq.api.deps import IdempotencyKey, Services, Tenant
-from contextiq.api.problems import Problem
+from contextiq.api.problems import problem_responses
 from contextiq.api.responses import respond, stored
 from contextiq.models.jobs import GenerateRequest, Job, JobAccepted, JobStatus
 
-ERRORS = {s: {"model": Problem, "content": {"application/problem+json": {}}} for s in (400, 403, 404, 409, 413, 422)}
+ERRORS = problem_responses(400, 403, 404, 409, 413, 422)
 router = APIRouter(tags=["generation"], responses=ERRORS)
 
 
@@ -23,7 +23,9 @@ router = APIRouter(tags=["generation"], responses=ERRORS)
     "finished job when the job ends in time, else 202 as usual.",
     responses={200: {"model": Job, "description": "the job ended within wait_seconds"}},
 )
-def generate(body: GenerateRequest, tenant: Tenant, c: Services, idempotency_key: IdempotencyKey = None) -> JSONResponse:
+def generate(
+    body: GenerateRequest, tenant: Tenant, c: Services, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
     def action() -> dict:
         job = c.generation.submit(tenant, body)
         return stored(202, JobAccepted(job_id=job.id, status=job.status), {"Location": f"/v1/jobs/{job.id}"})
@@ -35,7 +37,9 @@ def generate(body: GenerateRequest, tenant: Tenant, c: Services, idempotency_key
         job_id = json.loads(bytes(accepted.body))["job_id"]
         job = c.generation.wait(tenant, job_id, body.wait_seconds)
         if job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
-            return JSONResponse(job.model_dump(mode="json"), status_code=200, headers={"Location": f"/v1/jobs/{job.id}"})
+            return JSONResponse(
+                job.model_dump(mode="json"), status_code=200, headers={"Location": f"/v1/jobs/{job.id}"}
+            )
     return accepted
 
 

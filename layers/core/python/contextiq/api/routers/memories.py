@@ -18,15 +18,20 @@ from contextiq.api.deps import (
     etag,
     parse_if_match,
 )
-from contextiq.api.problems import Problem
+from contextiq.api.problems import problem_responses
 from contextiq.api.responses import respond, stored
 from contextiq.errors import FieldProblem, InvalidInputError
 from contextiq.models.common import Name, Page
-from contextiq.models.memories import Memory, MemoryCreate, MemoryPatch, Revision, SearchRequest, SearchResponse
+from contextiq.models.memories import (
+    Memory,
+    MemoryCreate,
+    MemoryPatch,
+    Revision,
+    SearchRequest,
+    SearchResponse,
+)
 
-ERRORS = {
-    s: {"model": Problem, "content": {"application/problem+json": {}}} for s in (400, 403, 404, 409, 412, 413, 422)
-}
+ERRORS = problem_responses(400, 403, 404, 409, 412, 413, 422)
 router = APIRouter(prefix="/v1/memories", tags=["memories"], responses=ERRORS)
 IfMatch = Annotated[str | None, Header(alias="If-Match", description='the version ETag, e.g. "3"')]
 
@@ -69,7 +74,7 @@ def list_memories(
     limit: Limit = limits.DEFAULT_PAGE_SIZE,
     next_token: NextToken = None,
 ) -> Page[Memory]:
-    items, token = c.memories.list(tenant, scope_from_query(request), topic, limit, next_token)
+    items, token = c.memories.list_scope(tenant, scope_from_query(request), topic, limit, next_token)
     return Page[Memory](items=items, next_token=token)
 
 
@@ -87,7 +92,12 @@ def get_memory(memory_id: str, tenant: Tenant, c: Services, response: Response) 
 
 @router.patch("/{memory_id}", response_model=Memory, summary="Change a memory's fact, topics or metadata")
 def patch_memory(
-    memory_id: str, body: MemoryPatch, tenant: Tenant, actor: Actor, c: Services, response: Response,
+    memory_id: str,
+    body: MemoryPatch,
+    tenant: Tenant,
+    actor: Actor,
+    c: Services,
+    response: Response,
     if_match: IfMatch = None,
 ) -> Memory:
     memory = c.memories.update(tenant, memory_id, body, actor, parse_if_match(if_match))
@@ -103,7 +113,11 @@ def delete_memory(memory_id: str, tenant: Tenant, actor: Actor, c: Services, if_
 
 @router.get("/{memory_id}/revisions", response_model=Page[Revision], summary="Every change of a memory, in order")
 def list_revisions(
-    memory_id: str, tenant: Tenant, c: Services, limit: Limit = limits.MAX_PAGE_SIZE, next_token: NextToken = None
+    memory_id: str,
+    tenant: Tenant,
+    c: Services,
+    limit: Limit = limits.MAX_PAGE_SIZE,
+    next_token: NextToken = None,
 ) -> Page[Revision]:
     items, token = c.memories.revisions(tenant, memory_id, limit, next_token)
     return Page[Revision](items=items, next_token=token)

@@ -9,14 +9,12 @@ from fastapi.responses import JSONResponse
 
 from contextiq import limits
 from contextiq.api.deps import IdempotencyKey, Limit, NextToken, Services, Tenant, etag, parse_if_match
-from contextiq.api.problems import Problem
+from contextiq.api.problems import problem_responses
 from contextiq.api.responses import respond, stored
 from contextiq.models.common import Name, Page
 from contextiq.models.sessions import Event, EventCreate, Session, SessionCreate, StatePatch
 
-ERRORS = {
-    s: {"model": Problem, "content": {"application/problem+json": {}}} for s in (400, 403, 404, 409, 413, 422)
-}
+ERRORS = problem_responses(400, 403, 404, 409, 413, 422)
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"], responses=ERRORS)
 
 
@@ -40,7 +38,7 @@ def list_sessions(
     limit: Limit = limits.DEFAULT_PAGE_SIZE,
     next_token: NextToken = None,
 ) -> Page[Session]:
-    items, token = c.sessions.list(tenant, user_id, app_name, limit, next_token)
+    items, token = c.sessions.list_sessions(tenant, user_id, app_name, limit, next_token)
     return Page[Session](items=items, next_token=token)
 
 
@@ -85,7 +83,7 @@ def list_events(
     "/{session_id}/state",
     response_model=Session,
     summary="Set and remove state keys",
-    responses={412: {"model": Problem, "content": {"application/problem+json": {}}}},
+    responses=problem_responses(412),
 )
 def patch_state(
     session_id: str,

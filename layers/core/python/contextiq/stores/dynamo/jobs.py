@@ -93,7 +93,9 @@ class JobStore:
             result=result,
             error=item.get("error"),
         )
-        return StoredJob(item["tenant"], job, json.loads(item["spec"]), item.get("parts_total"), item.get("parts_done", 0))
+        return StoredJob(
+            item["tenant"], job, json.loads(item["spec"]), item.get("parts_total"), item.get("parts_done", 0)
+        )
 
     def get(self, tenant: str, job_id: str) -> StoredJob | None:
         resp = self._ddb.get_item(TableName=self._table, Key=self._key(tenant, job_id), ConsistentRead=True)
@@ -113,7 +115,8 @@ class JobStore:
 
     def mark_running(self, tenant: str, job_id: str, now: datetime) -> StoredJob | None:
         return self._update(
-            tenant, job_id,
+            tenant,
+            job_id,
             UpdateExpression="SET #s = :running, update_time = :now",
             ConditionExpression="#s IN (:pending, :running)",
             ExpressionAttributeNames={"#s": "status"},
@@ -125,13 +128,17 @@ class JobStore:
     def set_parts(self, tenant: str, job_id: str, parts_total: int, candidates: int, now: datetime) -> StoredJob | None:
         """Record how many consolidation parts the job has (before they are sent, so none can finish early)."""
         return self._update(
-            tenant, job_id,
+            tenant,
+            job_id,
             UpdateExpression="SET parts_total = :n, candidates = :c, update_time = :now",
             ConditionExpression="#s IN (:pending, :running) AND (attribute_not_exists(parts_total) OR parts_total = :n)",
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues=values(
-                n=parts_total, c=candidates, now=isoformat(now),
-                pending=JobStatus.PENDING.value, running=JobStatus.RUNNING.value,
+                n=parts_total,
+                c=candidates,
+                now=isoformat(now),
+                pending=JobStatus.PENDING.value,
+                running=JobStatus.RUNNING.value,
             ),
         )
 
@@ -143,14 +150,22 @@ class JobStore:
             + " SET update_time = :now"
         )
         vals: dict[str, Any] = {
-            "a": result.added, "u": result.updated, "d": result.deleted, "n": result.unchanged, "one": 1,
-            "part": {f"p{part}"}, "p": f"p{part}", "now": isoformat(now),
-            "pending": JobStatus.PENDING.value, "running": JobStatus.RUNNING.value,
+            "a": result.added,
+            "u": result.updated,
+            "d": result.deleted,
+            "n": result.unchanged,
+            "one": 1,
+            "part": {f"p{part}"},
+            "p": f"p{part}",
+            "now": isoformat(now),
+            "pending": JobStatus.PENDING.value,
+            "running": JobStatus.RUNNING.value,
         }
         if result.memory_ids:
             vals["ids"] = set(result.memory_ids)
         return self._update(
-            tenant, job_id,
+            tenant,
+            job_id,
             UpdateExpression=update,
             ConditionExpression="#s IN (:pending, :running) AND NOT contains(done_parts, :p)",
             ExpressionAttributeNames={"#s": "status"},
@@ -159,24 +174,31 @@ class JobStore:
 
     def succeed_if_complete(self, tenant: str, job_id: str, now: datetime) -> StoredJob | None:
         return self._update(
-            tenant, job_id,
+            tenant,
+            job_id,
             UpdateExpression="SET #s = :ok, update_time = :now",
             ConditionExpression="#s IN (:pending, :running) AND parts_done >= parts_total",
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues=values(
-                ok=JobStatus.SUCCEEDED.value, now=isoformat(now),
-                pending=JobStatus.PENDING.value, running=JobStatus.RUNNING.value,
+                ok=JobStatus.SUCCEEDED.value,
+                now=isoformat(now),
+                pending=JobStatus.PENDING.value,
+                running=JobStatus.RUNNING.value,
             ),
         )
 
     def fail(self, tenant: str, job_id: str, reason: str, now: datetime) -> StoredJob | None:
         return self._update(
-            tenant, job_id,
+            tenant,
+            job_id,
             UpdateExpression="SET #s = :failed, #e = :reason, update_time = :now",
             ConditionExpression="#s IN (:pending, :running)",
             ExpressionAttributeNames={"#s": "status", "#e": "error"},
             ExpressionAttributeValues=values(
-                failed=JobStatus.FAILED.value, reason=reason[:2000], now=isoformat(now),
-                pending=JobStatus.PENDING.value, running=JobStatus.RUNNING.value,
+                failed=JobStatus.FAILED.value,
+                reason=reason[:2000],
+                now=isoformat(now),
+                pending=JobStatus.PENDING.value,
+                running=JobStatus.RUNNING.value,
             ),
         )

@@ -144,7 +144,13 @@ class MemoryStore:
             "time": isoformat(rev.time),
             "version": rev.version,
         }
-        return {"Put": {"TableName": self._table, "Item": to_item(item), "ConditionExpression": "attribute_not_exists(pk)"}}
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": to_item(item),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
 
     def _transact(self, items: list[dict[str, Any]]) -> None:
         try:
@@ -155,7 +161,12 @@ class MemoryStore:
             raise
 
     def put(
-        self, tenant: str, memory: Memory, vector: Sequence[float], model: str, revision: Revision,
+        self,
+        tenant: str,
+        memory: Memory,
+        vector: Sequence[float],
+        model: str,
+        revision: Revision,
         expected_version: int | None,
     ) -> None:
         """Create (``expected_version`` None) or replace a memory, with its revision, atomically."""
@@ -218,7 +229,14 @@ class MemoryStore:
         return found
 
     def list_scope(
-        self, tenant: str, scope: dict[str, str], topic: str | None, limit: int, token: str | None, *, now: datetime
+        self,
+        tenant: str,
+        scope: dict[str, str],
+        topic: str | None,
+        limit: int,
+        token: str | None,
+        *,
+        now: datetime,
     ) -> tuple[list[StoredMemory], str | None]:
         pk = scope_pk(tenant, scope)
         kwargs: dict[str, Any] = {

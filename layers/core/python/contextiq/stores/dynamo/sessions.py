@@ -155,7 +155,10 @@ class SessionStore:
                 ConditionExpression="version = :expected AND attribute_not_exists(deleting)",
                 ExpressionAttributeNames={"#state": "state"},
                 ExpressionAttributeValues=values(
-                    state=_dumps(state), next=session.version + 1, now=isoformat(now), expected=session.version
+                    state=_dumps(state),
+                    next=session.version + 1,
+                    now=isoformat(now),
+                    expected=session.version,
                 ),
             )
         except ClientError as err:
@@ -223,7 +226,12 @@ class SessionStore:
             raise
         new_state = state if state is not None else session.state
         return session.model_copy(
-            update={"event_count": event.seq, "version": session.version + 1, "update_time": now, "state": new_state}
+            update={
+                "event_count": event.seq,
+                "version": session.version + 1,
+                "update_time": now,
+                "state": new_state,
+            }
         )
 
     @staticmethod
