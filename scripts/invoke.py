@@ -60,7 +60,10 @@ def api_key_of(event: dict[str, Any]) -> str | None:
 
 
 def invoke(function: str, event: dict[str, Any], state_file: Path) -> Any:
+    from contextiq.config import get_settings
+
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", f"contextiq-{function}")
+    get_settings.cache_clear()
     if state_file.exists():
         os.environ.update(json.loads(state_file.read_text())["env"])
         return load_handler(function).handler(event, FakeLambdaContext(function))

@@ -68,6 +68,95 @@ def api_event(
     }
 
 
+MEMORY = {"memory_id": MEMORY_ID}
+SCOPE = {"user_id": "u1", "app": "travel"}
+
+
+def sqs_event(body: dict[str, Any], queue: str, fifo: bool = False, receive_count: int = 1) -> dict[str, Any]:
+    attributes = {
+        "ApproximateReceiveCount": str(receive_count),
+        "SentTimestamp": "1763740800000",
+        "SenderId": "AROAEXAMPLE:contextiq-jobs",
+        "ApproximateFirstReceiveTimestamp": "1763740800100",
+    }
+    if fifo:
+        attributes |= {
+            "MessageGroupId": "5f0c0b7e",
+            "MessageDeduplicationId": f"{JOB_ID}-0",
+            "SequenceNumber": "18849496460467696128",
+        }
+    return {
+        "Records": [
+            {
+                "messageId": "059f36b4-87a3-44ab-83d2-661975830a7d",
+                "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a",
+                "body": json.dumps(body),
+                "attributes": attributes,
+                "messageAttributes": {},
+                "md5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{queue}",
+                "awsRegion": "us-east-1",
+            }
+        ]
+    }
+
+
+def stream_event(event_name: str, new: dict[str, Any] | None, old: dict[str, Any] | None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "ApproximateCreationDateTime": 1763740800,
+        "Keys": {"pk": {"S": f"T#default#M#{MEMORY_ID}"}, "sk": {"S": "MEMORY"}},
+        "SequenceNumber": "111",
+        "SizeBytes": 512,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    }
+    if new:
+        data["NewImage"] = new
+    if old:
+        data["OldImage"] = old
+    return {
+        "Records": [
+            {
+                "eventID": "c4ca4238a0b923820dcc509a6f75849b",
+                "eventName": event_name,
+                "eventVersion": "1.1",
+                "eventSource": "aws:dynamodb",
+                "awsRegion": "us-east-1",
+                "dynamodb": data,
+                "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/memories/stream/2026-11-21T00:00:00.000",
+            }
+        ]
+    }
+
+
+def memory_image(version: int, fact: str, deleted: bool = False) -> dict[str, Any]:
+    import base64
+    import struct
+
+    dims = 384  # MiniLM, the local default embedder (the indexer indexes stored vectors as they are)
+    vector = struct.pack(f"<{dims}f", *([dims**-0.5] * dims))
+    image: dict[str, Any] = {
+        "pk": {"S": f"T#default#M#{MEMORY_ID}"},
+        "sk": {"S": "MEMORY"},
+        "tenant": {"S": "default"},
+        "id": {"S": MEMORY_ID},
+        "scope": {"S": json.dumps(SCOPE)},
+        "scope_key": {"S": "example"},
+        "fact": {"S": fact},
+        "topics": {"L": [{"S": "USER_PREFERENCES"}]},
+        "metadata": {"S": "{}"},
+        "create_time": {"S": "2026-11-21T10:00:00.000Z"},
+        "update_time": {"S": "2026-11-21T10:05:00.000Z"},
+        "version": {"N": str(version)},
+        "embedding_model": {"S": "sentence-transformers/all-MiniLM-L6-v2"},
+    }
+    if deleted:
+        image["deleted_time"] = {"S": "2026-11-21T10:05:00.000Z"}
+    else:
+        image["vector"] = {"B": base64.b64encode(vector).decode()}
+    return image
+
+
 SESSION = {"session_id": SESSION_ID}
 EVENTS: dict[str, dict[str, dict[str, Any]]] = {
     "sessions": {
@@ -103,6 +192,77 @@ EVENTS: dict[str, dict[str, dict[str, Any]]] = {
             headers={"If-Match": '"1"'},
         ),
         "openapi": api_event("GET", "/openapi.json", {}),
+    },
+    "memories": {
+        "create_memory": api_event(
+            "POST",
+            "/v1/memories",
+            {},
+            {"scope": SCOPE, "fact": "The user is vegetarian", "topics": ["USER_PREFERENCES"]},
+        ),
+        "list_memories": api_event("GET", "/v1/memories", {}, query={"scope.user_id": "u1", "scope.app": "travel"}),
+        "get_memory": api_event("GET", "/v1/memories/{memory_id}", MEMORY),
+        "patch_memory": api_event(
+            "PATCH", "/v1/memories/{memory_id}", MEMORY, {"fact": "The user is vegan"}, headers={"If-Match": '"1"'}
+        ),
+        "delete_memory": api_event("DELETE", "/v1/memories/{memory_id}", MEMORY),
+        "list_revisions": api_event("GET", "/v1/memories/{memory_id}/revisions", MEMORY),
+        "search_memories": api_event(
+            "POST", "/v1/memories/search", {}, {"scope": SCOPE, "query": "what food does the user avoid?", "top_k": 5}
+        ),
+    },
+    "jobs": {
+        "generate_from_facts": api_event(
+            "POST", "/v1/memories/generate", {}, {"facts": ["The user is vegetarian"], "scope": SCOPE}
+        ),
+        "generate_from_events": api_event(
+            "POST",
+            "/v1/memories/generate",
+            {},
+            {
+                "events": [{"author": "user", "role": "user", "text": "My name is Alice and I live in Lyon."}],
+                "scope": SCOPE,
+                "topics": ["USER_PERSONAL_INFO"],
+            },
+        ),
+        "get_job": api_event("GET", "/v1/jobs/{job_id}", {"job_id": JOB_ID}),
+    },
+    "extraction": {
+        "extract_job": sqs_event({"tenant": "default", "job_id": JOB_ID}, "ContextIQ-dev-ExtractionQueue"),
+        "poison_last_delivery": sqs_event(
+            {"tenant": "default", "job_id": JOB_ID}, "ContextIQ-dev-ExtractionQueue", receive_count=3
+        ),
+    },
+    "consolidation": {
+        "consolidate_part": sqs_event(
+            {
+                "tenant": "default",
+                "job_id": JOB_ID,
+                "part": 0,
+                "scope": SCOPE,
+                "session_id": None,
+                "disable_consolidation": False,
+                "candidates": [
+                    {
+                        "fact": "The user is vegetarian",
+                        "topic": "USER_PREFERENCES",
+                        "source_event_ids": ["01KAEXAMPLEEVENT0000000000"],
+                    }
+                ],
+            },
+            "ContextIQ-dev-ConsolidationQueue.fifo",
+            fifo=True,
+        ),
+    },
+    "indexer": {
+        "memory_inserted": stream_event("INSERT", memory_image(1, "The user is vegetarian"), None),
+        "memory_updated": stream_event(
+            "MODIFY", memory_image(2, "The user is vegan"), memory_image(1, "The user is vegetarian")
+        ),
+        "memory_deleted": stream_event(
+            "MODIFY", memory_image(3, "The user is vegan", deleted=True), memory_image(2, "The user is vegan")
+        ),
+        "memory_expired": stream_event("REMOVE", None, memory_image(2, "The user is vegan")),
     },
 }
 

@@ -67,7 +67,7 @@ def _violations(outdir: Path) -> list[dict[str, Any]]:
 def _acknowledgements(app: Any) -> list[tuple[str, str, str]]:
     from aws_cdk import Validations
 
-    key = Validations.ACKNOWLEDGED_RULES_METADATA_KEY()
+    key = Validations.ACKNOWLEDGED_RULES_METADATA_KEY
     found = []
     for node in app.node.find_all():
         for entry in node.node.metadata:

@@ -256,8 +256,9 @@ class ExtractionWorker:
         tenant, job_id = message["tenant"], message["job_id"]
         logger.append_keys(job_id=job_id)
         stored = self._jobs.get(tenant, job_id)
-        if stored is None:
-            raise NotFoundError(f"job {job_id} not found")
+        if stored is None:  # never created or expired: retrying cannot help
+            logger.warning("message for an unknown job dropped", extra={"job_id": job_id})
+            return "unknown job: dropped"
         if stored.finished:
             return "already finished"
         now = self._clock()
@@ -363,8 +364,9 @@ class ConsolidationWorker:
         tenant, job_id, part = message["tenant"], message["job_id"], int(message["part"])
         logger.append_keys(job_id=job_id)
         stored = self._jobs.get(tenant, job_id)
-        if stored is None:
-            raise NotFoundError(f"job {job_id} not found")
+        if stored is None:  # never created or expired: retrying cannot help
+            logger.warning("message for an unknown job dropped", extra={"job_id": job_id})
+            return "unknown job: dropped"
         if stored.finished:
             return "already finished"
         result = JobResult()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,12 +23,20 @@ def apply_stream_record(index: VectorIndex, record: dict[str, Any]) -> str:
     image = data.get("OldImage") if event == "REMOVE" else data.get("NewImage")
     if not image or image.get("sk", {}).get("S") != MEMORY_SK:
         return "skipped"
-    stored = parse_memory_item(image)
+    stored = parse_memory_item(_binary_as_bytes(image))
     if event == "REMOVE":
         index.delete(stored.tenant, stored.memory.id, stored.memory.version + 1)
         return "removed"
     apply_to_index(index, stored)
     return "deleted" if stored.deleted else "upserted"
+
+
+def _binary_as_bytes(image: dict[str, Any]) -> dict[str, Any]:
+    """Lambda delivers stream images as JSON, binary attributes base64-encoded; boto3 wants bytes."""
+    return {
+        k: {"B": base64.b64decode(v["B"])} if isinstance(v, dict) and isinstance(v.get("B"), str) else v
+        for k, v in image.items()
+    }
 
 
 def rebuild(index: VectorIndex, memories: Iterable[StoredMemory], batch_size: int = 200) -> dict[str, int]:

@@ -61,7 +61,7 @@ ALL_MANAGED = (PERSONAL, PREFERENCES, DETAILS, INSTRUCTIONS)
 # ---------------------------------------------------------------------------------------------------
 
 _ABBREVIATIONS = re.compile(r"\b(Mr|Mrs|Ms|Dr|St|Prof|Jr|Sr|vs|etc|approx|e\.g|i\.e|a\.m|p\.m)\.", re.I)
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+|;\s*|\s+[-\u2013\u2014]\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+|;\s*|:\s+|\s+[-\u2013\u2014]\s+")
 _FIRST_PERSON_START = r"(?=(?:I|I'm|I've|I'll|I'd|I am|my|My)\b)"
 _CLAUSE_SPLIT = re.compile(
     r"\s*,\s*(?:(?:and|but|so|because|since|though|although|while|as|plus|also)\s+)?"
@@ -282,13 +282,13 @@ def _build_the_detail(m: re.Match[str], text: str, ctx: Context) -> Match | None
 
 
 _PERSONAL_NOUNS = _words(
-    "address email e-mail phone number birthday job occupation profession hometown age nationality "
-    "height name surname maiden middle blood zip postcode username handle"
+    "address email e-mail phone birthday job occupation profession hometown age nationality "
+    "height surname maiden middle blood zip postcode username handle"
 )
 _BUDGET_NOUNS = _words("budget limit price range spending max maximum")
 _IGNORED_NOUNS = _words(
     "question point guess concern bad pleasure mistake turn problem issue apologies day internet "
-    "answer idea thought understanding head mind feeling bet plan"
+    "answer idea thought understanding head mind feeling bet plan name"
 )
 
 

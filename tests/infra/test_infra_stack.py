@@ -1,0 +1,613 @@
+"""Assertions on the synthesized ContextIQ-<stage> templates (one synth per stage per session)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ROOT, Synth
+
+from contextiq.config import Settings
+from contextiq.definitions import QUEUES, TABLES
+from infra.constructs.api import ROUTES
+from infra.nag import REASONS, STAR_RESOURCE_ACTIONS
+from infra.stages import STAGES
+
+pytestmark = pytest.mark.infra
+
+FUNCTION_SETTINGS: dict[str, set[str]] = {
+    "sessions": {"stage", "sessions_table", "idempotency_table", "api_keys_table"},
+    "memories": {
+        "stage",
+        "memories_table",
+        "idempotency_table",
+        "api_keys_table",
+        "embedder",
+        "embedding_model_id",
+        "embedding_dimensions",
+        "vector_index",
+        "opensearch_endpoint",
+        "opensearch_index",
+        "opensearch_service",
+    },
+    "jobs": {"stage", "jobs_table", "sessions_table", "extraction_queue_url", "idempotency_table", "api_keys_table"},
+    "extraction": {
+        "stage",
+        "sessions_table",
+        "jobs_table",
+        "idempotency_table",
+        "consolidation_queue_url",
+        "extractor",
+        "extraction_model_id",
+    },
+    "consolidation": {
+        "stage",
+        "memories_table",
+        "jobs_table",
+        "idempotency_table",
+        "embedder",
+        "embedding_model_id",
+        "embedding_dimensions",
+        "vector_index",
+        "opensearch_endpoint",
+        "opensearch_index",
+        "opensearch_service",
+        "extractor",
+        "extraction_model_id",
+    },
+    "indexer": {
+        "stage",
+        "memories_table",
+        "embedder",
+        "embedding_model_id",
+        "embedding_dimensions",
+        "vector_index",
+        "opensearch_endpoint",
+        "opensearch_index",
+        "opensearch_service",
+    },
+}
+OPENSEARCH_USERS = {"memories", "consolidation", "indexer"}
+# The only managed policy in the stack (account-level API Gateway logging role; see infra/nag.py).
+ALLOWED_MANAGED_POLICIES = {"AmazonAPIGatewayPushToCloudWatchLogs"}
+# cfn-lint findings we accept, with the reason (docs/infrastructure.md).
+CFN_LINT_IGNORES = {"W3005": "CDK adds DependsOn on a function's role next to the GetAtt it already has"}
+
+
+# -- helpers -----------------------------------------------------------------------------------------
+
+
+def functions(synth: Synth) -> dict[str, dict[str, Any]]:
+    """function name -> AWS::Lambda::Function resource (construct ids Api/<Name> and Workers/<Name>)."""
+    found = {}
+    for logical_id, resource in synth.resources("AWS::Lambda::Function").items():
+        match = re.match(r"^(?:Api|Workers)([A-Z][a-z]+)Function[0-9A-F]{8}$", logical_id)
+        assert match, f"unexpected function {logical_id}"
+        found[match.group(1).lower()] = resource | {"LogicalId": logical_id}
+    return found
+
+
+def role_logical_id(function: dict[str, Any]) -> str:
+    return function["Properties"]["Role"]["Fn::GetAtt"][0]
+
+
+def role_statements(synth: Synth, role_id: str) -> list[dict[str, Any]]:
+    statements = []
+    for policy in synth.resources("AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"]["Roles"]:
+            statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def actions_on(statements: list[dict[str, Any]], resource_fragment: str) -> set[str]:
+    out: set[str] = set()
+    for st in statements:
+        if any(resource_fragment in json.dumps(r) for r in as_list(st["Resource"])):
+            out |= set(as_list(st["Action"]))
+    return out
+
+
+def table_resource(synth: Synth, logical_id: str) -> tuple[str, dict[str, Any]]:
+    for key, resource in synth.resources("AWS::DynamoDB::Table").items():
+        if re.match(rf"^Storage{logical_id}[0-9A-F]{{8}}$", key):
+            return key, resource
+    raise AssertionError(f"no table for {logical_id}")
+
+
+def api_paths(synth: Synth) -> dict[str, str]:
+    """AWS::ApiGateway::Resource logical id -> full path."""
+    resources = synth.resources("AWS::ApiGateway::Resource")
+    paths: dict[str, str] = {}
+
+    def path_of(logical_id: str) -> str:
+        if logical_id not in paths:
+            props = resources[logical_id]["Properties"]
+            parent = props["ParentId"]
+            prefix = "" if "Fn::GetAtt" in parent else path_of(parent["Ref"])
+            paths[logical_id] = f"{prefix}/{props['PathPart']}"
+        return paths[logical_id]
+
+    for logical_id in resources:
+        path_of(logical_id)
+    return paths
+
+
+def routed_methods(synth: Synth) -> dict[tuple[str, str], dict[str, Any]]:
+    paths = api_paths(synth)
+    out = {}
+    for method in synth.resources("AWS::ApiGateway::Method").values():
+        props = method["Properties"]
+        resource = props["ResourceId"]
+        path = paths[resource["Ref"]] if "Ref" in resource else "/"
+        out[(path, props["HttpMethod"])] = props
+    return out
+
+
+# -- storage -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("definition", TABLES, ids=lambda d: d.logical_id)
+def test_tables_follow_the_shared_definitions(synth: Synth, definition: Any) -> None:
+    stage = STAGES[synth.stage]
+    key, table = table_resource(synth, definition.logical_id)
+    props = table["Properties"]
+    schema = {k["AttributeName"]: k["KeyType"] for k in props["KeySchema"]}
+    expected = {definition.partition_key.name: "HASH"}
+    if definition.sort_key:
+        expected[definition.sort_key.name] = "RANGE"
+    assert schema == expected
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["SSESpecification"] == {"SSEEnabled": True}  # AWS-managed KMS key (aws/dynamodb)
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is stage.point_in_time_recovery
+    if definition.ttl_attribute:
+        assert props["TimeToLiveSpecification"] == {"AttributeName": definition.ttl_attribute, "Enabled": True}
+    if definition.stream:
+        assert props["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    else:
+        assert "StreamSpecification" not in props
+    indexes = {i["IndexName"]: i for i in props.get("GlobalSecondaryIndexes", [])}
+    assert set(indexes) == {i.name for i in definition.indexes}
+    for index in definition.indexes:
+        keys = {k["AttributeName"]: k["KeyType"] for k in indexes[index.name]["KeySchema"]}
+        assert keys[index.partition_key.name] == "HASH"
+    if stage.retain_data:
+        assert props["DeletionProtectionEnabled"] is True
+        assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
+    else:
+        assert not props.get("DeletionProtectionEnabled")
+        assert table["DeletionPolicy"] == "Delete"
+
+
+def test_prod_retains_data_and_dev_does_not(synthesized: dict[str, Synth]) -> None:
+    prod, dev = synthesized["prod"].template, synthesized["dev"].template
+    for kind in ("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::OpenSearchService::Domain", "AWS::Logs::LogGroup"):
+        assert {r["DeletionPolicy"] for r in prod["Resources"].values() if r["Type"] == kind} == {"Retain"}
+        assert {r["DeletionPolicy"] for r in dev["Resources"].values() if r["Type"] == kind} == {"Delete"}
+
+
+@pytest.mark.parametrize("definition", QUEUES, ids=lambda d: d.logical_id)
+def test_queues_have_dead_letter_queues(synth: Synth, definition: Any) -> None:
+    queues = synth.resources("AWS::SQS::Queue")
+    key = next(k for k in queues if re.match(rf"^Queues{definition.logical_id}[0-9A-F]{{8}}$", k))
+    dlq_key = next(k for k in queues if re.match(rf"^Queues{definition.logical_id}DeadLetter[0-9A-F]{{8}}$", k))
+    props, dlq = queues[key]["Properties"], queues[dlq_key]["Properties"]
+    assert props["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": [dlq_key, "Arn"]},
+        "maxReceiveCount": definition.max_receive_count,
+    }
+    assert props["VisibilityTimeout"] == definition.visibility_timeout_seconds
+    assert props["MessageRetentionPeriod"] == definition.retention_days * 86400
+    assert dlq["MessageRetentionPeriod"] == definition.dlq_retention_days * 86400
+    assert props.get("FifoQueue", False) is definition.fifo
+    assert dlq.get("FifoQueue", False) is definition.fifo  # a FIFO queue needs a FIFO DLQ
+    for queue in (props, dlq):
+        assert queue["SqsManagedSseEnabled"] is True
+
+
+def test_consolidation_queue_is_fifo(synth: Synth) -> None:
+    fifo = [k for k, q in synth.resources("AWS::SQS::Queue").items() if q["Properties"].get("FifoQueue")]
+    assert sorted(re.sub(r"[0-9A-F]{8}$", "", k) for k in fifo) == [
+        "QueuesConsolidationQueue",
+        "QueuesConsolidationQueueDeadLetter",
+    ]
+
+
+def test_every_queue_denies_insecure_transport(synth: Synth) -> None:
+    queues = set(synth.resources("AWS::SQS::Queue"))
+    protected = set()
+    for policy in synth.resources("AWS::SQS::QueuePolicy").values():
+        for st in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if st["Effect"] == "Deny" and st.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}:
+                protected |= {q["Ref"] for q in policy["Properties"]["Queues"]}
+    assert protected == queues
+
+
+# -- functions ---------------------------------------------------------------------------------------
+
+
+def test_functions_runtime_tracing_and_sizing(synth: Synth) -> None:
+    stage = STAGES[synth.stage]
+    found = functions(synth)
+    assert set(found) == set(FUNCTION_SETTINGS)
+    log_groups = synth.resources("AWS::Logs::LogGroup")
+    layers = set(synth.resources("AWS::Lambda::LayerVersion"))
+    assert len(layers) == 2
+    for name, fn in found.items():
+        props = fn["Properties"]
+        cfg = stage.functions[name]
+        assert props["Runtime"] == "python3.12"
+        assert props["Architectures"] == ["arm64"]
+        assert props["Handler"] == "handler.handler"
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert props["MemorySize"] == cfg.memory_mb
+        assert props["Timeout"] == cfg.timeout_seconds
+        assert props.get("ReservedConcurrentExecutions") == cfg.reserved_concurrency
+        assert {layer["Ref"] for layer in props["Layers"]} == layers
+        group = props["LoggingConfig"]["LogGroup"]["Ref"]
+        assert log_groups[group]["Properties"]["RetentionInDays"] == stage.log_retention_days
+        env = props["Environment"]["Variables"]
+        assert env["POWERTOOLS_SERVICE_NAME"] == f"contextiq-{name}"
+        assert env["POWERTOOLS_METRICS_NAMESPACE"] == "ContextIQ"
+        assert env["POWERTOOLS_LOG_LEVEL"] == stage.log_level
+        assert env["CONTEXTIQ_STAGE"] == stage.name
+
+
+def test_function_environment_feeds_exactly_the_settings_each_function_needs(synth: Synth) -> None:
+    stage = STAGES[synth.stage]
+    fields = set(Settings.model_fields)
+    for name, fn in functions(synth).items():
+        env = fn["Properties"]["Environment"]["Variables"]
+        settings = {k.removeprefix("CONTEXTIQ_").lower() for k in env if k.startswith("CONTEXTIQ_")}
+        assert settings <= fields, f"{name}: {settings - fields} are not contextiq.config.Settings fields"
+        assert settings == FUNCTION_SETTINGS[name], name
+        if "embedder" in settings:
+            assert env["CONTEXTIQ_EMBEDDER"] == "bedrock"
+            assert env["CONTEXTIQ_EMBEDDING_MODEL_ID"] == "amazon.titan-embed-text-v2:0"
+            assert env["CONTEXTIQ_EMBEDDING_DIMENSIONS"] == "1024"
+            assert env["CONTEXTIQ_VECTOR_INDEX"] == "opensearch"
+            assert env["CONTEXTIQ_OPENSEARCH_SERVICE"] == "es"
+            assert env["CONTEXTIQ_OPENSEARCH_ENDPOINT"] == {"Fn::GetAtt": [env["CONTEXTIQ_OPENSEARCH_ENDPOINT"]["Fn::GetAtt"][0], "DomainEndpoint"]}
+        if "extractor" in settings:
+            assert env["CONTEXTIQ_EXTRACTOR"] == "bedrock"
+            assert env["CONTEXTIQ_EXTRACTION_MODEL_ID"] == stage.extraction_model.model_id
+            assert env["CONTEXTIQ_EXTRACTION_MODEL_ID"].startswith(("anthropic.claude", "us.anthropic.claude"))
+
+
+def test_least_privilege_grants(synth: Synth) -> None:
+    fns = functions(synth)
+    tables = {d.setting: table_resource(synth, d.logical_id)[0] for d in TABLES}
+    write = "dynamodb:PutItem"
+    read = "dynamodb:GetItem"
+    expected_rw = {
+        "sessions": {"sessions_table", "idempotency_table"},
+        "memories": {"memories_table", "idempotency_table"},
+        "jobs": {"jobs_table", "idempotency_table"},
+        "extraction": {"jobs_table", "idempotency_table"},
+        "consolidation": {"memories_table", "jobs_table", "idempotency_table"},
+        "indexer": set(),
+    }
+    expected_read_only = {
+        "sessions": {"api_keys_table"},
+        "memories": {"api_keys_table"},
+        "jobs": {"sessions_table", "api_keys_table"},
+        "extraction": {"sessions_table"},
+        "consolidation": set(),
+        "indexer": {"memories_table"},
+    }
+    for name, fn in fns.items():
+        statements = role_statements(synth, role_logical_id(fn))
+        for setting, table_id in tables.items():
+            actions = actions_on(statements, f'"{table_id}", "Arn"')
+            if setting in expected_rw[name]:
+                assert write in actions and read in actions, (name, setting)
+            elif setting in expected_read_only[name]:
+                assert read in actions and write not in actions, (name, setting)
+            else:
+                assert not actions, (name, setting, actions)
+        queue_sends = {
+            json.dumps(st["Resource"]) for st in statements if "sqs:SendMessage" in as_list(st["Action"])
+        }
+        expected_queue = {"jobs": "ExtractionQueue", "extraction": "ConsolidationQueue", "indexer": "IndexerDeadLetter"}
+        if name in expected_queue:
+            assert len(queue_sends) == 1 and expected_queue[name] in queue_sends.pop(), name
+        else:
+            assert not queue_sends, name
+        es_actions = {a for st in statements for a in as_list(st["Action"]) if a.startswith("es:")}
+        assert bool(es_actions) is (name in OPENSEARCH_USERS), name
+        if name == "memories":
+            assert es_actions == {"es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"}
+        if name == "indexer":
+            assert "es:ESHttpDelete" in es_actions
+
+
+def test_bedrock_invoke_is_limited_to_the_stage_models(synth: Synth) -> None:
+    stage = STAGES[synth.stage]
+    embed, extract = stage.embedding_model.model_id, stage.extraction_model.foundation_model_id
+    expected = {
+        "memories": {embed},
+        "extraction": {extract},
+        "consolidation": {embed, extract},
+        "indexer": {embed},
+        "sessions": set(),
+        "jobs": set(),
+    }
+    for name, fn in functions(synth).items():
+        statements = role_statements(synth, role_logical_id(fn))
+        bedrock = [st for st in statements if any(str(a).startswith("bedrock:") for a in as_list(st["Action"]))]
+        models = set()
+        for st in bedrock:
+            assert as_list(st["Action"]) == ["bedrock:InvokeModel"]
+            for resource in as_list(st["Resource"]):
+                text = json.dumps(resource)
+                assert "*" not in text
+                models.add(re.search(r"(?:foundation-model|inference-profile)/([^\"]+)\"", text).group(1))
+        assert {m.split(".", 1)[1] if m.startswith("us.") else m for m in models} == expected[name], name
+
+
+def test_event_sources_report_partial_failures(synth: Synth) -> None:
+    stage = STAGES[synth.stage]
+    mappings = synth.resources("AWS::Lambda::EventSourceMapping").values()
+    fns = {fn["LogicalId"]: name for name, fn in functions(synth).items()}
+    by_function = {fns[m["Properties"]["FunctionName"]["Ref"]]: m["Properties"] for m in mappings}
+    assert set(by_function) == {"extraction", "consolidation", "indexer"}
+    for name in ("extraction", "consolidation"):
+        props, cfg = by_function[name], getattr(stage, name)
+        assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert props["ScalingConfig"] == {"MaximumConcurrency": cfg.max_concurrency}
+        assert props["BatchSize"] == cfg.batch_size
+    assert "ConsolidationQueue" in json.dumps(by_function["consolidation"]["EventSourceArn"])
+    indexer = by_function["indexer"]
+    assert indexer["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert indexer["BisectBatchOnFunctionError"] is True
+    assert indexer["MaximumRetryAttempts"] == stage.indexer.retry_attempts
+    assert indexer["StartingPosition"] == "TRIM_HORIZON"
+    assert "IndexerDeadLetter" in json.dumps(indexer["DestinationConfig"]["OnFailure"]["Destination"])
+    assert indexer["EventSourceArn"]["Fn::GetAtt"][1] == "StreamArn"
+
+
+def test_worker_timeouts_fit_the_queue_visibility(synth: Synth) -> None:
+    stage = STAGES[synth.stage]
+    visibility = {q.logical_id: q.visibility_timeout_seconds for q in QUEUES}
+    assert stage.functions["extraction"].timeout_seconds * 6 <= visibility["ExtractionQueue"]
+    assert stage.functions["consolidation"].timeout_seconds * 6 <= visibility["ConsolidationQueue"]
+
+
+# -- API ---------------------------------------------------------------------------------------------
+
+
+def test_routes_and_api_keys(synth: Synth) -> None:
+    methods = routed_methods(synth)
+    fns = {fn["LogicalId"]: name for name, fn in functions(synth).items()}
+    expected = {(r.path, m): r for r in ROUTES for m in r.methods}
+    assert set(methods) == set(expected)
+    for key, props in methods.items():
+        route = expected[key]
+        assert props["ApiKeyRequired"] is route.api_key_required, key
+        assert props["Integration"]["Type"] == "AWS_PROXY"
+        target = json.dumps(props["Integration"]["Uri"])
+        assert any(f'"{logical_id}", "Arn"' in target for logical_id, n in fns.items() if n == route.function), key
+    public = {k for k, p in methods.items() if not p["ApiKeyRequired"]}
+    assert public == {("/openapi.json", "GET")}
+    paths = {p for p, _ in methods}
+    for path in (
+        "/v1/sessions",
+        "/v1/sessions/{session_id}",
+        "/v1/sessions/{session_id}/events",
+        "/v1/sessions/{session_id}/state",
+        "/v1/memories",
+        "/v1/memories/{memory_id}",
+        "/v1/memories/{memory_id}/revisions",
+        "/v1/memories/search",
+        "/v1/memories/generate",
+        "/v1/jobs/{job_id}",
+    ):
+        assert path in paths
+
+
+def test_api_routes_cover_the_published_openapi() -> None:
+    spec_path = ROOT / "docs" / "openapi.json"
+    if not spec_path.exists():
+        pytest.skip("docs/openapi.json not generated yet")
+    spec = json.loads(spec_path.read_text())
+    routed = {(r.path, m) for r in ROUTES for m in r.methods}
+    verbs = {"get", "post", "put", "patch", "delete"}
+    published = {(path, verb.upper()) for path, ops in spec.get("paths", {}).items() for verb in ops if verb in verbs}
+    assert published - routed == set(), "operations in docs/openapi.json that API Gateway does not route"
+
+
+def test_stage_logging_tracing_and_throttling(synth: Synth) -> None:
+    stage = STAGES[synth.stage]
+    (api_stage,) = synth.resources("AWS::ApiGateway::Stage").values()
+    props = api_stage["Properties"]
+    assert props["StageName"] == stage.name
+    assert props["TracingEnabled"] is True
+    log_format = json.loads(props["AccessLogSetting"]["Format"])
+    assert {"requestId", "apiKeyId", "status", "latency"} <= set(log_format)
+    (settings,) = props["MethodSettings"]
+    assert settings["MetricsEnabled"] is True
+    assert settings["ThrottlingRateLimit"] == stage.api_throttle.rate_limit
+    assert settings["ThrottlingBurstLimit"] == stage.api_throttle.burst_limit
+    (api,) = synth.resources("AWS::ApiGateway::RestApi").values()
+    assert api["Properties"]["Name"] == f"ContextIQ-{stage.name}"
+
+
+def test_usage_plan_per_stage(synth: Synth) -> None:
+    stage = STAGES[synth.stage]
+    (plan,) = synth.resources("AWS::ApiGateway::UsagePlan").values()
+    props = plan["Properties"]
+    assert props["Throttle"] == {
+        "RateLimit": stage.usage_plan.throttle.rate_limit,
+        "BurstLimit": stage.usage_plan.throttle.burst_limit,
+    }
+    assert props["Quota"] == {"Limit": stage.usage_plan.quota_limit, "Period": stage.usage_plan.quota_period}
+    (api_stage,) = props["ApiStages"]
+    assert "Stage" in api_stage and "ApiId" in api_stage
+
+
+def test_gateway_errors_are_problem_json(synth: Synth) -> None:
+    responses = {r["Properties"]["ResponseType"]: r["Properties"] for r in synth.resources("AWS::ApiGateway::GatewayResponse").values()}
+    for kind in ("DEFAULT_4XX", "DEFAULT_5XX", "INVALID_API_KEY", "MISSING_AUTHENTICATION_TOKEN", "THROTTLED", "QUOTA_EXCEEDED"):
+        props = responses[kind]
+        assert props["ResponseParameters"]["gatewayresponse.header.Content-Type"] == "'application/problem+json'"
+        body = props["ResponseTemplates"]["application/json"].replace("$context.error.messageString", '"x"')
+        problem = json.loads(body)
+        assert {"type", "title", "status", "detail"} <= set(problem)
+        assert str(problem["status"]) == props["StatusCode"]
+    assert responses["THROTTLED"]["StatusCode"] == responses["QUOTA_EXCEEDED"]["StatusCode"] == "429"
+    assert responses["INVALID_API_KEY"]["StatusCode"] == "403"
+
+
+# -- search ------------------------------------------------------------------------------------------
+
+
+def test_opensearch_domain(synth: Synth) -> None:
+    stage = STAGES[synth.stage]
+    (domain,) = synth.resources("AWS::OpenSearchService::Domain").values()
+    props = domain["Properties"]
+    assert re.match(r"^OpenSearch_2\.\d+$", props["EngineVersion"])
+    assert props["EncryptionAtRestOptions"] == {"Enabled": True}
+    assert props["NodeToNodeEncryptionOptions"] == {"Enabled": True}
+    assert props["DomainEndpointOptions"]["EnforceHTTPS"] is True
+    assert props["DomainEndpointOptions"]["TLSSecurityPolicy"].startswith("Policy-Min-TLS-1-2")
+    cluster = props["ClusterConfig"]
+    assert cluster["InstanceType"] == stage.search.instance_type
+    assert cluster["InstanceCount"] == stage.search.instance_count
+    assert props["EBSOptions"]["VolumeSize"] == stage.search.volume_size_gb
+    assert cluster["ZoneAwarenessEnabled"] is (stage.search.availability_zone_count is not None)
+    assert {"SEARCH_SLOW_LOGS", "INDEX_SLOW_LOGS", "ES_APPLICATION_LOGS"} <= set(props["LogPublishingOptions"])
+
+
+def test_opensearch_access_policy_names_only_the_roles_that_need_it(synth: Synth) -> None:
+    (domain,) = synth.resources("AWS::OpenSearchService::Domain").values()
+    fns = functions(synth)
+    allowed = {role_logical_id(fns[n]) for n in OPENSEARCH_USERS}
+    principals = set()
+    for st in domain["Properties"]["AccessPolicies"]["Statement"]:
+        assert st["Effect"] == "Allow"
+        for principal in as_list(st["Principal"]["AWS"]):
+            assert isinstance(principal, dict), "no literal principals (never '*')"
+            principals.add(principal["Fn::GetAtt"][0])
+        for action in as_list(st["Action"]):
+            assert action in {"es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut", "es:ESHttpDelete"}
+        for resource in as_list(st["Resource"]):
+            assert ":domain/contextiq-" in json.dumps(resource)
+    assert principals == allowed
+
+
+# -- observability -----------------------------------------------------------------------------------
+
+
+def test_dashboard_and_alarms(synth: Synth) -> None:
+    (dashboard,) = synth.resources("AWS::CloudWatch::Dashboard").values()
+    assert dashboard["Properties"]["DashboardName"] == f"ContextIQ-{synth.stage}"
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for metric in (
+        "EventsAppended",
+        "MemoriesAdded",
+        "MemoriesUpdated",
+        "MemoriesDeleted",
+        "ExtractionLatency",
+        "SearchLatency",
+        "ModelInputTokens",
+        "ModelOutputTokens",
+        "JobsFailed",
+        "JVMMemoryPressure",
+        "ClusterStatus.red",
+        "ConcurrentExecutions",
+        "ApproximateAgeOfOldestMessage",
+    ):
+        assert metric in body, metric
+    alarms = {a["Properties"]["AlarmName"]: a["Properties"] for a in synth.resources("AWS::CloudWatch::Alarm").values()}
+    prefix = f"ContextIQ-{synth.stage}-"
+    assert all(name.startswith(prefix) for name in alarms)
+    names = "\n".join(alarms)
+    for pattern in (
+        r"Api-Fault-Rate",
+        r"Api-Latency-P99",
+        r"ExtractionQueue-DLQ-Queue-Message-Count",
+        r"ConsolidationQueue-DLQ-Queue-Message-Count",
+        r"IndexerDeadLetter-Queue-Message-Count",
+        r"ExtractionQueue-Queue-Message-Age",
+        r"Function-indexer-Throttled",
+        r"Function-extraction-Fault-Count",
+        r"MemoriesTable-Write-Throttled",
+        r"OpenSearch-Cluster-ClusterStatus-Red",
+    ):
+        assert re.search(pattern, names), pattern
+    topics = set(synth.resources("AWS::SNS::Topic"))
+    for name, alarm in alarms.items():
+        assert [a["Ref"] for a in alarm["AlarmActions"]] == list(topics), name
+        if "DLQ-Queue-Message-Count" in name or "DeadLetter" in name:
+            assert alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
+
+
+def test_alarm_topic_is_encrypted_and_tls_only(synth: Synth) -> None:
+    (topic,) = synth.resources("AWS::SNS::Topic").values()
+    assert "KmsMasterKeyId" in topic["Properties"]
+    (policy,) = synth.resources("AWS::SNS::TopicPolicy").values()
+    denies = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+    assert any(s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}} for s in denies)
+    (key,) = synth.resources("AWS::KMS::Key").values()
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert not synth.resources("AWS::SNS::Subscription")  # no alarm e-mail configured by default
+
+
+def test_outputs(synth: Synth) -> None:
+    outputs = set(synth.template["Outputs"])
+    expected = {"ApiUrl", "UsagePlanId", "DashboardName", "OpenSearchEndpoint", "AlarmTopicArn"}
+    expected |= {f"{t.logical_id}Name" for t in TABLES}
+    expected |= {f"{q.logical_id}Url" for q in QUEUES} | {f"{q.logical_id}DeadLetterUrl" for q in QUEUES}
+    assert expected <= outputs
+
+
+# -- IAM, lint, nag ----------------------------------------------------------------------------------
+
+
+def iam_statements(synth: Synth) -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    for logical_id, policy in synth.resources("AWS::IAM::Policy").items():
+        out += [(logical_id, st) for st in policy["Properties"]["PolicyDocument"]["Statement"]]
+    for logical_id, role in synth.resources("AWS::IAM::Role").items():
+        for policy in role["Properties"].get("Policies", []):
+            out += [(logical_id, st) for st in policy["PolicyDocument"]["Statement"]]
+    return out
+
+
+def test_no_wildcard_permissions_beyond_the_allowlist(synth: Synth) -> None:
+    for logical_id, st in iam_statements(synth):
+        actions = [str(a) for a in as_list(st["Action"])]
+        assert "*" not in actions and not any(a.endswith(":*") for a in actions), (logical_id, actions)
+        if "*" in as_list(st["Resource"]):
+            assert set(actions) <= STAR_RESOURCE_ACTIONS, (logical_id, actions)
+    for logical_id, role in synth.resources("AWS::IAM::Role").items():
+        for arn in role["Properties"].get("ManagedPolicyArns", []):
+            assert json.dumps(arn).rsplit("/", 1)[-1].rstrip('"]}') in ALLOWED_MANAGED_POLICIES, logical_id
+
+
+def test_cfn_lint_clean(synth: Synth) -> None:
+    from cfnlint.api import ManualArgs, lint_file
+
+    matches = lint_file(
+        Path(synth.template_path), config=ManualArgs(regions=["us-east-1"], ignore_checks=sorted(CFN_LINT_IGNORES))
+    )
+    assert [str(m) for m in matches] == []
+
+
+def test_cdk_nag_has_no_unacknowledged_findings(synth: Synth) -> None:
+    assert synth.nag_error is None, synth.nag_error
+    assert synth.nag_violations == []
+
+
+def test_every_acknowledgement_has_a_reason(synth: Synth) -> None:
+    assert synth.acknowledgements, "expected the documented cdk-nag acknowledgements"
+    known = set(REASONS.values())
+    for path, rule, reason in synth.acknowledgements:
+        assert rule.startswith(("AwsSolutions-", "Annotation::AwsSolutions-")), (path, rule)
+        assert reason in known, (path, rule, reason)
