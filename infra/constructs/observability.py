@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import cdk_monitoring_constructs as mc
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
@@ -51,6 +51,17 @@ def business_metric(stage: str, name: str, statistic: str) -> cloudwatch.MathExp
         label=f"{name} {statistic}" if name in LATENCY_METRICS else name,
         period=PERIOD,
         using_metrics={},
+    )
+
+
+def opensearch_metric(search: Search, name: str, statistic: str, label: str) -> cloudwatch.Metric:
+    return cloudwatch.Metric(
+        namespace="AWS/ES",
+        metric_name=name,
+        dimensions_map={"ClientId": Stack.of(search).account, "DomainName": search.domain_name},
+        statistic=statistic,
+        period=PERIOD,
+        label=label,
     )
 
 
@@ -129,10 +140,14 @@ class Observability(Construct):
             alarm_friendly_name="Api",
             latency_types_to_render=[mc.LatencyType.P50, mc.LatencyType.P90, mc.LatencyType.P99],
             add5_xx_fault_rate_alarm={
-                "Critical": mc.ErrorRateThreshold(max_error_rate=thresholds.api_5xx_rate_percent / 100)
+                "Critical": mc.ErrorRateThreshold(
+                    max_error_rate=thresholds.api_5xx_rate_percent / 100, datapoints_to_alarm=2, evaluation_periods=3
+                )
             },
             add_latency_p99_alarm={
-                "Warning": mc.LatencyThreshold(max_latency=Duration.millis(thresholds.api_p99_latency_ms))
+                "Warning": mc.LatencyThreshold(
+                    max_latency=Duration.millis(thresholds.api_p99_latency_ms), datapoints_to_alarm=2, evaluation_periods=3
+                )
             },
         )
 
@@ -226,6 +241,28 @@ class Observability(Construct):
             add_cluster_index_writes_blocked_alarm={
                 "Critical": mc.OpenSearchClusterIndexWritesBlockedThreshold(max_blocked_writes=0)
             },
+        )
+        # The library alarms on cluster status but has no widget for it: add one, with free storage.
+        facade.monitor_custom(
+            human_readable_name="OpenSearch health",
+            alarm_friendly_name="OpenSearchHealth",
+            metric_groups=[
+                mc.CustomMetricGroup(
+                    title="Cluster status (1 = current)",
+                    metrics=[
+                        opensearch_metric(search, f"ClusterStatus.{color}", "Maximum", color)
+                        for color in ("green", "yellow", "red")
+                    ],
+                ),
+                mc.CustomMetricGroup(
+                    title="Free storage (MiB, min node)",
+                    metrics=[opensearch_metric(search, "FreeStorageSpace", "Minimum", "FreeStorageSpace")],
+                ),
+                mc.CustomMetricGroup(
+                    title="JVM memory pressure (%, max node)",
+                    metrics=[opensearch_metric(search, "JVMMemoryPressure", "Maximum", "JVMMemoryPressure")],
+                ),
+            ],
         )
 
         facade.add_medium_header("Business metrics")

@@ -41,11 +41,8 @@ def decide(candidate: str, *memories: tuple[str, float]) -> Decision:
     ],
 )
 def test_retraction_deletes_the_memory_it_names(candidate: str, memory: str) -> None:
-    decision = decide(candidate, ("Alice loves jazz festivals", 0.5), (memory, 0.8))
-    if "jazz" in candidate:
-        decision = decide(candidate, (memory, 0.8))
-    assert (decision.action, decision.memory_id, decision.fact) == (Action.DELETE, "m2" if "jazz" not in candidate
-                                                                     else "m1", None)
+    decision = decide(candidate, ("Alice speaks French", 0.5), (memory, 0.8))
+    assert (decision.action, decision.memory_id, decision.fact) == (Action.DELETE, "m2", None)
 
 
 @pytest.mark.parametrize(
@@ -75,7 +72,7 @@ def test_retraction_of_something_not_stored_changes_nothing(candidate: str, memo
         ("Alice is allergic to peanuts", "Alice is allergic to peanuts and shellfish", 0.9),  # already covered
         ("The user's budget is $2,000", "Alice's budget is $2000", 0.95),
         ("Alice avoids meat", "Alice is a vegetarian who avoids meat and fish", 0.8),
-        ("Alice doesn't eat meat", "Alice is vegetarian", 0.93),  # paraphrase by similarity
+        ("Alice avoids eating meat", "Alice is vegetarian", 0.93),  # paraphrase by similarity
         ("Alice moved to Berlin", "Alice moved to Berlin in April 2024", 0.9),
     ],
 )
@@ -85,8 +82,10 @@ def test_duplicates_are_noop(candidate: str, memory: str, score: float) -> None:
 
 
 def test_a_high_score_is_not_a_duplicate_when_a_value_is_new() -> None:
-    assert decide("Alice is flying to Lisbon on 2024-05-24", ("Alice is flying to Lisbon on 2024-05-17", 0.98)).action \
+    assert (
+        decide("Alice is flying to Lisbon on 2024-05-24", ("Alice is flying to Lisbon on 2024-05-17", 0.98)).action
         is Action.UPDATE
+    )
     assert decide("Alice's sister Emma lives in Rome", ("Alice's sister lives in Rome", 0.95)).action is Action.ADD
 
 
@@ -172,6 +171,7 @@ class Scope:
     def __init__(self) -> None:
         self.memories: dict[str, str] = {}
         self.actions: list[Action] = []
+        self.added = 0
 
     def similar(self, fact: str, k: int = 5) -> list[ExistingMemory]:
         scored = sorted(((cosine(fact, text), mid) for mid, text in self.memories.items()), reverse=True)
@@ -182,7 +182,8 @@ class Scope:
             decision = decider.decide(candidate, self.similar(candidate.fact))
             self.actions.append(decision.action)
             if decision.action is Action.ADD:
-                self.memories[f"mem{len(self.memories) + len(self.actions):03d}"] = decision.fact or candidate.fact
+                self.added += 1
+                self.memories[f"mem{self.added:03d}"] = decision.fact or candidate.fact
             elif decision.action is Action.UPDATE:
                 assert decision.memory_id and decision.fact
                 self.memories[decision.memory_id] = decision.fact
@@ -215,9 +216,7 @@ def test_demo_generated_again_after_more_turns_converges_to_the_same_memories() 
     scope.actions.clear()
     scope.consolidate(extractor.extract(demo.turns, managed_topics()).facts)
     assert sorted(scope.memories.values()) == sorted(demo.expected_memories)
-    assert Counter(scope.actions) == Counter(
-        {Action.NOOP: 5, Action.UPDATE: 2, Action.DELETE: 2, Action.ADD: 2}
-    )
+    assert Counter(scope.actions) == Counter({Action.NOOP: 5, Action.UPDATE: 2, Action.DELETE: 2, Action.ADD: 2})
     # generating once more changes nothing
     scope.actions.clear()
     scope.consolidate(extractor.extract(demo.turns, managed_topics()).facts)

@@ -76,13 +76,25 @@ def extract(*texts: str, topics: list[Topic] | None = None) -> list[tuple[str, s
         # explicit instructions
         ("Remember that my passport expires in March 2027.", "The user's passport expires in March 2027", INSTR),
         ("Please remember I'm allergic to bees", "The user is allergic to bees", INSTR),
-        ("Please always give me prices in euros.", "The user asks the assistant to always give the user prices in euros", INSTR),
+        (
+            "Please always give me prices in euros.",
+            "The user asks the assistant to always give the user prices in euros",
+            INSTR,
+        ),
         ("Always answer in French", "The user asks the assistant to always answer in French", INSTR),
-        ("Don't ever book me on red-eye flights.", "The user asks the assistant to never book the user on red-eye flights", INSTR),
+        (
+            "Don't ever book me on red-eye flights.",
+            "The user asks the assistant to never book the user on red-eye flights",
+            INSTR,
+        ),
         ("Never call me before 9am.", "The user asks the assistant to never call the user before 9am", INSTR),
         ("I want you to always reply briefly", "The user asks the assistant to always reply briefly", INSTR),
         ("Call me Ali.", "The user wants to be called Ali", INSTR),
-        ("Remind me to renew my passport next month.", "The user wants to be reminded to renew the user's passport in June 2024", INSTR),
+        (
+            "Remind me to renew my passport next month.",
+            "The user wants to be reminded to renew the user's passport in June 2024",
+            INSTR,
+        ),
         ("Don't forget to book the hotel", "The user wants to be reminded to book the hotel", INSTR),
         # retractions (the normalised forms the decider recognises)
         ("Forget that I like jazz.", "The user asked to forget that the user likes jazz", INSTR),

@@ -18,7 +18,7 @@ def bedrock_runtime_client(settings: Settings) -> Any:
     return boto3.client(
         "bedrock-runtime",
         region_name=settings.region,
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=120, connect_timeout=10),
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}, read_timeout=120, connect_timeout=10),
     )
 
 

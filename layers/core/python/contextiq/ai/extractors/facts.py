@@ -251,7 +251,8 @@ def _subject_of(text: str) -> str:
     if attr:
         return attr.subject
     words = normalize(text).split()
-    return " ".join(words[:2]) if words[:2] == ["the", "user"] else (words[0] if words else "")
+    subject = " ".join(words[:2]) if words[:2] in (["the", "user"], ["the", "user's"]) else (words[0] if words else "")
+    return subject.removesuffix("'s")
 
 
 def retracts(candidate: str, memory: str) -> bool:
