@@ -64,8 +64,10 @@ def fingerprint(reqs: list[str]) -> str:
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
 
 
-def is_current(digest: str, stamp: Path = STAMP, target: Path = TARGET) -> bool:
-    return target.is_dir() and stamp.is_file() and stamp.read_text().strip() == digest
+def is_current(digest: str, build_dir: Path = BUILD_DIR) -> bool:
+    """True when ``build_dir``'s stamp matches ``digest`` and the layer directory is not empty."""
+    stamp, target = build_dir / STAMP.name, build_dir / DEPS_DIR.name / TARGET.name
+    return stamp.is_file() and stamp.read_text().strip() == digest and target.is_dir() and any(target.iterdir())
 
 
 def pip_command(reqs: list[str], target: Path) -> list[str]:
@@ -100,26 +102,28 @@ def prune(target: Path) -> None:
         path.unlink()
 
 
-def build(force: bool = False) -> bool:
-    """Build the layer if needed. Returns True when it (re)built, False when it was up to date."""
-    reqs = requirements()
+def build(force: bool = False, build_dir: Path = BUILD_DIR, reqs: list[str] | None = None) -> bool:
+    """Build the layer under ``build_dir`` if needed. True when it (re)built, False when up to date."""
+    reqs = requirements() if reqs is None else reqs
     digest = fingerprint(reqs)
-    if not force and is_current(digest):
-        print(f"deps layer up to date ({TARGET.relative_to(ROOT)}, {digest[:12]})")
+    deps_dir, stamp = build_dir / DEPS_DIR.name, build_dir / STAMP.name
+    target = deps_dir / TARGET.name
+    if not force and is_current(digest, build_dir):
+        print(f"deps layer up to date ({target}, {digest[:12]})")
         return False
     print(f"building deps layer for {IMPLEMENTATION}{PYTHON_VERSION} arm64: {', '.join(reqs)}")
-    staging = BUILD_DIR / "deps.tmp"
+    staging = build_dir / "deps.tmp"
     shutil.rmtree(staging, ignore_errors=True)
-    (staging / "python").mkdir(parents=True)
-    subprocess.run(pip_command(reqs, staging / "python"), check=True)
-    prune(staging / "python")
+    (staging / TARGET.name).mkdir(parents=True)
+    subprocess.run(pip_command(reqs, staging / TARGET.name), check=True)
+    prune(staging / TARGET.name)
     # Swap in the finished build, then write the stamp: an interrupted build never looks current.
-    STAMP.unlink(missing_ok=True)
-    shutil.rmtree(DEPS_DIR, ignore_errors=True)
-    staging.rename(DEPS_DIR)
-    STAMP.write_text(digest + "\n")
-    size = sum(p.stat().st_size for p in TARGET.rglob("*") if p.is_file())
-    print(f"built {TARGET.relative_to(ROOT)} ({size / 1e6:.1f} MB unzipped)")
+    stamp.unlink(missing_ok=True)
+    shutil.rmtree(deps_dir, ignore_errors=True)
+    staging.rename(deps_dir)
+    stamp.write_text(digest + "\n")
+    size = sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
+    print(f"built {target} ({size / 1e6:.1f} MB unzipped)")
     return True
 
 

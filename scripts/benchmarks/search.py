@@ -33,6 +33,9 @@ from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# One BLAS thread (set before numpy loads OpenBLAS): the matrix-vector product is memory-bound, and
+# spinning BLAS threads fight torch for the 2 cores (see docs/search.md, "Threads").
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT / "layers" / "core" / "python") not in sys.path:
@@ -236,6 +239,8 @@ def run(
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
             "numpy": np.__version__,
+            "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
+            "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
         },
     }
 
@@ -255,7 +260,7 @@ def to_markdown(result: dict[str, Any]) -> str:
             f"| {r['semantic_p50_ms']:.1f} / {r['semantic_p95_ms']:.1f} ms "
             f"| {r['keyword_p50_ms']:.1f} / {r['keyword_p95_ms']:.1f} ms "
             f"| {r['hybrid_with_embedding_p50_ms']:.1f} / {r['hybrid_with_embedding_p95_ms']:.1f} ms "
-            f"| {r['build_s']:.1f} s | {r['snapshot_s']:.1f} s | {r['reopen_s']:.1f} s "
+            f"| {r['build_s']:.2f} s | {r['snapshot_s']:.2f} s | {r['reopen_s']:.2f} s "
             f"| {r['rss_mb']:.0f} MB ({r['rss_delta_mb']:+.0f}) | {r['disk_mb']:.0f} MB |"
         )
     note = (

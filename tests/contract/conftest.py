@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from contextiq.stores.vector.base import VectorIndex
 from contextiq.stores.vector.embedded import EmbeddedVectorIndex
 from contextiq.stores.vector.opensearch import OpenSearchVectorIndex
-
 from tests.contract.fake_opensearch import FakeOpenSearchServer, fake_client
 from tests.contract.vector_contract_helpers import INDEX_NAME, INFO, Backend
 

@@ -164,9 +164,7 @@ class FakeOpenSearchServer:
 
     def _create_index(self, name: str, body: dict[str, Any] | None) -> tuple[int, Any]:
         if name in self.indices:
-            raise FakeOpenSearchError(
-                400, "resource_already_exists_exception", f"index [{name}] already exists", name
-            )
+            raise FakeOpenSearchError(400, "resource_already_exists_exception", f"index [{name}] already exists", name)
         body = body or {}
         unknown = set(body) - {"settings", "mappings", "aliases"}
         if unknown:
@@ -216,21 +214,16 @@ class FakeOpenSearchServer:
         engine = method.get("engine", "faiss")
         space = method.get("space_type", fdef.get("space_type", "l2"))
         if method.get("name") != "hnsw" or engine not in _ENGINE_SPACES:
-            raise FakeOpenSearchError(
-                400, "mapper_parsing_exception", f"[{fname}] unsupported method {method}"
-            )
+            raise FakeOpenSearchError(400, "mapper_parsing_exception", f"[{fname}] unsupported method {method}")
         if space not in _ENGINE_SPACES[engine]:
             raise FakeOpenSearchError(
                 400,
                 "mapper_parsing_exception",
-                f'Validation Failed: 1: "hnsw" with "{engine}" configuration does not support space type: '
-                f'"{space}".;',
+                f'Validation Failed: 1: "hnsw" with "{engine}" configuration does not support space type: "{space}".;',
             )
         extra = set(method.get("parameters", {})) - _ENGINE_PARAMS[engine]
         if extra:
-            raise FakeOpenSearchError(
-                400, "mapper_parsing_exception", f"[{fname}] unknown parameters {extra}"
-            )
+            raise FakeOpenSearchError(400, "mapper_parsing_exception", f"[{fname}] unknown parameters {extra}")
 
     def _delete_index(self, name: str) -> tuple[int, Any]:
         self._index(name)
@@ -247,16 +240,12 @@ class FakeOpenSearchServer:
         while i < len(lines):
             action_line = lines[i]
             if not isinstance(action_line, dict) or len(action_line) != 1:
-                raise FakeOpenSearchError(
-                    400, "illegal_argument_exception", f"Malformed action {action_line}"
-                )
+                raise FakeOpenSearchError(400, "illegal_argument_exception", f"Malformed action {action_line}")
             (op, meta) = next(iter(action_line.items()))
             if op != "index":
                 raise FakeOpenSearchError(400, "unsupported_by_fake", f"bulk action {op}")
             if i + 1 >= len(lines):
-                raise FakeOpenSearchError(
-                    400, "illegal_argument_exception", "index action without source line"
-                )
+                raise FakeOpenSearchError(400, "illegal_argument_exception", "index action without source line")
             source = lines[i + 1]
             i += 2
             items.append({op: self._index_one(path_index, meta, source)})
@@ -275,9 +264,7 @@ class FakeOpenSearchServer:
                 raise FakeOpenSearchError(400, "action_request_validation_exception", "index is missing")
             idx = self._index(name)
             if not isinstance(doc_id, str) or not doc_id or len(doc_id.encode()) > 512:
-                raise FakeOpenSearchError(
-                    400, "action_request_validation_exception", "id is missing/too long"
-                )
+                raise FakeOpenSearchError(400, "action_request_validation_exception", "id is missing/too long")
             vtype = meta.get("version_type", "internal")
             if vtype not in _VERSION_TYPES:
                 raise FakeOpenSearchError(400, "illegal_argument_exception", f"version_type {vtype}")
@@ -324,8 +311,7 @@ class FakeOpenSearchServer:
                     raise FakeOpenSearchError(
                         400,
                         "strict_dynamic_mapping_exception",
-                        f"mapping set to strict, dynamic introduction of [{key}] within [_doc] "
-                        "is not allowed",
+                        f"mapping set to strict, dynamic introduction of [{key}] within [_doc] is not allowed",
                     )
                 continue
             ftype = fdef["type"]
@@ -342,9 +328,7 @@ class FakeOpenSearchServer:
                     "knn_vector": isinstance(v, list) and all(isinstance(x, (int, float)) for x in v),
                 }[ftype]
                 if not ok:
-                    raise FakeOpenSearchError(
-                        400, "mapper_parsing_exception", f"failed to parse field [{key}]"
-                    )
+                    raise FakeOpenSearchError(400, "mapper_parsing_exception", f"failed to parse field [{key}]")
             if ftype == "knn_vector":
                 if len(value) != fdef["dimension"]:
                     raise FakeOpenSearchError(
@@ -409,9 +393,7 @@ class FakeOpenSearchServer:
             },
         }
 
-    def _score(
-        self, idx: _Index, query: dict[str, Any], docs: list[tuple[str, _Doc]]
-    ) -> list[tuple[str, _Doc, float]]:
+    def _score(self, idx: _Index, query: dict[str, Any], docs: list[tuple[str, _Doc]]) -> list[tuple[str, _Doc, float]]:
         (kind, spec) = self._single(query)
         if kind == "knn":
             return self._knn(idx, spec, docs)
@@ -427,18 +409,14 @@ class FakeOpenSearchServer:
     @staticmethod
     def _single(query: dict[str, Any]) -> tuple[str, Any]:
         if not isinstance(query, dict) or len(query) != 1:
-            raise FakeOpenSearchError(
-                400, "parsing_exception", f"query must have exactly one clause: {query}"
-            )
+            raise FakeOpenSearchError(400, "parsing_exception", f"query must have exactly one clause: {query}")
         return next(iter(query.items()))
 
     def _knn(self, idx: _Index, spec: dict[str, Any], docs: list[tuple[str, _Doc]]) -> list[Any]:
         (fname, params) = self._single(spec)
         fdef = idx.properties.get(fname)
         if fdef is None or fdef["type"] != "knn_vector":
-            raise FakeOpenSearchError(
-                400, "query_shard_exception", f"Field '{fname}' is not knn_vector type."
-            )
+            raise FakeOpenSearchError(400, "query_shard_exception", f"Field '{fname}' is not knn_vector type.")
         unknown = set(params) - {"vector", "k", "filter", "min_score", "max_distance"}
         if unknown:
             raise FakeOpenSearchError(400, "parsing_exception", f"[knn] unknown field {sorted(unknown)}")
@@ -447,9 +425,7 @@ class FakeOpenSearchServer:
         if not isinstance(vector, list) or len(vector) != fdef["dimension"]:
             raise FakeOpenSearchError(400, "illegal_argument_exception", "query vector dimension mismatch")
         if not isinstance(k, int) or k < 1 or k > 10000:
-            raise FakeOpenSearchError(
-                400, "illegal_argument_exception", f"[knn] requires 0 < k <= 10000: {k}"
-            )
+            raise FakeOpenSearchError(400, "illegal_argument_exception", f"[knn] requires 0 < k <= 10000: {k}")
         space = fdef.get("method", {}).get("space_type", "l2")
         assert space == "cosinesimil", "the fake scores cosinesimil only"
         flt = params.get("filter")
@@ -481,9 +457,7 @@ class FakeOpenSearchServer:
         if isinstance(params, dict) and set(params) - {"query", "operator"}:
             raise FakeOpenSearchError(400, "parsing_exception", f"[match] unknown params {params}")
         terms = _analyze(str(text))
-        field_docs = [
-            (i, d, _analyze(d.source[fname])) for i, d in docs if isinstance(d.source.get(fname), str)
-        ]
+        field_docs = [(i, d, _analyze(d.source[fname])) for i, d in docs if isinstance(d.source.get(fname), str)]
         if not terms or not field_docs:
             return []
         n = len(field_docs)
@@ -507,17 +481,13 @@ class FakeOpenSearchServer:
             unknown = set(spec) - {"must", "filter", "should", "must_not", "minimum_should_match"}
             if unknown:
                 raise FakeOpenSearchError(400, "parsing_exception", f"[bool] unknown {sorted(unknown)}")
-            if not all(
-                self._matches(idx, q, src) for q in _as_list(spec.get("must")) + _as_list(spec.get("filter"))
-            ):
+            if not all(self._matches(idx, q, src) for q in _as_list(spec.get("must")) + _as_list(spec.get("filter"))):
                 return False
             if any(self._matches(idx, q, src) for q in _as_list(spec.get("must_not"))):
                 return False
             should = _as_list(spec.get("should"))
             if should:
-                required = int(
-                    spec.get("minimum_should_match", 0 if ("must" in spec or "filter" in spec) else 1)
-                )
+                required = int(spec.get("minimum_should_match", 0 if ("must" in spec or "filter" in spec) else 1))
                 return sum(self._matches(idx, q, src) for q in should) >= required
             return True
         if kind == "term":
@@ -589,9 +559,7 @@ class FakeConnection(Connection):
 
 
 def fake_client(server: FakeOpenSearchServer) -> OpenSearch:
-    return OpenSearch(
-        hosts=[{"host": "fake-domain", "port": 443}], connection_class=FakeConnection, fake_server=server
-    )
+    return OpenSearch(hosts=[{"host": "fake-domain", "port": 443}], connection_class=FakeConnection, fake_server=server)
 
 
 def _as_list(value: Any) -> list[Any]:

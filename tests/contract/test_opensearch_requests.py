@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 import requests
+from opensearchpy import AWSV4SignerAuth, RequestsHttpConnection
+
 from contextiq.config import Settings
 from contextiq.stores.vector.base import IndexInfo, SearchQuery
 from contextiq.stores.vector.opensearch import (
@@ -17,8 +19,6 @@ from contextiq.stores.vector.opensearch import (
     build_client,
     index_body,
 )
-from opensearchpy import AWSV4SignerAuth, RequestsHttpConnection
-
 from tests.contract.fake_opensearch import FakeOpenSearchServer, Request, fake_client
 from tests.contract.vector_contract_helpers import DIM, INDEX_NAME, INFO, mem, unit
 
@@ -44,9 +44,7 @@ def only(server: FakeOpenSearchServer, method: str, path_end: str) -> Request:
     return found[0]
 
 
-def expected_filters(
-    tenant: str = "t1", scope: str = "user:u1", topics: list[str] | None = None
-) -> list[Any]:
+def expected_filters(tenant: str = "t1", scope: str = "user:u1", topics: list[str] | None = None) -> list[Any]:
     filters: list[Any] = [
         {"term": {"tenant": tenant}},
         {"term": {"scope_key": scope}},
@@ -70,9 +68,7 @@ def expected_filters(
 
 
 def test_ensure_creates_a_knn_index_with_the_documented_mapping(server: FakeOpenSearchServer) -> None:
-    OpenSearchVectorIndex(fake_client(server), INDEX_NAME).ensure(
-        IndexInfo("amazon.titan-embed-text-v2:0", 1024)
-    )
+    OpenSearchVectorIndex(fake_client(server), INDEX_NAME).ensure(IndexInfo("amazon.titan-embed-text-v2:0", 1024))
     head = server.requests[0]
     assert (head.method, head.path, head.status) == ("HEAD", f"/{INDEX_NAME}", 404)
     put = only(server, "PUT", f"/{INDEX_NAME}")
@@ -130,9 +126,7 @@ def test_ensure_on_an_existing_index_reads_the_mapping_and_does_not_recreate(
     ]
 
 
-def test_ensure_survives_a_concurrent_creation(
-    server: FakeOpenSearchServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_ensure_survives_a_concurrent_creation(server: FakeOpenSearchServer, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two cold starts race: HEAD says missing, PUT says resource_already_exists -> check the mapping."""
     OpenSearchVectorIndex(fake_client(server), INDEX_NAME).ensure(INFO)
     original = server._route
@@ -224,9 +218,7 @@ def test_semantic_search_is_a_knn_query_with_an_efficient_filter(
     adapter: OpenSearchVectorIndex, server: FakeOpenSearchServer
 ) -> None:
     adapter.upsert([mem("m1", "likes tea", unit(1), topics=("food",))])
-    query = SearchQuery(
-        "t1", "user:u1", "tea", unit(1), top_k=5, mode="semantic", topics=("food", "drink"), now=NOW
-    )
+    query = SearchQuery("t1", "user:u1", "tea", unit(1), top_k=5, mode="semantic", topics=("food", "drink"), now=NOW)
     hits = adapter.search(query)
     search = only(server, "POST", f"/{INDEX_NAME}/_search")
     assert search.body == {
@@ -268,9 +260,7 @@ def test_keyword_search_is_a_bm25_match_with_the_same_filters(
     assert [h.memory_id for h in hits] == ["m1"]
 
 
-def test_hybrid_search_runs_both_in_one_msearch(
-    adapter: OpenSearchVectorIndex, server: FakeOpenSearchServer
-) -> None:
+def test_hybrid_search_runs_both_in_one_msearch(adapter: OpenSearchVectorIndex, server: FakeOpenSearchServer) -> None:
     adapter.upsert([mem("m1", "likes tea", unit(1))])
     adapter.search(SearchQuery("t1", "user:u1", "tea", unit(1), top_k=10, mode="hybrid", now=NOW))
     msearch = only(server, "POST", "/_msearch")
@@ -332,8 +322,6 @@ def test_from_settings_signs_requests_for_a_managed_domain(aws_env: None) -> Non
 
 def test_serverless_and_missing_endpoints_are_refused(aws_env: None) -> None:
     with pytest.raises(ValueError, match="Serverless"):
-        build_client(
-            Settings(opensearch_endpoint="https://x.eu-west-1.aoss.amazonaws.com", opensearch_service="aoss")
-        )
+        build_client(Settings(opensearch_endpoint="https://x.eu-west-1.aoss.amazonaws.com", opensearch_service="aoss"))
     with pytest.raises(ValueError, match="ENDPOINT"):
         build_client(Settings(opensearch_endpoint=""))

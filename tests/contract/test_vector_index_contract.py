@@ -6,9 +6,9 @@ from __future__ import annotations
 import time
 
 import pytest
+
 from contextiq.stores.vector.base import IndexInfo, IndexMismatchError, SearchQuery, VectorIndex
 from contextiq.stores.vector.fusion import cosine_to_score
-
 from tests.contract.vector_contract_helpers import DIM, INFO, Backend, mem, unit
 
 NOW = 1_750_000_000
@@ -82,9 +82,7 @@ def test_same_memory_id_in_two_tenants_is_two_documents(index: VectorIndex) -> N
 
 @pytest.mark.parametrize("mode", ALL_MODES)
 def test_delete_tombstones(index: VectorIndex, mode: str) -> None:
-    index.upsert(
-        [mem("m1", "allergic to peanuts", unit(1), version=1), mem("m2", "allergic to cats", unit(1, 0.1))]
-    )
+    index.upsert([mem("m1", "allergic to peanuts", unit(1), version=1), mem("m2", "allergic to cats", unit(1, 0.1))])
     index.delete("t1", "m1", version=2)
     assert ids(index.search(q("allergic", unit(1), mode=mode))) == ["m2"]
 
@@ -149,9 +147,7 @@ def test_newer_version_replaces_text_vector_and_topics(index: VectorIndex) -> No
 
 
 def test_in_batch_duplicates_keep_the_highest_version(index: VectorIndex) -> None:
-    index.upsert(
-        [mem("m1", "drinks oolong", unit(1), version=2), mem("m1", "drinks sencha", unit(1), version=1)]
-    )
+    index.upsert([mem("m1", "drinks oolong", unit(1), version=2), mem("m1", "drinks sencha", unit(1), version=1)])
     assert ids(index.search(q("oolong", mode="keyword"))) == ["m1"]
     assert index.search(q("sencha", mode="keyword")) == []
 
@@ -210,9 +206,7 @@ def test_semantic_scores_are_opensearch_cosinesimil_scores(index: VectorIndex) -
 
 
 def test_min_score_applies_to_the_final_score(index: VectorIndex) -> None:
-    index.upsert(
-        [mem("same", "tea", unit(1)), mem("close", "tea", unit(1, 0.5)), mem("far", "tea", unit(0, 1))]
-    )
+    index.upsert([mem("same", "tea", unit(1)), mem("close", "tea", unit(1, 0.5)), mem("far", "tea", unit(0, 1))])
     sem = index.search(q("", unit(1), mode="semantic", min_score=0.9))
     assert ids(sem) == ["same", "close"]
     assert all(h.score >= 0.9 for h in sem)

@@ -7,7 +7,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from contextiq.stores.vector.base import IndexedMemory, IndexInfo, VectorIndex
-
 from tests.contract.fake_opensearch import FakeOpenSearchServer
 
 DIM = 8

@@ -13,6 +13,7 @@ import boto3
 import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
+
 from contextiq.ai.embedders.bedrock import BedrockTitanEmbedder, EmbeddingError
 from contextiq.ai.embedders.factory import build_embedder
 from contextiq.ai.embedders.hashing import HashingEmbedder
@@ -102,9 +103,7 @@ def test_titan_request_and_response(client: Any) -> None:
     sleeps: list[float] = []
     emb = BedrockTitanEmbedder(client, MODEL, dimensions=256, sleep=sleeps.append)
     with Stubber(client) as stub:
-        stub.add_response(
-            "invoke_model", titan_response(unit_vector(256, 3)), expected_params("I'm vegetarian")
-        )
+        stub.add_response("invoke_model", titan_response(unit_vector(256, 3)), expected_params("I'm vegetarian"))
         vec = emb.embed_query("I'm vegetarian")
         stub.assert_no_pending_responses()
     assert vec == unit_vector(256, 3)

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterator
 
 import pytest
+
 from contextiq.ai.embedders.minilm import MiniLMEmbedder
 
 pytestmark = pytest.mark.minilm
 
 
 @pytest.fixture(scope="session")
-def minilm() -> Iterator[MiniLMEmbedder]:
+def minilm() -> MiniLMEmbedder:
     embedder = MiniLMEmbedder()
     embedder.warm_up()
     return embedder

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from contextiq.config import Settings
 from contextiq.stores.vector.base import IndexedMemory, IndexInfo, IndexMismatchError, SearchQuery
 from contextiq.stores.vector.embedded import EmbeddedVectorIndex, IndexLockedError

@@ -8,6 +8,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+
 from contextiq.stores.vector.bm25 import Bm25Index, GrowableArray
 from contextiq.stores.vector.fusion import Scored, cosine_to_score, finalize, fuse, hybrid_pool
 from contextiq.stores.vector.text import tokenize
@@ -116,9 +117,7 @@ def test_fuse_edge_cases() -> None:
     assert [(h.memory_id, round(h.score, 6)) for h in only_kw] == [("x", 0.5), ("y", 0.25)]
     only_sem = fuse([Scored("x", 0.7, 1)], [])
     assert only_sem[0].score == pytest.approx(0.7)
-    assert fuse([Scored("x", 0.7, 1)], [Scored("x", 1.0, 1)], keyword_weight=0.0)[0].score == pytest.approx(
-        0.7
-    )
+    assert fuse([Scored("x", 0.7, 1)], [Scored("x", 1.0, 1)], keyword_weight=0.0)[0].score == pytest.approx(0.7)
     with pytest.raises(ValueError):
         fuse([], [], keyword_weight=1.5)
 

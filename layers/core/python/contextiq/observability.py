@@ -27,9 +27,12 @@ metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 metrics.set_default_dimensions(stage=os.environ.get("CONTEXTIQ_STAGE", "local"))
 
 
+_METRICS_OFF = os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() in ("1", "true")
+
+
 def count(name: str, value: float = 1) -> None:
     """Add a business counter (EventsAppended, MemoriesAdded, ...)."""
-    if value:
+    if value and not _METRICS_OFF:
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
@@ -40,4 +43,5 @@ def timed(name: str) -> Iterator[None]:
     try:
         yield
     finally:
-        metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=(time.perf_counter() - start) * 1000)
+        if not _METRICS_OFF:
+            metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=(time.perf_counter() - start) * 1000)

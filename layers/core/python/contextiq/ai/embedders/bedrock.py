@@ -59,9 +59,7 @@ class BedrockTitanEmbedder:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if model_id.startswith("amazon.titan-embed-text-v2") and dimensions not in TITAN_V2_DIMENSIONS:
-            raise ValueError(
-                f"Titan Text Embeddings V2 supports dimensions {TITAN_V2_DIMENSIONS}, not {dimensions}"
-            )
+            raise ValueError(f"Titan Text Embeddings V2 supports dimensions {TITAN_V2_DIMENSIONS}, not {dimensions}")
         if max_attempts < 1:
             raise ValueError("max_attempts must be >= 1")
         self._client = client
@@ -144,9 +142,7 @@ class BedrockTitanEmbedder:
             keys = sorted(payload) if isinstance(payload, dict) else type(payload).__name__
             raise EmbeddingError(f"{self._model_id} response has no 'embedding' array (got {keys})")
         if len(embedding) != self._dimensions:
-            raise EmbeddingError(
-                f"{self._model_id} returned {len(embedding)} dimensions, expected {self._dimensions}"
-            )
+            raise EmbeddingError(f"{self._model_id} returned {len(embedding)} dimensions, expected {self._dimensions}")
         try:
             vec = [float(x) for x in embedding]
         except (TypeError, ValueError) as exc:

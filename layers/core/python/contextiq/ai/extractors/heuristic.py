@@ -218,6 +218,8 @@ def _build_remind(m: re.Match[str], text: str, ctx: Context) -> Match | None:
     return Match(f"{ctx.subject} wants to be reminded {body}", (INSTRUCTIONS, DETAILS), "remind")
 
 
+# a fact ending on a pronoun is not self-contained: "The user loves it", "The user will take the first one"
+_VAGUE_ENDINGS = frozenset({"it", "that", "this", "one", "them", "there", "so", "those", "these"})
 _VAGUE = frozenset({"it", "that", "this", "everything", "all that", "all of it", "about it", "what i said"})
 
 
@@ -559,7 +561,7 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
             r"hosting|celebrating|returning|coming|spending|staying|booking|renting|buying|selling|"
             r"training|preparing|organi[sz]ing|running|joining|presenting|interviewing|applying|"
             r"saving|looking (?:for|to)|considering|due)\b"
-            r"(?! to (?:know|ask|check|need))",
+            r"(?! to (?:know|ask|check|need|have to)\b| late\b| out of\b)",
             re.I,
         ),
         _whole("plan", DETAILS),
@@ -571,7 +573,8 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
             r"need to|have to|must|"
             r"have got to|got to|am supposed to|should|might|may|am going to)\s+"
             r"(?!know|ask|check|see if|find out|confirm|understand|clarify|make sure|be honest|say|tell you|"
-            r"go now|think|get going|talk to you)",
+            r"go\b|think|get going|talk to you|need more|have a look|look\b|try\b|wait\b|pass\b|get back|"
+            r"be right back|do (?:that|it|this)\b|take (?:that|it|this|the first|the second|the last|one)\b)",
             re.I,
         ),
         _whole("intent", DETAILS),
@@ -763,7 +766,7 @@ class HeuristicExtractor:
         if match is None:
             return None
         topic = next((t for t in match.topics if t in managed), None)
-        if topic is None or len(match.fact.split()) < 3:
+        if topic is None or len(match.fact.split()) < 3 or match.fact.split()[-1].lower() in _VAGUE_ENDINGS:
             return None
         return _Candidate(match.fact, topic, ids)
 

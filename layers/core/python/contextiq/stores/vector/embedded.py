@@ -636,9 +636,7 @@ class EmbeddedVectorIndex:
             meta = json.loads(npz["meta"].tobytes())
             info = IndexInfo(meta["info"]["model_id"], int(meta["info"]["dimensions"]))
             if info != self._info:
-                raise IndexMismatchError(
-                    f"snapshot {path} was written for {info}, but meta.json says {self._info}"
-                )
+                raise IndexMismatchError(f"snapshot {path} was written for {info}, but meta.json says {self._info}")
             for i, p in enumerate(meta["partitions"]):
                 vectors = npz[f"v{i}"]
                 docs = [

@@ -257,9 +257,7 @@ class OpenSearchVectorIndex:
         else:
             assert query.vector is not None
             pool = hybrid_pool(query.top_k)
-            semantic, keyword = self._msearch(
-                [knn_body(query, query.vector, pool, now), match_body(query, pool, now)]
-            )
+            semantic, keyword = self._msearch([knn_body(query, query.vector, pool, now), match_body(query, pool, now)])
             hits = fuse(semantic, keyword, self._keyword_weight)
         return finalize(hits, query.top_k, query.min_score)
 
@@ -287,8 +285,7 @@ class OpenSearchVectorIndex:
                 failures.append(f"{result.get('_id')}: {status} {error.get('type')}: {error.get('reason')}")
             if failures:
                 raise OpenSearchIndexError(
-                    f"bulk write to {self._index!r} failed for {len(failures)} document(s): "
-                    + "; ".join(failures[:5])
+                    f"bulk write to {self._index!r} failed for {len(failures)} document(s): " + "; ".join(failures[:5])
                 )
 
     def _search(self, body: dict[str, Any]) -> list[Scored]:
@@ -317,9 +314,7 @@ class OpenSearchVectorIndex:
                 raise OpenSearchIndexError(f"search on {self._index!r} failed: {error}")
             results.append(_hits(item))
         if len(results) != len(bodies):
-            raise OpenSearchIndexError(
-                f"_msearch returned {len(results)} responses for {len(bodies)} searches"
-            )
+            raise OpenSearchIndexError(f"_msearch returned {len(results)} responses for {len(bodies)} searches")
         return results
 
 

@@ -1,0 +1,60 @@
+"""The whole stack in one process (moto in-process, the handler modules, drained queues): for benchmarks
+and evaluations that want the real pipeline without a server."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from contextiq.config import Settings, get_settings
+from contextiq.container import Container
+
+
+@contextmanager
+def in_process_stack(data_dir: Path, **overrides: Any) -> Iterator[tuple[Container, Callable[[], None]]]:
+    """Yield (container, drain): ``drain()`` runs the generation queues dry through functions/*/handler.py."""
+    from moto import mock_aws
+
+    from contextiq.local import workers
+    from contextiq.local.bootstrap import bootstrap
+    from contextiq.local.moto_fidelity import serialize_dynamodb_requests
+    from contextiq.local.runtime import LOCAL_ENV_DEFAULTS
+
+    saved = dict(os.environ)
+    for key, value in LOCAL_ENV_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    serialize_dynamodb_requests()
+    try:
+        with mock_aws():
+            settings = Settings(stage="local", data_dir=data_dir, api_key_cache_seconds=0, **overrides)
+            base = Container(settings)
+            ready = bootstrap(base.dynamodb, base.sqs, settings)
+            for name, value in ready.model_dump().items():
+                if value is not None and name != "region":
+                    os.environ[f"CONTEXTIQ_{name.upper()}"] = str(value)
+            get_settings.cache_clear()
+            for module in [m for m in sys.modules if m.startswith("contextiq_functions_")]:
+                del sys.modules[module]
+            container = Container(ready)
+            queues = [(ready.extraction_queue_url, "extraction"), (ready.consolidation_queue_url, "consolidation")]
+            original_retry = workers.RETRY_AFTER_SECONDS
+            workers.RETRY_AFTER_SECONDS = 0
+
+            def drain() -> None:
+                workers.drain(container.sqs, queues)
+
+            try:
+                yield container, drain
+            finally:
+                workers.RETRY_AFTER_SECONDS = original_retry
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        get_settings.cache_clear()
+        for module in [m for m in sys.modules if m.startswith("contextiq_functions_")]:
+            del sys.modules[module]
