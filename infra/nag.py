@@ -60,8 +60,7 @@ REASONS: dict[str, str] = {
         "addresses outside a VPC."
     ),
     "OS4": (
-        "Dedicated master nodes are only worth it for multi-node production clusters; prod has three "
-        "(infra/stages.py)."
+        "Dedicated master nodes are only worth it for multi-node production clusters; prod has three (infra/stages.py)."
     ),
     "OS7": "dev runs a single-node domain to save cost; staging and prod use zone awareness (infra/stages.py).",
     "APIG3": (

@@ -20,7 +20,28 @@ FUNCTION_NAMES: tuple[str, ...] = API_FUNCTIONS + WORKER_FUNCTIONS
 
 # CloudWatch Logs only accepts these retention periods (days).
 VALID_LOG_RETENTION_DAYS: tuple[int, ...] = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
 )
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -151,9 +172,7 @@ class BedrockModel:
 
     def __post_init__(self) -> None:
         if self.is_inference_profile and not self.inference_profile_regions:
-            raise ValueError(
-                f"{self.model_id} is a cross-region inference profile: list the regions it routes to"
-            )
+            raise ValueError(f"{self.model_id} is a cross-region inference profile: list the regions it routes to")
         if not self.is_inference_profile and self.inference_profile_regions:
             raise ValueError(f"{self.model_id} is not an inference profile; drop inference_profile_regions")
 

@@ -18,6 +18,7 @@ The usage plan id and the table name come from the outputs of the ``ContextIQ-<s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import sys
@@ -49,9 +50,7 @@ def stack_outputs(cloudformation: Any, stage: str) -> dict[str, str]:
     return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
 
 
-def resolve_targets(
-    stage: str, usage_plan_id: str | None, table: str | None, cloudformation: Any
-) -> tuple[str, str]:
+def resolve_targets(stage: str, usage_plan_id: str | None, table: str | None, cloudformation: Any) -> tuple[str, str]:
     if usage_plan_id and table:
         return usage_plan_id, table
     outputs = stack_outputs(cloudformation, stage)
@@ -67,7 +66,9 @@ def check_tenant(tenant: str) -> str:
     return tenant
 
 
-def create_key(apigateway: Any, store: Any, usage_plan_id: str, stage: str, tenant: str, name: str | None) -> dict[str, str]:
+def create_key(
+    apigateway: Any, store: Any, usage_plan_id: str, stage: str, tenant: str, name: str | None
+) -> dict[str, str]:
     tenant = check_tenant(tenant)
     name = name or f"{stage}-{tenant}-{datetime.now(UTC):%Y%m%d%H%M%S}"
     key = apigateway.create_api_key(
@@ -104,7 +105,10 @@ def _usage_plan_key_ids(apigateway: Any, usage_plan_id: str) -> Iterator[str]:
 def list_keys(apigateway: Any, usage_plan_id: str, tenant: str | None = None) -> list[dict[str, Any]]:
     keys = []
     for key_id in _usage_plan_key_ids(apigateway, usage_plan_id):
-        key = apigateway.get_api_key(apiKey=key_id, includeValue=False)
+        try:
+            key = apigateway.get_api_key(apiKey=key_id, includeValue=False)
+        except apigateway.exceptions.NotFoundException:
+            continue  # deleted while we were listing
         tags = key.get("tags") or {}
         owner = tags.get(TENANT_TAG)
         if tenant is not None and owner != tenant:
@@ -122,12 +126,16 @@ def list_keys(apigateway: Any, usage_plan_id: str, tenant: str | None = None) ->
     return sorted(keys, key=lambda k: (k["tenant"] or "", k["name"] or ""))
 
 
-def revoke_key(apigateway: Any, store: Any, key_id: str, tenant: str | None = None) -> dict[str, Any]:
+def revoke_key(
+    apigateway: Any, store: Any, usage_plan_id: str, key_id: str, tenant: str | None = None
+) -> dict[str, Any]:
     key = apigateway.get_api_key(apiKey=key_id, includeValue=False)
     owner = (key.get("tags") or {}).get(TENANT_TAG)
     if tenant is not None and owner != tenant:
         raise SystemExit(f"key {key_id} belongs to tenant {owner!r}, not {tenant!r}; nothing revoked")
     store.delete_by_key_id(key_id)  # first: the key stops resolving to a tenant
+    with contextlib.suppress(apigateway.exceptions.NotFoundException):  # not (or no longer) in the plan
+        apigateway.delete_usage_plan_key(usagePlanId=usage_plan_id, keyId=key_id)
     apigateway.delete_api_key(apiKey=key_id)
     return {"key_id": key_id, "tenant": owner, "revoked": True}
 
@@ -155,9 +163,7 @@ def main(argv: list[str] | None = None, session: Any = None) -> int:
     args = parse_args(argv)
     session = session or boto3.session.Session(profile_name=args.profile, region_name=args.region)
     apigateway = session.client("apigateway")
-    usage_plan_id, table = resolve_targets(
-        args.stage, args.usage_plan_id, args.table, session.client("cloudformation")
-    )
+    usage_plan_id, table = resolve_targets(args.stage, args.usage_plan_id, args.table, session.client("cloudformation"))
     store = make_store(table, session.client("dynamodb"))
     result: Any
     if args.command == "create":
@@ -166,7 +172,7 @@ def main(argv: list[str] | None = None, session: Any = None) -> int:
     elif args.command == "list":
         result = list_keys(apigateway, usage_plan_id, args.tenant)
     else:
-        result = revoke_key(apigateway, store, args.key_id, args.tenant)
+        result = revoke_key(apigateway, store, usage_plan_id, args.key_id, args.tenant)
     print(json.dumps(result, indent=2, default=str))
     return 0
 

@@ -146,7 +146,9 @@ class Observability(Construct):
             },
             add_latency_p99_alarm={
                 "Warning": mc.LatencyThreshold(
-                    max_latency=Duration.millis(thresholds.api_p99_latency_ms), datapoints_to_alarm=2, evaluation_periods=3
+                    max_latency=Duration.millis(thresholds.api_p99_latency_ms),
+                    datapoints_to_alarm=2,
+                    evaluation_periods=3,
                 )
             },
         )
@@ -192,9 +194,7 @@ class Observability(Construct):
                 human_readable_name=logical_id,
                 alarm_friendly_name=logical_id,
                 add_queue_max_message_age_alarm={
-                    "Warning": mc.MaxMessageAgeThreshold(
-                        max_age_in_seconds=thresholds.queue_oldest_message_age_seconds
-                    )
+                    "Warning": mc.MaxMessageAgeThreshold(max_age_in_seconds=thresholds.queue_oldest_message_age_seconds)
                 },
                 add_dead_letter_queue_max_size_alarm={"Critical": mc.MaxMessageCountThreshold(max_message_count=0)},
             )

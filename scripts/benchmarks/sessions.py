@@ -51,7 +51,7 @@ def count_calls() -> list[tuple[str, dict[str, int]]]:
         measure("append event with state_delta", lambda: svc.append_event("t", session.id, delta))
         measure("list events (page of 20)", lambda: svc.list_events("t", session.id, 0, 20, None))
         measure("patch state", lambda: svc.patch_state("t", session.id, StatePatch(set={"c": 3}), None))
-        measure("list sessions (page of 20)", lambda: svc.list("t", "u", None, 20, None))
+        measure("list sessions (page of 20)", lambda: svc.list_sessions("t", "u", None, 20, None))
         for i in range(48):
             svc.append_event("t", session.id, EventCreate.model_validate({"author": "u", "content": {"text": str(i)}}))
         measure("delete session with 50 events", lambda: svc.delete("t", session.id))

@@ -18,7 +18,7 @@ TABLE = "contextiq-test-api-keys"
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.setenv(name, "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
@@ -45,24 +45,24 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         yield {"session": session, "ddb": ddb, "apigw": apigw, "plan_id": plan["id"]}
 
 
-def run(aws: dict[str, Any], capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
-    assert api_keys.main(list(argv), session=aws["session"]) == 0
+def run(cloud: dict[str, Any], capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
+    assert api_keys.main(list(argv), session=cloud["session"]) == 0
     return json.loads(capsys.readouterr().out)
 
 
-def table_items(aws: dict[str, Any]) -> list[dict[str, Any]]:
-    return aws["ddb"].scan(TableName=TABLE)["Items"]
+def table_items(cloud: dict[str, Any]) -> list[dict[str, Any]]:
+    return cloud["ddb"].scan(TableName=TABLE)["Items"]
 
 
-def test_create_list_revoke(aws: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
-    created = run(aws, capsys, "create", "--stage", "dev", "--tenant", "acme", "--name", "acme-ci")
+def test_create_list_revoke(cloud: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    created = run(cloud, capsys, "create", "--stage", "dev", "--tenant", "acme", "--name", "acme-ci")
     assert created["tenant"] == "acme" and created["name"] == "acme-ci"
-    assert created["usage_plan_id"] == aws["plan_id"]
+    assert created["usage_plan_id"] == cloud["plan_id"]
 
-    plan_keys = aws["apigw"].get_usage_plan_keys(usagePlanId=aws["plan_id"])["items"]
+    plan_keys = cloud["apigw"].get_usage_plan_keys(usagePlanId=cloud["plan_id"])["items"]
     assert [k["id"] for k in plan_keys] == [created["key_id"]]
 
-    (item,) = table_items(aws)
+    (item,) = table_items(cloud)
     assert item["pk"]["S"] == "K#" + hashlib.sha256(created["api_key"].encode()).hexdigest()
     assert item["tenant"]["S"] == "acme"
     assert item["key_id"]["S"] == created["key_id"]
@@ -70,27 +70,29 @@ def test_create_list_revoke(aws: dict[str, Any], capsys: pytest.CaptureFixture[s
     assert item["create_time"]["S"]
     assert created["api_key"] not in json.dumps(item)  # only the hash is stored
 
-    store = api_keys.make_store(TABLE, aws["ddb"])
+    store = api_keys.make_store(TABLE, cloud["ddb"])
     assert store.resolve(created["api_key"]) == "acme"
 
-    other = run(aws, capsys, "create", "--stage", "dev", "--tenant", "globex")
-    listed = run(aws, capsys, "list", "--stage", "dev")
+    other = run(cloud, capsys, "create", "--stage", "dev", "--tenant", "globex")
+    listed = run(cloud, capsys, "list", "--stage", "dev")
     assert {(k["key_id"], k["tenant"]) for k in listed} == {(created["key_id"], "acme"), (other["key_id"], "globex")}
-    assert [k["tenant"] for k in run(aws, capsys, "list", "--stage", "dev", "--tenant", "acme")] == ["acme"]
+    assert [k["tenant"] for k in run(cloud, capsys, "list", "--stage", "dev", "--tenant", "acme")] == ["acme"]
 
     with pytest.raises(SystemExit, match="belongs to tenant 'acme'"):
-        api_keys.main(["revoke", "--stage", "dev", "--key-id", created["key_id"], "--tenant", "globex"], aws["session"])
+        api_keys.main(
+            ["revoke", "--stage", "dev", "--key-id", created["key_id"], "--tenant", "globex"], cloud["session"]
+        )
     assert store.resolve(created["api_key"]) == "acme"  # nothing revoked
 
-    revoked = run(aws, capsys, "revoke", "--stage", "dev", "--key-id", created["key_id"], "--tenant", "acme")
+    revoked = run(cloud, capsys, "revoke", "--stage", "dev", "--key-id", created["key_id"], "--tenant", "acme")
     assert revoked == {"key_id": created["key_id"], "tenant": "acme", "revoked": True}
     assert store.resolve(created["api_key"]) is None
-    assert [k["key_id"] for k in run(aws, capsys, "list", "--stage", "dev")] == [other["key_id"]]
+    assert [k["key_id"] for k in run(cloud, capsys, "list", "--stage", "dev")] == [other["key_id"]]
 
 
-def test_overrides_skip_the_stack_lookup(aws: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+def test_overrides_skip_the_stack_lookup(cloud: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
     created = run(
-        aws,
+        cloud,
         capsys,
         "create",
         "--stage",
@@ -98,28 +100,28 @@ def test_overrides_skip_the_stack_lookup(aws: dict[str, Any], capsys: pytest.Cap
         "--tenant",
         "initech",
         "--usage-plan-id",
-        aws["plan_id"],
+        cloud["plan_id"],
         "--table",
         TABLE,
     )
     assert created["name"].startswith("staging-initech-")
-    assert [i["tenant"]["S"] for i in table_items(aws)] == ["initech"]
+    assert [i["tenant"]["S"] for i in table_items(cloud)] == ["initech"]
 
 
-def test_missing_stack_fails_clearly(aws: dict[str, Any]) -> None:
+def test_missing_stack_fails_clearly(cloud: dict[str, Any]) -> None:
     with pytest.raises(SystemExit, match="cannot read stack ContextIQ-prod"):
-        api_keys.main(["list", "--stage", "prod"], aws["session"])
+        api_keys.main(["list", "--stage", "prod"], cloud["session"])
 
 
-def test_failed_table_write_removes_the_new_key(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_table_write_removes_the_new_key(cloud: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     class Broken:
         def put(self, **kwargs: Any) -> None:
             raise RuntimeError("table unavailable")
 
     monkeypatch.setattr(api_keys, "make_store", lambda table, client=None: Broken())
     with pytest.raises(RuntimeError, match="table unavailable"):
-        api_keys.main(["create", "--stage", "dev", "--tenant", "acme"], aws["session"])
-    assert aws["apigw"].get_api_keys()["items"] == []
+        api_keys.main(["create", "--stage", "dev", "--tenant", "acme"], cloud["session"])
+    assert cloud["apigw"].get_api_keys()["items"] == []
 
 
 @pytest.mark.parametrize("argv", [["create", "--stage", "dev"], ["revoke", "--stage", "dev"]])
@@ -128,6 +130,6 @@ def test_required_arguments(argv: list[str]) -> None:
         api_keys.parse_args(argv)
 
 
-def test_invalid_tenant_is_rejected(aws: dict[str, Any]) -> None:
+def test_invalid_tenant_is_rejected(cloud: dict[str, Any]) -> None:
     with pytest.raises(SystemExit, match="invalid tenant"):
-        api_keys.main(["create", "--stage", "dev", "--tenant", "has space"], aws["session"])
+        api_keys.main(["create", "--stage", "dev", "--tenant", "has space"], cloud["session"])

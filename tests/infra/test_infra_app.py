@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, cdk_context
 
 from infra.stages import (
     STAGES,
@@ -21,6 +20,7 @@ from infra.stages import (
     get_stage,
 )
 from scripts import build_layers
+from tests.infra.support import ROOT, cdk_context
 
 
 def run_app(args: list[str], context: dict[str, object]) -> subprocess.CompletedProcess[str]:

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, Synth
 
 from contextiq.config import Settings
 from contextiq.definitions import QUEUES, TABLES
 from infra.constructs.api import ROUTES
 from infra.nag import REASONS, STAR_RESOURCE_ACTIONS
 from infra.stages import STAGES
+from tests.infra.support import ROOT, Synth
 
 pytestmark = pytest.mark.infra
 
@@ -156,7 +156,7 @@ def routed_methods(synth: Synth) -> dict[tuple[str, str], dict[str, Any]]:
 @pytest.mark.parametrize("definition", TABLES, ids=lambda d: d.logical_id)
 def test_tables_follow_the_shared_definitions(synth: Synth, definition: Any) -> None:
     stage = STAGES[synth.stage]
-    key, table = table_resource(synth, definition.logical_id)
+    _, table = table_resource(synth, definition.logical_id)
     props = table["Properties"]
     schema = {k["AttributeName"]: k["KeyType"] for k in props["KeySchema"]}
     expected = {definition.partition_key.name: "HASH"}
@@ -273,7 +273,9 @@ def test_function_environment_feeds_exactly_the_settings_each_function_needs(syn
             assert env["CONTEXTIQ_EMBEDDING_DIMENSIONS"] == "1024"
             assert env["CONTEXTIQ_VECTOR_INDEX"] == "opensearch"
             assert env["CONTEXTIQ_OPENSEARCH_SERVICE"] == "es"
-            assert env["CONTEXTIQ_OPENSEARCH_ENDPOINT"] == {"Fn::GetAtt": [env["CONTEXTIQ_OPENSEARCH_ENDPOINT"]["Fn::GetAtt"][0], "DomainEndpoint"]}
+            assert env["CONTEXTIQ_OPENSEARCH_ENDPOINT"] == {
+                "Fn::GetAtt": [env["CONTEXTIQ_OPENSEARCH_ENDPOINT"]["Fn::GetAtt"][0], "DomainEndpoint"]
+            }
         if "extractor" in settings:
             assert env["CONTEXTIQ_EXTRACTOR"] == "bedrock"
             assert env["CONTEXTIQ_EXTRACTION_MODEL_ID"] == stage.extraction_model.model_id
@@ -311,9 +313,7 @@ def test_least_privilege_grants(synth: Synth) -> None:
                 assert read in actions and write not in actions, (name, setting)
             else:
                 assert not actions, (name, setting, actions)
-        queue_sends = {
-            json.dumps(st["Resource"]) for st in statements if "sqs:SendMessage" in as_list(st["Action"])
-        }
+        queue_sends = {json.dumps(st["Resource"]) for st in statements if "sqs:SendMessage" in as_list(st["Action"])}
         expected_queue = {"jobs": "ExtractionQueue", "extraction": "ConsolidationQueue", "indexer": "IndexerDeadLetter"}
         if name in expected_queue:
             assert len(queue_sends) == 1 and expected_queue[name] in queue_sends.pop(), name
@@ -454,8 +454,18 @@ def test_usage_plan_per_stage(synth: Synth) -> None:
 
 
 def test_gateway_errors_are_problem_json(synth: Synth) -> None:
-    responses = {r["Properties"]["ResponseType"]: r["Properties"] for r in synth.resources("AWS::ApiGateway::GatewayResponse").values()}
-    for kind in ("DEFAULT_4XX", "DEFAULT_5XX", "INVALID_API_KEY", "MISSING_AUTHENTICATION_TOKEN", "THROTTLED", "QUOTA_EXCEEDED"):
+    responses = {
+        r["Properties"]["ResponseType"]: r["Properties"]
+        for r in synth.resources("AWS::ApiGateway::GatewayResponse").values()
+    }
+    for kind in (
+        "DEFAULT_4XX",
+        "DEFAULT_5XX",
+        "INVALID_API_KEY",
+        "MISSING_AUTHENTICATION_TOKEN",
+        "THROTTLED",
+        "QUOTA_EXCEEDED",
+    ):
         props = responses[kind]
         assert props["ResponseParameters"]["gatewayresponse.header.Content-Type"] == "'application/problem+json'"
         body = props["ResponseTemplates"]["application/json"].replace("$context.error.messageString", '"x"')

@@ -48,7 +48,6 @@ from contextiq.services.sessions import SessionService
 from contextiq.stores.dynamo.jobs import JobStore
 from contextiq.stores.queues import MessageQueue
 
-USER_ROLES = {"user", "human"}
 
 
 def consolidation_group(tenant: str, scope: dict[str, str]) -> str:
