@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import platform
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # before contextiq.observability builds the logger
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 SECTIONS = ("sessions", "search", "generation")
 
 

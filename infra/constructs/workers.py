@@ -64,18 +64,21 @@ class Workers(Construct):
         check_timeout(stage, "extraction", extraction_q)
         check_timeout(stage, "consolidation", consolidation_q)
 
-        embedding = {
+        embedding: dict[str, str | int] = {
             "embedder": "bedrock",
             "embedding_model_id": stage.embedding_model.model_id,
             "embedding_dimensions": stage.embedding_dimensions,
         }
-        vector_index = {
+        vector_index: dict[str, str | int] = {
             "vector_index": "opensearch",
             "opensearch_endpoint": search.endpoint,
             "opensearch_index": search.index_name,
             "opensearch_service": "es",
         }
-        extractor = {"extractor": "bedrock", "extraction_model_id": stage.extraction_model.model_id}
+        extractor: dict[str, str | int] = {
+            "extractor": "bedrock",
+            "extraction_model_id": stage.extraction_model.model_id,
+        }
         specs = {
             "extraction": FunctionSpec(
                 "extraction",

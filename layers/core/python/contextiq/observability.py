@@ -27,12 +27,13 @@ metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 metrics.set_default_dimensions(stage=os.environ.get("CONTEXTIQ_STAGE", "local"))
 
 
-_METRICS_OFF = os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() in ("1", "true")
+def _metrics_off() -> bool:
+    return os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() in ("1", "true")
 
 
 def count(name: str, value: float = 1) -> None:
     """Add a business counter (EventsAppended, MemoriesAdded, ...)."""
-    if value and not _METRICS_OFF:
+    if value and not _metrics_off():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
@@ -43,5 +44,5 @@ def timed(name: str) -> Iterator[None]:
     try:
         yield
     finally:
-        if not _METRICS_OFF:
+        if not _metrics_off():
             metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=(time.perf_counter() - start) * 1000)
