@@ -172,8 +172,13 @@ def acknowledge_findings(stack: ContextIQStack) -> None:
         acknowledge(method, "AwsSolutions-APIG4", REASONS["APIG4"])
         acknowledge(method, "AwsSolutions-COG4", REASONS["COG4"])
     cloudwatch_role = rest_api.node.try_find_child("CloudWatchRole")
-    if cloudwatch_role is not None:
-        managed = "arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
-        acknowledge(cloudwatch_role, f"AwsSolutions-IAM4[Policy::{managed}]", REASONS["IAM4"])
+    if isinstance(cloudwatch_role, iam.Role):
+        cfn_role = cloudwatch_role.node.default_child
+        assert isinstance(cfn_role, iam.CfnRole)
+        for arn in stack.resolve(cfn_role.managed_policy_arns) or []:
+            managed = nag_string(stack, arn)
+            if not managed.endswith("/AmazonAPIGatewayPushToCloudWatchLogs"):
+                raise ValueError(f"unexpected managed policy {managed} on the API Gateway CloudWatch role")
+            acknowledge(cloudwatch_role, f"AwsSolutions-IAM4[Policy::{managed}]", REASONS["IAM4"])
 
     acknowledge(stack.workers.indexer_dead_letter_queue, "AwsSolutions-SQS3", REASONS["SQS3"])

@@ -75,8 +75,9 @@ class ContextIQStack(Stack):
             CfnOutput(self, f"{logical_id}Name", value=table.table_name)
         for logical_id, pair in self.queues.pairs.items():
             CfnOutput(self, f"{logical_id}Url", value=pair.queue.queue_url)
-            CfnOutput(self, f"{logical_id}DeadLetterUrl", value=pair.dead_letter_queue.queue_url)
-        CfnOutput(self, "IndexerDeadLetterQueueUrl", value=self.workers.indexer_dead_letter_queue.queue_url)
+            dlq_output = logical_id.removesuffix("Queue") + "DlqUrl"  # ExtractionDlqUrl, ConsolidationDlqUrl
+            CfnOutput(self, dlq_output, value=pair.dead_letter_queue.queue_url)
+        CfnOutput(self, "IndexerDlqUrl", value=self.workers.indexer_dead_letter_queue.queue_url)
         CfnOutput(self, "OpenSearchEndpoint", value=self.search.endpoint)
         CfnOutput(self, "OpenSearchIndex", value=self.search.index_name)
         CfnOutput(self, "DashboardName", value=self.observability.dashboard_name)

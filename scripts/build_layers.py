@@ -12,12 +12,13 @@ The second layer needs no build: ``layers/core`` (``python/contextiq``) is used 
 
 boto3/botocore are kept in the layer (pinned by the resolution): pyproject requires ``boto3>=1.40``,
 the runtime's bundled SDK lags behind and changes under us, and aws-xray-sdk pulls botocore anyway.
-They cost about 25 MB of the 250 MB unzipped limit.
+They cost about 30 MB of the 250 MB unzipped limit.
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
 import shutil
@@ -103,8 +104,21 @@ def prune(target: Path) -> None:
 
 
 def build(force: bool = False, build_dir: Path = BUILD_DIR, reqs: list[str] | None = None) -> bool:
-    """Build the layer under ``build_dir`` if needed. True when it (re)built, False when up to date."""
-    reqs = requirements() if reqs is None else reqs
+    """Build the layer under ``build_dir`` if needed. True when it (re)built, False when up to date.
+
+    Concurrent callers (pytest-xdist workers, two terminals) serialize on a lock file: the second one
+    finds the stamp current and returns.
+    """
+    build_dir.mkdir(parents=True, exist_ok=True)
+    with (build_dir / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return _build(force, build_dir, requirements() if reqs is None else reqs)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _build(force: bool, build_dir: Path, reqs: list[str]) -> bool:
     digest = fingerprint(reqs)
     deps_dir, stamp = build_dir / DEPS_DIR.name, build_dir / STAMP.name
     target = deps_dir / TARGET.name

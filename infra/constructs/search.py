@@ -25,8 +25,7 @@ from infra.stages import StageConfig
 ENGINE_VERSION = opensearch.EngineVersion.OPENSEARCH_2_19  # latest 2.x in aws-cdk-lib 2.275
 TLS_POLICY = "Policy-Min-TLS-1-2-PFS-2023-10"
 
-READ_METHODS: tuple[str, ...] = ("GET", "HEAD", "POST")  # POST: _search / _msearch / _count
-WRITE_METHODS: tuple[str, ...] = ("PUT", "POST", "DELETE", "HEAD", "GET")
+OPERATOR_METHODS: tuple[str, ...] = ("PUT", "POST", "DELETE", "HEAD", "GET")  # e.g. scripts/reindex.py
 HTTP_ACTIONS = {m: f"es:ESHttp{m.capitalize()}" for m in ("GET", "HEAD", "POST", "PUT", "DELETE")}
 
 
@@ -129,24 +128,35 @@ class Search(Construct):
         self.endpoint = self.domain.attr_domain_endpoint
 
         for arn in stage.opensearch_extra_principal_arns:
-            self._allow(iam.ArnPrincipal(arn), WRITE_METHODS)
+            self._allow(iam.ArnPrincipal(arn), OPERATOR_METHODS)
 
     @property
     def index_resources(self) -> list[str]:
         """The index path (and everything below it): ``domain/<name>/<index>`` and ``.../<index>/*``."""
         return [f"{self.domain_arn}/{self.index_name}", f"{self.domain_arn}/{self.index_name}/*"]
 
-    def grant_http(self, role: iam.IRole, methods: Sequence[str]) -> None:
-        """Let ``role`` call the index with these HTTP methods: identity policy + domain resource policy."""
+    @property
+    def msearch_resource(self) -> str:
+        """``POST /_msearch`` (multi-search at the domain root, which names the index in its body)."""
+        return f"{self.domain_arn}/_msearch"
+
+    def grant_http(self, role: iam.IRole, methods: Sequence[str], *, msearch: bool = False) -> None:
+        """Let ``role`` call the index with these HTTP methods: identity policy + domain resource policy.
+
+        ``msearch`` adds ``POST /_msearch`` at the domain root (the hybrid search sends one multi-search).
+        """
+        resources = self.index_resources + ([self.msearch_resource] if msearch else [])
         actions = sorted({HTTP_ACTIONS[m] for m in methods})
-        role.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=self.index_resources))
-        self._allow(iam.ArnPrincipal(role.role_arn), methods)
+        role.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=resources))
+        self.access_policy.add_statements(
+            iam.PolicyStatement(principals=[iam.ArnPrincipal(role.role_arn)], actions=actions, resources=resources)
+        )
 
     def _allow(self, principal: iam.IPrincipal, methods: Sequence[str]) -> None:
         self.access_policy.add_statements(
             iam.PolicyStatement(
                 principals=[principal],
                 actions=sorted({HTTP_ACTIONS[m] for m in methods}),
-                resources=self.index_resources,
+                resources=[*self.index_resources, self.msearch_resource],
             )
         )

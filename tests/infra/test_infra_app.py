@@ -96,7 +96,7 @@ def test_alarm_email_subscribes_to_the_topic(deps_layer: Path, tmp_path: Path) -
     )
 
 
-def test_inference_profile_grants_name_each_region(deps_layer: Path, tmp_path: Path) -> None:
+def test_inference_profile_grants_name_each_region() -> None:
     from aws_cdk import App, Stack
 
     from infra.constructs.functions import bedrock_model_arns
@@ -154,3 +154,17 @@ def test_pip_command_targets_lambda_arm64_python312() -> None:
     assert "--implementation cp" in text and "--python-version 3.12" in text
     assert "--only-binary=:all:" in cmd and "--target" in cmd
     assert cmd[-1] == "pydantic==2.14.3"
+
+
+@pytest.mark.infra
+def test_synth_with_an_explicit_environment_passes_cdk_nag(deps_layer: Path, tmp_path: Path) -> None:
+    """-c account=... -c region=...: literal partition/region in ARNs must not break the acknowledgements."""
+    from infra.app import build_app
+
+    context = cdk_context("prod") | {"account": "111122223333", "region": "eu-west-1"}
+    app = build_app(context, outdir=str(tmp_path), nag=True)
+    assembly = app.synth()  # raises on any unacknowledged cdk-nag error
+    stack = assembly.get_stack_by_name("ContextIQ-prod")
+    assert stack.environment.account == "111122223333" and stack.environment.region == "eu-west-1"
+    report = tmp_path / "validation-report.json"
+    assert not report.exists() or json.loads(report.read_text())["pluginReports"] == []

@@ -16,7 +16,8 @@ from infra.nag import REASONS, STAR_RESOURCE_ACTIONS
 from infra.stages import STAGES
 from tests.infra.support import ROOT, Synth
 
-pytestmark = pytest.mark.infra
+# One xdist worker runs every template test, so each stage is synthesized once (`make test` uses -n 2).
+pytestmark = [pytest.mark.infra, pytest.mark.xdist_group("infra")]
 
 FUNCTION_SETTINGS: dict[str, set[str]] = {
     "sessions": {"stage", "sessions_table", "idempotency_table", "api_keys_table"},
@@ -325,6 +326,8 @@ def test_least_privilege_grants(synth: Synth) -> None:
             assert es_actions == {"es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"}
         if name == "indexer":
             assert "es:ESHttpDelete" in es_actions
+        msearch = any("/_msearch" in json.dumps(st["Resource"]) for st in statements)
+        assert msearch is (name in {"memories", "consolidation"}), name
 
 
 def test_bedrock_invoke_is_limited_to_the_stage_models(synth: Synth) -> None:
@@ -575,7 +578,8 @@ def test_outputs(synth: Synth) -> None:
     outputs = set(synth.template["Outputs"])
     expected = {"ApiUrl", "UsagePlanId", "DashboardName", "OpenSearchEndpoint", "AlarmTopicArn"}
     expected |= {f"{t.logical_id}Name" for t in TABLES}
-    expected |= {f"{q.logical_id}Url" for q in QUEUES} | {f"{q.logical_id}DeadLetterUrl" for q in QUEUES}
+    expected |= {f"{q.logical_id}Url" for q in QUEUES}
+    expected |= {"ExtractionDlqUrl", "ConsolidationDlqUrl", "IndexerDlqUrl", "ApiKeysTableName"}
     assert expected <= outputs
 
 
