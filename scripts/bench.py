@@ -23,7 +23,8 @@ SECTIONS = ("sessions", "search", "generation")
 
 def _module(name: str):  # type: ignore[no-untyped-def]
     spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "scripts" / "benchmarks" / f"{name}.py")
-    assert spec and spec.loader
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)

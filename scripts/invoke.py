@@ -68,9 +68,10 @@ def invoke(function: str, event: dict[str, Any], state_file: Path) -> Any:
         os.environ.update(json.loads(state_file.read_text())["env"])
         return load_handler(function).handler(event, FakeLambdaContext(function))
 
+    from moto import mock_aws
+
     from contextiq.local.moto_fidelity import serialize_dynamodb_requests
     from contextiq.local.runtime import LOCAL_ENV_DEFAULTS
-    from moto import mock_aws
 
     for key, value in LOCAL_ENV_DEFAULTS.items():
         os.environ.setdefault(key, value)

@@ -15,6 +15,7 @@ API_KEY = "local-demo-key"
 SESSION_ID = "01KAEXAMPLESESSION00000000"
 MEMORY_ID = "01KAEXAMPLEMEMORY000000000"
 JOB_ID = "01KAEXAMPLEJOB000000000000"
+STREAM_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/memories/stream/2026-11-21T00:00:00.000"
 
 
 def api_event(
@@ -123,7 +124,7 @@ def stream_event(event_name: str, new: dict[str, Any] | None, old: dict[str, Any
                 "eventSource": "aws:dynamodb",
                 "awsRegion": "us-east-1",
                 "dynamodb": data,
-                "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/memories/stream/2026-11-21T00:00:00.000",
+                "eventSourceARN": STREAM_ARN,
             }
         ]
     }

@@ -31,8 +31,9 @@ TENANT_B_KEY = "key-tenant-b"
 
 @pytest.fixture
 def aws() -> Iterator[None]:
-    from contextiq.local.moto_fidelity import serialize_dynamodb_requests
     from moto import mock_aws
+
+    from contextiq.local.moto_fidelity import serialize_dynamodb_requests
 
     serialize_dynamodb_requests()
     with mock_aws():
@@ -70,8 +71,9 @@ def container(aws, settings):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def api(container):  # type: ignore[no-untyped-def]
     """An HTTP client on the whole app, authenticated as tenant A (pass headers to act as B)."""
-    from contextiq.api.app import create_app
     from fastapi.testclient import TestClient
+
+    from contextiq.api.app import create_app
 
     with TestClient(create_app(container), headers={"x-api-key": TENANT_A_KEY}) as client:
         yield client

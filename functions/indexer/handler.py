@@ -4,6 +4,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
 from contextiq.config import get_settings
 from contextiq.container import Container
 from contextiq.handlers.stream_worker import batch_handler

@@ -19,11 +19,12 @@ def count_calls() -> list[tuple[str, dict[str, int]]]:
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     os.environ.pop("AWS_ENDPOINT_URL", None)
+    from moto import mock_aws
+
     from contextiq.config import Settings
     from contextiq.container import Container
     from contextiq.local.bootstrap import bootstrap
     from contextiq.models.sessions import EventCreate, SessionCreate, StatePatch
-    from moto import mock_aws
 
     rows: list[tuple[str, dict[str, int]]] = []
     with mock_aws():

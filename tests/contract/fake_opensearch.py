@@ -100,6 +100,7 @@ class _Index:
 class FakeOpenSearchServer:
     def __init__(self) -> None:
         self.indices: dict[str, _Index] = {}
+        self.aliases: dict[str, str] = {}  # alias -> concrete index
         self.requests: list[Request] = []
         self._seq = 0
 
@@ -136,16 +137,22 @@ class FakeOpenSearchServer:
         if len(parts) == 1 and not parts[0].startswith("_"):
             name = parts[0]
             if method == "HEAD":
-                return (200, "") if name in self.indices else (404, "")
+                return (200, "") if (name in self.indices or name in self.aliases) else (404, "")
             if method == "PUT":
                 return self._create_index(name, body)
             if method == "DELETE":
-                return self._delete_index(name)
+                return self._delete_indices(name.split(","))
             if method == "GET":
-                return 200, {name: {"mappings": self._index(name).mappings, "settings": {}}}
+                idx = self._index(name)
+                return 200, {idx.name: {"mappings": idx.mappings, "settings": {}}}
         if parts[-1] == "_mapping" and method == "GET" and len(parts) == 2:
             idx = self._index(parts[0])
             return 200, {idx.name: {"mappings": idx.mappings}}
+        if parts[0] == "_alias" and method == "GET" and len(parts) == 2:
+            alias = parts[1]
+            if alias not in self.aliases:
+                return 404, {"error": f"alias [{alias}] missing", "status": 404}
+            return 200, {self.aliases[alias]: {"aliases": {alias: {}}}}
         if parts[-1] == "_bulk" and method in ("POST", "PUT"):
             return self._bulk(parts[0] if len(parts) == 2 else None, body, params)
         if parts[-1] == "_search" and method in ("POST", "GET") and len(parts) == 2:
@@ -155,7 +162,7 @@ class FakeOpenSearchServer:
         raise FakeOpenSearchError(400, "unsupported_by_fake", f"{method} /{'/'.join(parts)}")
 
     def _index(self, name: str) -> _Index:
-        idx = self.indices.get(name)
+        idx = self.indices.get(self.aliases.get(name, name))
         if idx is None:
             raise FakeOpenSearchError(404, "index_not_found_exception", f"no such index [{name}]", name)
         return idx
@@ -165,7 +172,15 @@ class FakeOpenSearchServer:
     def _create_index(self, name: str, body: dict[str, Any] | None) -> tuple[int, Any]:
         if name in self.indices:
             raise FakeOpenSearchError(400, "resource_already_exists_exception", f"index [{name}] already exists", name)
+        if name in self.aliases:
+            raise FakeOpenSearchError(400, "invalid_index_name_exception", f"[{name}] an alias with the same name")
         body = body or {}
+        aliases = body.get("aliases", {})
+        for alias in aliases:
+            if alias in self.indices:
+                raise FakeOpenSearchError(
+                    400, "invalid_alias_name_exception", f"Invalid alias name [{alias}]: an index exists with that name"
+                )
         unknown = set(body) - {"settings", "mappings", "aliases"}
         if unknown:
             raise FakeOpenSearchError(400, "parse_exception", f"unknown key(s) {sorted(unknown)}")
@@ -201,6 +216,8 @@ class FakeOpenSearchServer:
                 "knn_vector fields need index.knn: true for approximate search",
             )
         self.indices[name] = _Index(name, settings, mappings)
+        for alias in aliases:
+            self.aliases[alias] = name
         return 200, {"acknowledged": True, "shards_acknowledged": True, "index": name}
 
     @staticmethod
@@ -225,9 +242,21 @@ class FakeOpenSearchServer:
         if extra:
             raise FakeOpenSearchError(400, "mapper_parsing_exception", f"[{fname}] unknown parameters {extra}")
 
-    def _delete_index(self, name: str) -> tuple[int, Any]:
-        self._index(name)
-        del self.indices[name]
+    def _delete_indices(self, names: list[str]) -> tuple[int, Any]:
+        for name in names:
+            if name in self.aliases:
+                raise FakeOpenSearchError(
+                    400,
+                    "illegal_argument_exception",
+                    f"The provided expression [{name}] matches an alias, specify the corresponding concrete "
+                    "indices instead.",
+                )
+            if name not in self.indices:
+                raise FakeOpenSearchError(404, "index_not_found_exception", f"no such index [{name}]", name)
+        for name in names:
+            del self.indices[name]
+            for alias in [a for a, target in self.aliases.items() if target == name]:
+                del self.aliases[alias]
         return 200, {"acknowledged": True}
 
     # -- documents ----------------------------------------------------------------------------------
@@ -248,20 +277,31 @@ class FakeOpenSearchServer:
                 raise FakeOpenSearchError(400, "illegal_argument_exception", "index action without source line")
             source = lines[i + 1]
             i += 2
-            items.append({op: self._index_one(path_index, meta, source)})
+            items.append({op: self._index_one(path_index, meta, source, params.get("require_alias") == "true")})
         errors = any(it["index"]["status"] >= 300 for it in items)
         return 200, {"took": 1, "errors": errors, "items": items}
 
-    def _index_one(self, path_index: str | None, meta: dict[str, Any], source: Any) -> dict[str, Any]:
+    def _index_one(
+        self, path_index: str | None, meta: dict[str, Any], source: Any, require_alias: bool
+    ) -> dict[str, Any]:
         unknown = set(meta) - {"_index", "_id", "version", "version_type", "routing"}
         if unknown:
             raise FakeOpenSearchError(400, "illegal_argument_exception", f"Action/metadata line {unknown}")
         name = meta.get("_index") or path_index
         doc_id = meta.get("_id")
-        base: dict[str, Any] = {"_index": name, "_id": doc_id}
+        base: dict[str, Any] = {"_index": self.aliases.get(name or "", name), "_id": doc_id}
         try:
             if name is None:
                 raise FakeOpenSearchError(400, "action_request_validation_exception", "index is missing")
+            if require_alias and name not in self.aliases:
+                raise FakeOpenSearchError(
+                    404,
+                    "index_not_found_exception",
+                    f"no such index [{name}] and [require_alias] request flag is [true] and [{name}] is not an alias",
+                    name,
+                )
+            if name not in self.indices and name not in self.aliases:
+                self._create_index(name, {})  # auto-create with a dynamic mapping: what require_alias prevents
             idx = self._index(name)
             if not isinstance(doc_id, str) or not doc_id or len(doc_id.encode()) > 512:
                 raise FakeOpenSearchError(400, "action_request_validation_exception", "id is missing/too long")
@@ -349,7 +389,7 @@ class FakeOpenSearchServer:
             raise FakeOpenSearchError(400, "illegal_argument_exception", "msearch needs header/body pairs")
         responses = []
         for header, body in zip(lines[::2], lines[1::2], strict=True):
-            name = header.get("index") or path_index
+            name = header.get("index") or path_index or ""
             try:
                 responses.append({**self._search(self._index(name), body), "status": 200})
             except FakeOpenSearchError as exc:

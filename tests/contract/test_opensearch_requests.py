@@ -71,9 +71,10 @@ def test_ensure_creates_a_knn_index_with_the_documented_mapping(server: FakeOpen
     OpenSearchVectorIndex(fake_client(server), INDEX_NAME).ensure(IndexInfo("amazon.titan-embed-text-v2:0", 1024))
     head = server.requests[0]
     assert (head.method, head.path, head.status) == ("HEAD", f"/{INDEX_NAME}", 404)
-    put = only(server, "PUT", f"/{INDEX_NAME}")
+    put = only(server, "PUT", f"/{INDEX_NAME}-000001")  # the concrete index, behind the alias
     assert put.status == 200
     body = put.body
+    assert body["aliases"] == {INDEX_NAME: {}}
     assert body["settings"]["index"] == {"knn": True}
     assert body["settings"]["analysis"]["analyzer"]["contextiq_text"] == {
         "type": "standard",
@@ -120,7 +121,7 @@ def test_ensure_on_an_existing_index_reads_the_mapping_and_does_not_recreate(
     OpenSearchVectorIndex(fake_client(server), INDEX_NAME).ensure(INFO)
     server.requests.clear()
     OpenSearchVectorIndex(fake_client(server), INDEX_NAME).ensure(INFO)
-    assert [(r.method, r.path) for r in server.requests] == [
+    assert [(r.method, r.path) for r in server.requests] == [  # HEAD and GET go through the alias
         ("HEAD", f"/{INDEX_NAME}"),
         ("GET", f"/{INDEX_NAME}/_mapping"),
     ]
@@ -173,7 +174,7 @@ def test_upsert_sends_ndjson_bulk_with_external_versions(
     assert "expire_at" not in bulk.body[3]  # absent = never expires
     assert len(bulk.body) == 4
     assert [item["index"]["status"] for item in bulk.response["items"]] == [201, 201]
-    assert bulk.params == {}  # no forced refresh by default
+    assert bulk.params == {"require_alias": "true"}  # no forced refresh by default
 
 
 def test_version_conflicts_are_harmless(adapter: OpenSearchVectorIndex, server: FakeOpenSearchServer) -> None:
@@ -208,7 +209,7 @@ def test_bulk_is_chunked_and_refresh_is_passed(server: FakeOpenSearchServer) -> 
     index.upsert([mem(f"m{i}", "fact", unit(1), version=1) for i in range(25)])
     bulks = [r for r in server.requests if r.path.endswith("/_bulk")]
     assert [len(r.body) // 2 for r in bulks] == [10, 10, 5]
-    assert all(r.params == {"refresh": "wait_for"} for r in bulks)
+    assert all(r.params == {"require_alias": "true", "refresh": "wait_for"} for r in bulks)
 
 
 # -- searches ----------------------------------------------------------------------------------------------
@@ -263,11 +264,11 @@ def test_keyword_search_is_a_bm25_match_with_the_same_filters(
 def test_hybrid_search_runs_both_in_one_msearch(adapter: OpenSearchVectorIndex, server: FakeOpenSearchServer) -> None:
     adapter.upsert([mem("m1", "likes tea", unit(1))])
     adapter.search(SearchQuery("t1", "user:u1", "tea", unit(1), top_k=10, mode="hybrid", now=NOW))
-    msearch = only(server, "POST", "/_msearch")
+    msearch = only(server, "POST", f"/{INDEX_NAME}/_msearch")
     assert msearch.raw is not None
     assert msearch.raw.endswith(b"\n")
     header1, knn, header2, match = msearch.body
-    assert header1 == header2 == {"index": INDEX_NAME}
+    assert header1 == header2 == {}  # the index is in the path
     assert knn["query"]["knn"]["vector"]["k"] == 50
     assert knn["size"] == 50
     assert knn["query"]["knn"]["vector"]["filter"] == {"bool": {"filter": expected_filters()}}
@@ -286,8 +287,29 @@ def test_searching_a_missing_index_returns_nothing(server: FakeOpenSearchServer)
 
 def test_drop_deletes_the_index(adapter: OpenSearchVectorIndex, server: FakeOpenSearchServer) -> None:
     adapter.drop()
-    assert [(r.method, r.path, r.status) for r in server.requests] == [("DELETE", f"/{INDEX_NAME}", 200)]
-    assert INDEX_NAME not in server.indices
+    assert [(r.method, r.path, r.status) for r in server.requests] == [
+        ("GET", f"/_alias/{INDEX_NAME}", 200),
+        ("DELETE", f"/{INDEX_NAME}-000001", 200),
+    ]
+    assert server.indices == {}
+    assert server.aliases == {}
+
+
+def test_a_write_after_drop_fails_instead_of_auto_creating_a_dynamic_index(
+    adapter: OpenSearchVectorIndex, server: FakeOpenSearchServer
+) -> None:
+    """Without require_alias, OpenSearch would auto-create the index with a dynamic (non k-NN) mapping."""
+    other_process = OpenSearchVectorIndex(fake_client(server), INDEX_NAME)
+    other_process.ensure(INFO)
+    adapter.drop()  # e.g. scripts/reindex.py, while an indexer is still running
+    with pytest.raises(OpenSearchIndexError, match="require_alias"):
+        other_process.upsert([mem("m1", "likes tea", unit(1))])
+    assert server.indices == {}
+    adapter.ensure(INFO)  # the rebuild recreates it properly; the indexer's retry then succeeds
+    other_process.upsert([mem("m1", "likes tea", unit(1))])
+    assert [
+        h.memory_id for h in other_process.search(SearchQuery("t1", "user:u1", "tea", None, mode="keyword", now=NOW))
+    ] == ["m1"]
 
 
 # -- client construction -------------------------------------------------------------------------------------

@@ -344,6 +344,16 @@ def test_drop_then_search_is_empty_and_ensure_recreates(backend: Backend) -> Non
     assert ids(index.search(q("coins", mode="keyword"))) == ["m2"]  # the old tombstone is gone too
 
 
+def test_writes_after_drop_need_ensure(backend: Backend) -> None:
+    backend.index.drop()
+    writer = backend.reopen()  # another process that ensured before the drop, or never did
+    with pytest.raises(RuntimeError):
+        writer.upsert([mem("m1", "x", unit(1))])
+    with pytest.raises(RuntimeError):
+        writer.delete("t1", "m1", version=1)
+    assert writer.search(q("x", unit(1))) == []
+
+
 def test_search_on_an_empty_index(index: VectorIndex) -> None:
     for mode in ALL_MODES:
         assert index.search(q("anything", unit(1), mode=mode)) == []

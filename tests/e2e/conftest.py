@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from contextiq.local.runtime import free_port
 
 KEY_A, KEY_B = "e2e-key-a", "e2e-key-b"

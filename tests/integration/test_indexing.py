@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from contextiq.services.indexing import apply_stream_record
-
 from tests.integration.test_memories_api import SCOPE, _memory, _search
 
 ROOT = Path(__file__).resolve().parents[2]

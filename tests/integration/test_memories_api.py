@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from contextiq import limits
 
+from contextiq import limits
 from tests.conftest import TENANT_B_KEY
 
 B = {"x-api-key": TENANT_B_KEY}

@@ -6,8 +6,8 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from contextiq import limits
 
+from contextiq import limits
 from tests.conftest import TENANT_B_KEY
 
 B = {"x-api-key": TENANT_B_KEY}

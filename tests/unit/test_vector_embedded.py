@@ -124,6 +124,31 @@ def test_a_corrupt_record_stops_replay_there(path: Path) -> None:
     assert semantic(EmbeddedVectorIndex(path, lock=False), 1) == ["m1"]
 
 
+def test_a_failed_log_write_is_cut_off_and_not_applied(path: Path) -> None:
+    index = EmbeddedVectorIndex(path, lock=False)
+    index.ensure(INFO)
+    index.upsert([doc("m1", seed=1)])
+    wal = index._wal
+    assert wal is not None
+    real_write = wal.write
+
+    class DiskFull:
+        def __getattr__(self, name: str) -> object:
+            return getattr(wal, name)
+
+        def write(self, data: bytes) -> int:
+            real_write(bytes(data)[: len(data) // 2])
+            raise OSError(28, "No space left on device")
+
+    index._wal = DiskFull()  # type: ignore[assignment]
+    with pytest.raises(OSError, match="No space"):
+        index.upsert([doc("m2", seed=2)])
+    index._wal = wal
+    assert semantic(index, 2) == ["m1"]  # not applied in memory either
+    index.upsert([doc("m3", seed=3)])
+    assert sorted(semantic(EmbeddedVectorIndex(path, lock=False), 1)) == ["m1", "m3"]
+
+
 def test_snapshots_bound_the_log_and_reload_identically(path: Path) -> None:
     index = EmbeddedVectorIndex(path, snapshot_min_bytes=4096)
     index.ensure(INFO)

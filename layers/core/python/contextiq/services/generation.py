@@ -49,7 +49,6 @@ from contextiq.stores.dynamo.jobs import JobStore
 from contextiq.stores.queues import MessageQueue
 
 
-
 def consolidation_group(tenant: str, scope: dict[str, str]) -> str:
     """FIFO MessageGroupId: one group per tenant + scope (at most 128 characters)."""
     return hashlib.sha256(f"{tenant}|{scope_key(scope)}".encode()).hexdigest()

@@ -131,7 +131,8 @@ class JobStore:
             tenant,
             job_id,
             UpdateExpression="SET parts_total = :n, candidates = :c, update_time = :now",
-            ConditionExpression="#s IN (:pending, :running) AND (attribute_not_exists(parts_total) OR parts_total = :n)",
+            ConditionExpression="#s IN (:pending, :running) "
+            "AND (attribute_not_exists(parts_total) OR parts_total = :n)",
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues=values(
                 n=parts_total,

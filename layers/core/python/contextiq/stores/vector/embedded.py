@@ -486,7 +486,8 @@ class EmbeddedVectorIndex:
     def _open_wal(self) -> None:
         self._close_wal()
         path = self._wal_path(self._gen)
-        self._wal = open(path, "ab")  # noqa: SIM115 - kept open for the index's lifetime
+        # unbuffered: a failed write must not leave bytes in a buffer that a later flush would append
+        self._wal = open(path, "ab", buffering=0)  # noqa: SIM115 - kept open for the index's lifetime
         self._wal_bytes = self._wal.tell()
 
     def _close_wal(self) -> None:
@@ -522,10 +523,21 @@ class EmbeddedVectorIndex:
             self._open_wal()
         assert self._wal is not None
         buf = b"".join(records)
-        self._wal.write(buf)
-        self._wal.flush()
-        if self._fsync:
-            os.fsync(self._wal.fileno())
+        start = self._wal_bytes
+        try:
+            view = memoryview(buf)
+            while view:
+                written = self._wal.write(view)
+                view = view[written or 0 :]
+            if self._fsync:
+                os.fsync(self._wal.fileno())
+        except BaseException:
+            # e.g. disk full: cut the partial record off so later appends stay readable, then fail the
+            # write (nothing was applied in memory)
+            with contextlib.suppress(OSError):
+                self._wal.seek(start)
+                self._wal.truncate(start)
+            raise
         self._wal_bytes += len(buf)
 
     def _read_wal(self, path: Path) -> Iterator[tuple[dict[str, Any], bytes]]:

@@ -1,6 +1,9 @@
 """The OpenSearch adapter: a k-NN index on a managed Amazon OpenSearch Service domain (SigV4, "es").
 
-One index holds every tenant. Documents:
+One index holds every tenant. It is reached through an alias (``index_name``) that points at the
+concrete index ``{index_name}-000001``: writes use ``require_alias=true``, so a write that arrives while
+the index is dropped (e.g. during ``scripts/reindex.py``) fails and is retried by the stream instead of
+auto-creating an index with a dynamic, non-k-NN mapping. Documents:
 
 * ``_id`` = ``{tenant}:{memory_id}``; source fields ``tenant``, ``scope_key``, ``memory_id``, ``topics``
   (keyword), ``fact`` (text, standard analyzer + English stop words, BM25), ``vector`` (``knn_vector``,
@@ -191,14 +194,19 @@ class OpenSearchVectorIndex:
 
     # -- VectorIndex -------------------------------------------------------------------------------
 
+    @property
+    def concrete_index_name(self) -> str:
+        return f"{self._index}-000001"
+
     def ensure(self, info: IndexInfo) -> None:
         from opensearchpy.exceptions import RequestError
 
         if self._info == info:
             return
         if not self._client.indices.exists(index=self._index):
+            body = {**index_body(info), "aliases": {self._index: {}}}
             try:
-                self._client.indices.create(index=self._index, body=index_body(info))
+                self._client.indices.create(index=self.concrete_index_name, body=body)
                 self._info = info
                 return
             except RequestError as exc:
@@ -206,7 +214,7 @@ class OpenSearchVectorIndex:
                     raise
                 # another writer created it concurrently: check what it created
         mapping = self._client.indices.get_mapping(index=self._index)
-        have = _info_from_mapping(mapping, self._index)
+        have = _info_from_mapping(mapping)
         if have != info:
             have_text = f"{have.model_id} ({have.dimensions} dims)" if have else "an unknown model"
             raise IndexMismatchError(
@@ -262,8 +270,16 @@ class OpenSearchVectorIndex:
         return finalize(hits, query.top_k, query.min_score)
 
     def drop(self) -> None:
-        self._client.indices.delete(index=self._index, ignore=[404])
+        """Delete the concrete index (or indices) behind the alias; a missing index is fine."""
+        from opensearchpy.exceptions import NotFoundError
+
         self._info = None
+        try:
+            aliases = self._client.indices.get_alias(name=self._index)
+        except NotFoundError:
+            aliases = {}
+        targets = sorted(aliases) or [self._index]  # no alias: maybe a plain index of that name
+        self._client.indices.delete(index=",".join(targets), ignore=[404])
 
     # -- internals ---------------------------------------------------------------------------------
 
@@ -271,7 +287,9 @@ class OpenSearchVectorIndex:
         step = 2 * self._bulk_chunk
         for start in range(0, len(lines), step):
             body = "\n".join(lines[start : start + step]) + "\n"
-            kwargs = {"refresh": _refresh_param(self._refresh)} if self._refresh else {}
+            kwargs: dict[str, Any] = {"require_alias": "true"}
+            if self._refresh:
+                kwargs["refresh"] = _refresh_param(self._refresh)
             response = self._client.bulk(body=body, index=self._index, **kwargs)
             if not response.get("errors"):
                 continue
@@ -298,11 +316,16 @@ class OpenSearchVectorIndex:
         return _hits(response)
 
     def _msearch(self, bodies: Sequence[dict[str, Any]]) -> list[list[Scored]]:
+        from opensearchpy.exceptions import NotFoundError
+
         lines: list[str] = []
         for body in bodies:
-            lines.append(_dumps({"index": self._index}))
+            lines.append("{}")  # header: the index comes from the path, so IAM can scope it to the index
             lines.append(_dumps(body))
-        response = self._client.msearch(body="\n".join(lines) + "\n")
+        try:
+            response = self._client.msearch(body="\n".join(lines) + "\n", index=self._index)
+        except NotFoundError:
+            return [[] for _ in bodies]
         results: list[list[Scored]] = []
         for item in response.get("responses", []):
             if "error" in item:
@@ -379,8 +402,9 @@ def _hits(response: dict[str, Any]) -> list[Scored]:
     return out
 
 
-def _info_from_mapping(mapping: dict[str, Any], index: str) -> IndexInfo | None:
-    body: dict[str, Any] = mapping.get(index) or next(iter(mapping.values()), {})
+def _info_from_mapping(mapping: dict[str, Any]) -> IndexInfo | None:
+    """IndexInfo from a ``GET <alias>/_mapping`` answer (keyed by the concrete index name)."""
+    body: dict[str, Any] = next(iter(mapping.values()), {})
     mappings = body.get("mappings", {})
     meta = mappings.get("_meta") or {}
     vector = mappings.get("properties", {}).get("vector", {})
