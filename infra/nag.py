@@ -41,8 +41,9 @@ REASONS: dict[str, str] = {
         "indexes of this one table."
     ),
     "IAM5-opensearch": (
-        "Document-level paths of the single ContextIQ index (<index>/_doc/<id>, <index>/_search, "
-        "<index>/_bulk); the wildcard never leaves that index, and the domain policy mirrors it."
+        "Document-level paths of the single ContextIQ index alias (<index>/_doc/<id>, <index>/_msearch, "
+        "<index>/_bulk) and the concrete indexes behind it (<index>-000001); the wildcard never leaves that "
+        "index family, and the domain policy mirrors it."
     ),
     "L1": (
         "Python 3.12 is pinned on purpose: the deps layer is built for cp312/aarch64 by scripts/build_layers.py "
@@ -149,7 +150,8 @@ def acknowledge_role_wildcards(stack: Stack, role: iam.Role, es_prefixes: Iterab
 def acknowledge_findings(stack: ContextIQStack) -> None:
     stage = stack.stage
     functions = {**stack.api.functions, **stack.workers.functions}
-    es_prefixes = [nag_string(stack, f"{stack.search.domain_arn}/{stack.search.index_name}/")]
+    base = f"{stack.search.domain_arn}/{stack.search.index_name}"
+    es_prefixes = [nag_string(stack, f"{base}/"), nag_string(stack, f"{base}-")]
     for fn in functions.values():
         acknowledge(fn.function, "AwsSolutions-L1", REASONS["L1"])
         acknowledge_role_wildcards(stack, fn.role, es_prefixes)

@@ -287,7 +287,7 @@ class Api(Construct):
         sessions_table.grant_read_write_data(sessions.role)
 
         memories_table.grant_read_write_data(memories.role)
-        search.grant_http(memories.role, ("GET", "HEAD", "POST", "PUT"), msearch=True)
+        search.grant_http(memories.role, ("GET", "HEAD", "POST", "PUT"))
         grant_invoke_model(memories.role, self, [stage.embedding_model])
 
         jobs_table.grant_read_write_data(jobs.role)

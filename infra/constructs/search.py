@@ -132,20 +132,14 @@ class Search(Construct):
 
     @property
     def index_resources(self) -> list[str]:
-        """The index path (and everything below it): ``domain/<name>/<index>`` and ``.../<index>/*``."""
-        return [f"{self.domain_arn}/{self.index_name}", f"{self.domain_arn}/{self.index_name}/*"]
+        """The alias the adapter uses (``<index>``, and ``<index>/_msearch``, ``<index>/_doc/...`` below it),
+        the concrete indexes behind it (``<index>-000001``...) and the alias API for that one alias."""
+        arn, name = self.domain_arn, self.index_name
+        return [f"{arn}/{name}", f"{arn}/{name}/*", f"{arn}/{name}-*", f"{arn}/_alias/{name}"]
 
-    @property
-    def msearch_resource(self) -> str:
-        """``POST /_msearch`` (multi-search at the domain root, which names the index in its body)."""
-        return f"{self.domain_arn}/_msearch"
-
-    def grant_http(self, role: iam.IRole, methods: Sequence[str], *, msearch: bool = False) -> None:
-        """Let ``role`` call the index with these HTTP methods: identity policy + domain resource policy.
-
-        ``msearch`` adds ``POST /_msearch`` at the domain root (the hybrid search sends one multi-search).
-        """
-        resources = self.index_resources + ([self.msearch_resource] if msearch else [])
+    def grant_http(self, role: iam.IRole, methods: Sequence[str]) -> None:
+        """Let ``role`` call the index with these HTTP methods: identity policy + domain resource policy."""
+        resources = self.index_resources
         actions = sorted({HTTP_ACTIONS[m] for m in methods})
         role.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=resources))
         self.access_policy.add_statements(
@@ -157,6 +151,6 @@ class Search(Construct):
             iam.PolicyStatement(
                 principals=[principal],
                 actions=sorted({HTTP_ACTIONS[m] for m in methods}),
-                resources=[*self.index_resources, self.msearch_resource],
+                resources=self.index_resources,
             )
         )

@@ -138,7 +138,7 @@ class Workers(Construct):
         memories_table.grant_read_write_data(consolidation.role)
         jobs_table.grant_read_write_data(consolidation.role)
         idempotency_table.grant_read_write_data(consolidation.role)
-        search.grant_http(consolidation.role, ("GET", "HEAD", "POST", "PUT"), msearch=True)
+        search.grant_http(consolidation.role, ("GET", "HEAD", "POST", "PUT"))
         grant_invoke_model(consolidation.role, self, [stage.embedding_model, stage.extraction_model])
         consolidation.function.add_event_source(
             sources.SqsEventSource(

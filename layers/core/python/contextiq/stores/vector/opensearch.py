@@ -190,13 +190,14 @@ class OpenSearchVectorIndex:
 
     @property
     def index_name(self) -> str:
+        """The alias every request goes through."""
         return self._index
-
-    # -- VectorIndex -------------------------------------------------------------------------------
 
     @property
     def concrete_index_name(self) -> str:
         return f"{self._index}-000001"
+
+    # -- VectorIndex -------------------------------------------------------------------------------
 
     def ensure(self, info: IndexInfo) -> None:
         from opensearchpy.exceptions import RequestError
