@@ -496,8 +496,9 @@ class FakeOpenSearchServer:
         text = params["query"] if isinstance(params, dict) else params
         if isinstance(params, dict) and set(params) - {"query", "operator"}:
             raise FakeOpenSearchError(400, "parsing_exception", f"[match] unknown params {params}")
-        terms = _analyze(str(text))
-        field_docs = [(i, d, _analyze(d.source[fname])) for i, d in docs if isinstance(d.source.get(fname), str)]
+        stop = _stopwords(idx, fname)
+        terms = _analyze(str(text), stop)
+        field_docs = [(i, d, _analyze(d.source[fname], stop)) for i, d in docs if isinstance(d.source.get(fname), str)]
         if not terms or not field_docs:
             return []
         n = len(field_docs)
@@ -615,8 +616,18 @@ def _field_values(src: dict[str, Any], fname: str) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _analyze(text: str) -> list[str]:
-    return [t for t in (m.lower() for m in _TOKEN.findall(text)) if t not in _ENGLISH]
+def _analyze(text: str, stopwords: frozenset[str] = _ENGLISH) -> list[str]:
+    return [t for t in (m.lower() for m in _TOKEN.findall(text)) if t not in stopwords]
+
+
+def _stopwords(idx: _Index, fname: str) -> frozenset[str]:
+    """The stop words of the field's analyzer: ``_english_`` or an explicit list (standard analyzer)."""
+    analyzer = idx.properties.get(fname, {}).get("analyzer")
+    adef = idx.settings.get("analysis", {}).get("analyzer", {}).get(analyzer, {})
+    stop = adef.get("stopwords", "_none_")
+    if stop == "_english_":
+        return _ENGLISH
+    return frozenset(stop) if isinstance(stop, list) else frozenset()
 
 
 def _cos(a: list[float], b: list[float]) -> float:

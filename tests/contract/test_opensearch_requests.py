@@ -19,6 +19,7 @@ from contextiq.stores.vector.opensearch import (
     build_client,
     index_body,
 )
+from contextiq.stores.vector.text import STOPWORDS
 from tests.contract.fake_opensearch import FakeOpenSearchServer, Request, fake_client
 from tests.contract.vector_contract_helpers import DIM, INDEX_NAME, INFO, mem, unit
 
@@ -78,7 +79,7 @@ def test_ensure_creates_a_knn_index_with_the_documented_mapping(server: FakeOpen
     assert body["settings"]["index"] == {"knn": True}
     assert body["settings"]["analysis"]["analyzer"]["contextiq_text"] == {
         "type": "standard",
-        "stopwords": "_english_",
+        "stopwords": sorted(STOPWORDS),
     }
     mappings = body["mappings"]
     assert mappings["dynamic"] == "strict"

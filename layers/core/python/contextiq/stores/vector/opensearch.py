@@ -49,6 +49,7 @@ from contextiq.stores.vector.fusion import (
     fuse,
     hybrid_pool,
 )
+from contextiq.stores.vector.text import STOPWORDS
 
 if TYPE_CHECKING:
     from opensearchpy import OpenSearch
@@ -78,8 +79,8 @@ def index_body(info: IndexInfo, *, m: int = 16, ef_construction: int = 128) -> d
             "analysis": {
                 "analyzer": {
                     # what the embedded index's tokenizer mirrors: standard tokenizer, lowercase,
-                    # Lucene's English stop words ("_english_")
-                    TEXT_ANALYZER: {"type": "standard", "stopwords": "_english_"},
+                    # Lucene's English stop words plus the words every memory fact carries (text.STOPWORDS)
+                    TEXT_ANALYZER: {"type": "standard", "stopwords": sorted(STOPWORDS)},
                 }
             },
         },
