@@ -1,7 +1,7 @@
 """Drop and rebuild the vector index from the memories table (the system of record).
 
-    python scripts/reindex.py            # against the running local stack (.contextiq/local.json)
-    CONTEXTIQ_... env vars set           # against a cloud stage (run with the stage's settings/credentials)
+    python scripts/reindex.py            # the running local stack (`make run`): asks the server to do it
+    CONTEXTIQ_... env vars set           # a cloud stage: run with the stage's settings and credentials
 
 Stored vectors are reused when they were made by the configured embedding model; memories embedded
 by another model are re-embedded (``--reembed`` forces it for all).
@@ -11,38 +11,29 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from collections.abc import Iterator
-from dataclasses import replace
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run(container, drop: bool = True, reembed: bool = False) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    from contextiq.services.indexing import rebuild
-    from contextiq.stores.vector.factory import index_info_for
+def run(container: Any, drop: bool = True, reembed: bool = False) -> dict[str, int]:
+    from contextiq.services.indexing import reindex
 
-    embedder = container.embedder
-    index = container.vector_index
-    if drop:
-        index.drop()
-        index.ensure(index_info_for(embedder))
-    counts = {"reembedded": 0}
+    return reindex(container, drop=drop, reembed=reembed)
 
-    def memories() -> Iterator[Any]:
-        for stored in container.memory_store.scan_all():
-            if not stored.deleted and (reembed or stored.vector is None or stored.embedding_model != embedder.model_id):
-                counts["reembedded"] += 1
-                stored = replace(
-                    stored, vector=embedder.embed([stored.memory.fact])[0], embedding_model=embedder.model_id
-                )
-            yield stored
 
-    counts.update(rebuild(index, memories()))
-    return counts
+def via_local_server(state: dict[str, Any], drop: bool, reembed: bool) -> dict[str, int]:
+    """The local server owns the embedded index (one process per directory) and moto's data: ask it."""
+    query = f"?drop={str(drop).lower()}&reembed={str(reembed).lower()}"
+    request = urllib.request.Request(  # noqa: S310 - a loopback URL the local runtime wrote
+        state["url"] + "/_local/reindex" + query, method="POST", headers={"x-api-key": state["api_key"]}
+    )
+    with urllib.request.urlopen(request, timeout=600) as response:  # noqa: S310
+        result: dict[str, int] = json.loads(response.read())
+        return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,11 +43,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state", type=Path, default=ROOT / ".contextiq" / "local.json")
     args = parser.parse_args(argv)
     if args.state.exists():
-        os.environ.update(json.loads(args.state.read_text())["env"])
-    from contextiq.config import Settings
-    from contextiq.container import Container
+        counts = via_local_server(json.loads(args.state.read_text()), not args.no_drop, args.reembed)
+    else:
+        from contextiq.config import Settings
+        from contextiq.container import Container
 
-    counts = run(Container(Settings()), drop=not args.no_drop, reembed=args.reembed)
+        counts = run(Container(Settings()), drop=not args.no_drop, reembed=args.reembed)
     print(json.dumps(counts))
     return 0
 

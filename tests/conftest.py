@@ -19,6 +19,7 @@ os.environ.update(
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_DEV": "false",
         "HF_HUB_OFFLINE": "1",
+        "OPENBLAS_NUM_THREADS": "1",
         "TRANSFORMERS_OFFLINE": "1",
     }
 )

@@ -348,3 +348,14 @@ def test_serverless_and_missing_endpoints_are_refused(aws_env: None) -> None:
         build_client(Settings(opensearch_endpoint="https://x.eu-west-1.aoss.amazonaws.com", opensearch_service="aoss"))
     with pytest.raises(ValueError, match="ENDPOINT"):
         build_client(Settings(opensearch_endpoint=""))
+
+
+def test_factory_builds_opensearch_with_read_your_writes_refresh(aws_env: None) -> None:
+    """Consolidation reads its own writes: the factory's OpenSearch index waits for refresh on writes."""
+    from contextiq.stores.vector.factory import build_vector_index
+
+    settings = Settings(vector_index="opensearch", opensearch_endpoint="search-ciq.us-east-1.es.amazonaws.com")
+    index = build_vector_index(settings)
+    assert index._refresh == "wait_for"  # type: ignore[attr-defined]
+    off = build_vector_index(settings.model_copy(update={"opensearch_refresh": "false"}))
+    assert off._refresh is False  # type: ignore[attr-defined]

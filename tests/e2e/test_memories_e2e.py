@@ -63,3 +63,28 @@ def test_generate_then_search_over_http(minilm_server: Server) -> None:
         again = c.post("/v1/memories/generate", json={"session_id": sid, "wait_seconds": 25}).json()
         assert again["status"] == "SUCCEEDED"
         assert again["result"]["added"] == 0 and again["result"]["unchanged"] == job["result"]["added"]
+
+
+def test_reindex_script_against_the_running_server(minilm_server: Server, tmp_path) -> None:
+    """scripts/reindex.py asks the running local server (which owns the index) to rebuild it."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    state = minilm_server.log.parent / "local.json"
+    assert json.loads(state.read_text())["url"] == minilm_server.url
+    with minilm_server.client() as c:
+        c.post("/v1/memories", json={"scope": {"user_id": "ri"}, "fact": "The user rides a unicycle"})
+        out = subprocess.run(
+            [sys.executable, str(root / "scripts" / "reindex.py"), "--state", str(state)],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=300,
+        )
+        counts = json.loads(out.stdout.strip().splitlines()[-1])
+        assert counts["upserted"] >= 1 and counts["reembedded"] == 0
+        hits = c.post("/v1/memories/search", json={"scope": {"user_id": "ri"}, "query": "unicycle"}).json()
+        assert [h["memory"]["fact"] for h in hits["results"]] == ["The user rides a unicycle"]

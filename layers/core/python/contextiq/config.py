@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     opensearch_endpoint: str = ""
     opensearch_index: str = "contextiq-memories"
     opensearch_service: Literal["es", "aoss"] = "es"
+    # "wait_for": a write returns once searchable, so consolidation (and a client) reads its own writes.
+    opensearch_refresh: Literal["false", "wait_for"] = "wait_for"
     extractor: Literal["bedrock", "local"] = "bedrock"
     extraction_model_id: str = "anthropic.claude-3-5-haiku-20241022-v1:0"
     data_dir: Path = Path(".contextiq")

@@ -90,6 +90,12 @@ class LocalStack:
         (self.data_dir / "local.json").write_text(json.dumps({"env": self.env}, indent=2))
         return self.env
 
+    def record(self, **values: str) -> None:
+        """Add to .contextiq/local.json what other local processes need (the server URL, a key)."""
+        state = self.data_dir / "local.json"
+        current = json.loads(state.read_text())
+        state.write_text(json.dumps({**current, **values}, indent=2))
+
     def stop(self) -> None:
         if self._server is not None:
             self._server.stop()
@@ -118,8 +124,10 @@ def serve(
     stack = LocalStack(data_dir=data_dir)
     stack.start()
     from contextiq.api.app import create_app
+    from contextiq.api.routers import ALL_ROUTERS
     from contextiq.config import Settings
     from contextiq.container import Container
+    from contextiq.local.admin import router as local_admin_router
     from contextiq.local.workers import start_workers
 
     container = Container(Settings())
@@ -129,10 +137,11 @@ def serve(
         container.api_keys.put(key, tenant, key_id=f"local-{tenant}", name="local")
     stop = threading.Event()
     pollers = start_workers(stop) if workers else []
-    app = create_app(container)
+    app = create_app(container, [*ALL_ROUTERS, local_admin_router])
     url = f"http://{host}:{port}"
+    key, tenant = next(iter(api_keys.items()))
+    stack.record(url=url, api_key=key)
     if not quiet:
-        key, tenant = next(iter(api_keys.items()))
         print(
             f"\nContextIQ is running at {url}  (moto on 127.0.0.1:{stack.moto_port}, data in {data_dir})\n"
             f"API key: {key}  (tenant {tenant!r})\n\n"
@@ -147,4 +156,7 @@ def serve(
         stop.set()
         for poller in pollers:
             poller.join(timeout=5)
+        from contextiq.stores.vector.factory import close_embedded_indexes
+
+        close_embedded_indexes()  # snapshot the embedded index
         stack.stop()

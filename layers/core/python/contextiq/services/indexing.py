@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from contextiq.services.memories import apply_to_index
@@ -61,4 +61,35 @@ def rebuild(index: VectorIndex, memories: Iterable[StoredMemory], batch_size: in
         if len(batch) >= batch_size:
             flush()
     flush()
+    return counts
+
+
+def reindex(container: Any, drop: bool = True, reembed: bool = False) -> dict[str, int]:
+    """Rebuild ``container``'s vector index from its memories table (see scripts/reindex.py).
+
+    Stored vectors are reused when the configured embedding model made them; others (or all, with
+    ``reembed``) are embedded again.
+    """
+    from dataclasses import replace
+
+    from contextiq.stores.vector.factory import index_info_for
+
+    embedder = container.embedder
+    index = container.vector_index
+    if drop:
+        index.drop()
+        index.ensure(index_info_for(embedder))
+    counts = {"reembedded": 0}
+
+    def memories() -> Iterator[StoredMemory]:
+        for stored in container.memory_store.scan_all():
+            stale = stored.vector is None or stored.embedding_model != embedder.model_id
+            if not stored.deleted and (reembed or stale):
+                counts["reembedded"] += 1
+                stored = replace(
+                    stored, vector=embedder.embed([stored.memory.fact])[0], embedding_model=embedder.model_id
+                )
+            yield stored
+
+    counts.update(rebuild(index, memories()))
     return counts

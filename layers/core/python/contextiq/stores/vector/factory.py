@@ -40,7 +40,8 @@ def build_vector_index(settings: Settings, info: IndexInfo | None = None) -> Vec
     elif settings.vector_index == "opensearch":
         from contextiq.stores.vector.opensearch import OpenSearchVectorIndex
 
-        index = OpenSearchVectorIndex.from_settings(settings)
+        refresh = settings.opensearch_refresh if settings.opensearch_refresh != "false" else False
+        index = OpenSearchVectorIndex.from_settings(settings, refresh=refresh)
     else:
         raise ValueError(f"unknown vector index {settings.vector_index!r} (expected opensearch or embedded)")
     if info is not None:
