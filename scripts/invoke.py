@@ -15,30 +15,13 @@ import json
 import os
 import sys
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from contextiq.local.workers import LambdaContextStub
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@dataclass
-class FakeLambdaContext:
-    function_name: str
-    memory_limit_in_mb: int = 512
-    aws_request_id: str = ""
-    invoked_function_arn: str = ""
-    log_group_name: str = ""
-    log_stream_name: str = "local"
-
-    def __post_init__(self) -> None:
-        self.aws_request_id = self.aws_request_id or str(uuid.uuid4())
-        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
-        self.log_group_name = f"/aws/lambda/{self.function_name}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
 
 
 def load_handler(function: str) -> ModuleType:
@@ -66,7 +49,7 @@ def invoke(function: str, event: dict[str, Any], state_file: Path) -> Any:
     get_settings.cache_clear()
     if state_file.exists():
         os.environ.update(json.loads(state_file.read_text())["env"])
-        return load_handler(function).handler(event, FakeLambdaContext(function))
+        return load_handler(function).handler(event, LambdaContextStub(function, aws_request_id=str(uuid.uuid4())))
 
     from moto import mock_aws
 
@@ -88,7 +71,7 @@ def invoke(function: str, event: dict[str, Any], state_file: Path) -> Any:
         api_key = api_key_of(event)
         if api_key:
             base.api_keys.put(api_key, "default", key_id="invoke")
-        return load_handler(function).handler(event, FakeLambdaContext(function))
+        return load_handler(function).handler(event, LambdaContextStub(function, aws_request_id=str(uuid.uuid4())))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -77,6 +77,6 @@ def test_handler_answers_403_without_a_known_key(invoke_script, aws) -> None:
     base = Container(Settings())
     bootstrap(base.dynamodb, base.sqs, base.settings)
     handler = _load(ROOT / "functions" / "sessions" / "handler.py", "sessions_handler_403")
-    denied = handler.handler(_event("sessions", "list_sessions"), invoke_script.FakeLambdaContext("sessions"))
+    denied = handler.handler(_event("sessions", "list_sessions"), invoke_script.LambdaContextStub("sessions"))
     assert denied["statusCode"] == 403
     assert json.loads(denied["body"])["detail"] == "unknown or revoked API key"

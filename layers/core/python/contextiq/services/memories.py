@@ -172,16 +172,7 @@ class MemoryService:
             version=1,
         )
         vector = self._embedder.embed([memory.fact])[0]
-        revision = Revision(
-            revision_id=new_id(),
-            memory_id=memory.id,
-            action=RevisionAction.CREATED,
-            fact=memory.fact,
-            actor=actor,
-            source=source,
-            time=now,
-            version=1,
-        )
+        revision = self._revision(RevisionAction.CREATED, memory.id, memory.fact, None, actor, source, now, 1)
         try:
             self._repo.put(tenant, memory, vector, self._embedder.model_id, revision, expected_version=None)
         except VersionConflictError as err:
@@ -199,6 +190,42 @@ class MemoryService:
     def _backoff(self, attempt: int) -> None:
         self._sleep(random.uniform(0, min(0.2, 0.01 * 2**attempt)))
 
+    def _change(
+        self,
+        tenant: str,
+        memory_id: str,
+        if_match: int | None,
+        write: Callable[[StoredMemory, datetime], StoredMemory],
+    ) -> StoredMemory:
+        """Read, check ``If-Match``, ``write`` (conditioned on the version read), retry lost races.
+
+        With ``if_match`` a lost race is a 412 (the caller's precondition no longer holds); without it
+        the change is re-applied to the newer version. Returns what was written (for the index).
+        """
+        for attempt in range(self.MAX_ATTEMPTS):
+            stored = self._get_live(tenant, memory_id)
+            if if_match is not None and stored.memory.version != if_match:
+                raise self._stale(stored.memory.version, if_match)
+            try:
+                written = write(stored, self._clock())
+            except VersionConflictError:
+                if if_match is not None:
+                    raise self._stale(stored.memory.version + 1, if_match) from None
+                self._backoff(attempt)
+                continue
+            self._write_through(written)
+            return written
+        raise ConflictError("the memory is under heavy concurrent writes; retry the request")
+
+    def _revision(
+        self, action: RevisionAction, memory_id: str, fact: str, previous: str | None, actor: str,
+        source: Source | None, now: datetime, version: int,
+    ) -> Revision:  # fmt: skip
+        return Revision(
+            revision_id=new_id(), memory_id=memory_id, action=action, fact=fact, previous_fact=previous,
+            actor=actor, source=source, time=now, version=version,
+        )  # fmt: skip
+
     def update(
         self,
         tenant: str,
@@ -208,12 +235,8 @@ class MemoryService:
         if_match: int | None = None,
         source: Source | None = None,
     ) -> Memory:
-        for attempt in range(self.MAX_ATTEMPTS):
-            stored = self._get_live(tenant, memory_id)
+        def write(stored: StoredMemory, now: datetime) -> StoredMemory:
             old = stored.memory
-            if if_match is not None and old.version != if_match:
-                raise self._stale(old.version, if_match)
-            now = self._clock()
             memory = old.model_copy(
                 update={
                     "fact": patch.fact if patch.fact is not None else old.fact,
@@ -227,28 +250,15 @@ class MemoryService:
             vector = stored.vector
             if memory.fact != old.fact or vector is None or stored.embedding_model != self._embedder.model_id:
                 vector = self._embedder.embed([memory.fact])[0]
-            revision = Revision(
-                revision_id=new_id(),
-                memory_id=memory_id,
-                action=RevisionAction.UPDATED,
-                fact=memory.fact,
-                previous_fact=old.fact,
-                actor=actor,
-                source=source,
-                time=now,
-                version=memory.version,
+            revision = self._revision(
+                RevisionAction.UPDATED, memory_id, memory.fact, old.fact, actor, source, now, memory.version
             )
-            try:
-                self._repo.put(tenant, memory, vector, self._embedder.model_id, revision, expected_version=old.version)
-            except VersionConflictError:
-                if if_match is not None:
-                    raise self._stale(old.version + 1, if_match) from None
-                self._backoff(attempt)
-                continue
-            self._write_through(StoredMemory(tenant, memory, vector, self._embedder.model_id))
-            count("MemoriesUpdated")
-            return memory
-        raise ConflictError("the memory is under heavy concurrent writes; retry the request")
+            self._repo.put(tenant, memory, vector, self._embedder.model_id, revision, expected_version=old.version)
+            return StoredMemory(tenant, memory, vector, self._embedder.model_id)
+
+        written = self._change(tenant, memory_id, if_match, write)
+        count("MemoriesUpdated")
+        return written.memory
 
     def delete(
         self,
@@ -258,35 +268,16 @@ class MemoryService:
         if_match: int | None = None,
         source: Source | None = None,
     ) -> None:
-        for attempt in range(self.MAX_ATTEMPTS):
-            stored = self._get_live(tenant, memory_id)
+        def write(stored: StoredMemory, now: datetime) -> StoredMemory:
             old = stored.memory
-            if if_match is not None and old.version != if_match:
-                raise self._stale(old.version, if_match)
-            now = self._clock()
-            revision = Revision(
-                revision_id=new_id(),
-                memory_id=memory_id,
-                action=RevisionAction.DELETED,
-                fact=old.fact,
-                previous_fact=old.fact,
-                actor=actor,
-                source=source,
-                time=now,
-                version=old.version + 1,
+            revision = self._revision(
+                RevisionAction.DELETED, memory_id, old.fact, old.fact, actor, source, now, old.version + 1
             )
-            try:
-                self._repo.tombstone(tenant, memory_id, old.version, revision, now)
-            except VersionConflictError:
-                if if_match is not None:
-                    raise self._stale(old.version + 1, if_match) from None
-                self._backoff(attempt)
-                continue
-            gone = old.model_copy(update={"version": old.version + 1})
-            self._write_through(StoredMemory(tenant, gone, None, None, deleted=True))
-            count("MemoriesDeleted")
-            return
-        raise ConflictError("the memory is under heavy concurrent writes; retry the request")
+            self._repo.tombstone(tenant, memory_id, old.version, revision, now)
+            return StoredMemory(tenant, old.model_copy(update={"version": old.version + 1}), None, None, deleted=True)
+
+        self._change(tenant, memory_id, if_match, write)
+        count("MemoriesDeleted")
 
     # -- search ---------------------------------------------------------------------------------
 
