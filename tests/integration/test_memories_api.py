@@ -138,3 +138,24 @@ def test_idempotent_memory_create(api) -> None:
     b = api.post("/v1/memories", json=body, headers={"Idempotency-Key": "m1"}).json()
     assert a == b
     assert len(api.get("/v1/memories?scope.user_id=u1&scope.app=travel").json()["items"]) == 1
+
+
+def test_embedding_model_mismatch_is_refused_clearly(api, container) -> None:
+    """An index built by one embedding model refuses another model's vectors instead of mixing them."""
+    from contextiq.ai.embedders.hashing import HashingEmbedder
+    from contextiq.stores.vector.factory import build_vector_index, index_info_for
+
+    _memory(api, "The user likes tea")
+    other = container.settings.model_copy(update={"embedding_dimensions": 128})
+    fresh = type(container)(other)
+    fresh.api_keys.put("key-mismatch", "tenant-a", key_id="km")
+    assert index_info_for(fresh.embedder) != index_info_for(HashingEmbedder(256))
+    from fastapi.testclient import TestClient
+
+    from contextiq.api.app import create_app
+
+    with TestClient(create_app(fresh), headers={"x-api-key": "key-mismatch"}) as client:
+        resp = client.post("/v1/memories/search", json={"scope": SCOPE, "query": "tea"})
+    assert resp.status_code == 503
+    assert resp.json()["type"].endswith("/index-mismatch") and "reindex" in resp.json()["detail"]
+    assert build_vector_index(container.settings) is container.vector_index  # the original index is intact

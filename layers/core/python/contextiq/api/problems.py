@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contextiq.errors import ContextIQError, FieldProblem
+from contextiq.stores.vector.base import IndexMismatchError
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://contextiq.dev/problems/"
@@ -115,6 +116,17 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         return _validation_problem(request, exc)
+
+    @app.exception_handler(IndexMismatchError)
+    async def _index_mismatch(request: Request, exc: IndexMismatchError) -> JSONResponse:
+        # a deployment problem, not the caller's: the index holds another embedding model's vectors
+        return problem_response(
+            503,
+            "index-mismatch",
+            "Vector index needs a rebuild",
+            f"{exc} (run scripts/reindex.py --reembed)",
+            instance=request.url.path,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
