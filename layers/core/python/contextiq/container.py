@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 
 from contextiq.config import Settings
 from contextiq.observability import count
-from contextiq.services.memories import MemoryService
 from contextiq.services.sessions import SessionService
 from contextiq.stores.dynamo.api_keys import ApiKeyStore
-from contextiq.stores.dynamo.memories import MemoryStore
 from contextiq.stores.dynamo.sessions import SessionStore
+
+if TYPE_CHECKING:  # imported lazily below: each function's cold start pays only for what it uses
+    from contextiq.services.memories import MemoryService
+    from contextiq.stores.dynamo.memories import MemoryStore
 
 _BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=64)
 
@@ -70,10 +72,14 @@ class Container:
 
     @cached_property
     def memory_store(self) -> MemoryStore:
+        from contextiq.stores.dynamo.memories import MemoryStore
+
         return MemoryStore(self.dynamodb, self.settings.memories_table)
 
     @cached_property
     def memories(self) -> MemoryService:
+        from contextiq.services.memories import MemoryService
+
         return MemoryService(self.memory_store, self.embedder, self.vector_index)
 
     @cached_property

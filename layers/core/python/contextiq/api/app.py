@@ -62,9 +62,9 @@ class _TooLargeError(Exception):
 def create_app(container: Container, routers: Sequence[APIRouter] | None = None) -> FastAPI:
     """Build the API. ``routers`` defaults to every resource (the local runtime's single process)."""
     if routers is None:
-        from contextiq.api.routers import ALL_ROUTERS
+        from contextiq.api.routers import all_routers
 
-        routers = ALL_ROUTERS
+        routers = all_routers()
     app = FastAPI(
         title="ContextIQ",
         version=__version__,

@@ -12,10 +12,10 @@ def full_openapi() -> dict[str, Any]:
     from fastapi.openapi.utils import get_openapi
 
     from contextiq import __version__
-    from contextiq.api.routers import ALL_ROUTERS
+    from contextiq.api.routers import all_routers
 
     app = FastAPI()
-    for router in ALL_ROUTERS:
+    for router in all_routers():
         app.include_router(router)
     schema = get_openapi(
         title="ContextIQ",

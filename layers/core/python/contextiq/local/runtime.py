@@ -124,7 +124,7 @@ def serve(
     stack = LocalStack(data_dir=data_dir)
     stack.start()
     from contextiq.api.app import create_app
-    from contextiq.api.routers import ALL_ROUTERS
+    from contextiq.api.routers import all_routers
     from contextiq.config import Settings
     from contextiq.container import Container
     from contextiq.local.admin import router as local_admin_router
@@ -137,7 +137,7 @@ def serve(
         container.api_keys.put(key, tenant, key_id=f"local-{tenant}", name="local")
     stop = threading.Event()
     pollers = start_workers(stop) if workers else []
-    app = create_app(container, [*ALL_ROUTERS, local_admin_router])
+    app = create_app(container, [*all_routers(), local_admin_router])
     url = f"http://{host}:{port}"
     key, tenant = next(iter(api_keys.items()))
     stack.record(url=url, api_key=key)

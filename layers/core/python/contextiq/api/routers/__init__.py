@@ -1,10 +1,18 @@
-"""Every resource router; functions import just the one they serve."""
+"""The resource routers. A Lambda function imports only the router it serves (importing this package
+imports none of them, so a function's cold start does not pay for the others)."""
 
-from contextiq.api.routers.jobs import router as jobs_router
-from contextiq.api.routers.memories import router as memories_router
-from contextiq.api.routers.sessions import router as sessions_router
+from __future__ import annotations
 
-# jobs first: POST /v1/memories/generate must win over the memories router's /v1/memories/{id} paths.
-ALL_ROUTERS = [sessions_router, jobs_router, memories_router]
+from fastapi import APIRouter
 
-__all__ = ["ALL_ROUTERS", "jobs_router", "memories_router", "sessions_router"]
+
+def all_routers() -> list[APIRouter]:
+    """Every router, for the local runtime's single process and the OpenAPI document.
+
+    jobs comes before memories: POST /v1/memories/generate must win over /v1/memories/{memory_id}.
+    """
+    from contextiq.api.routers.jobs import router as jobs_router
+    from contextiq.api.routers.memories import router as memories_router
+    from contextiq.api.routers.sessions import router as sessions_router
+
+    return [sessions_router, jobs_router, memories_router]
