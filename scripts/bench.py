@@ -36,7 +36,7 @@ def _search_report() -> str:
     module = _module("search")
     if hasattr(module, "report"):
         return str(module.report())
-    return str(module.to_markdown(module.run()))
+    return "### Search latency on the embedded index (MiniLM)\n\n" + str(module.to_markdown(module.run()))
 
 
 def main(argv: list[str] | None = None) -> int:

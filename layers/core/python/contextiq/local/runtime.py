@@ -131,6 +131,13 @@ def serve(
     from contextiq.local.workers import start_workers
 
     container = Container(Settings())
+    # moto keeps tables in memory, so every start begins with an empty system of record; an index left
+    # under data_dir by a previous run would only hold orphans. Start it empty too (it is derived data).
+    index_dir = data_dir / "index"
+    if index_dir.exists():
+        import shutil
+
+        shutil.rmtree(index_dir)
     if not api_keys:
         api_keys = {"ciq_local_" + secrets.token_urlsafe(18): "default"}
     for key, tenant in api_keys.items():
