@@ -69,9 +69,23 @@ def test_tenants_are_isolated_over_http(server: Server) -> None:
         assert a.get("/v1/sessions?user_id=u1", headers={"x-api-key": "wrong"}).status_code == 403
 
 
-def test_ctrl_c_stops_cleanly(tmp_path) -> None:
-    srv = start_server(tmp_path / "stop", "--no-workers", env={"CONTEXTIQ_EMBEDDER": "hashing"})
+def test_ctrl_c_stops_cleanly_and_a_restart_starts_consistent(tmp_path) -> None:
+    env = {"CONTEXTIQ_EMBEDDER": "hashing"}
+    srv = start_server(tmp_path / "stop", "--no-workers", env=env)
     with srv.client() as c:
         assert c.post("/v1/sessions", json={"user_id": "u"}).status_code == 201
+        assert (
+            c.post("/v1/memories", json={"scope": {"user_id": "u"}, "fact": "The user owns a kayak"}).status_code == 201
+        )
     assert stop_server(srv) == 0
     assert "Traceback" not in srv.log.read_text()
+    assert not (tmp_path / "stop" / "local.json").exists()
+    # moto's tables are gone with the process; the restarted server's index must not hold orphans
+    again = start_server(tmp_path / "stop", "--no-workers", env=env)
+    with again.client() as c:
+        found = c.post("/v1/memories/search", json={"scope": {"user_id": "u"}, "query": "kayak", "mode": "keyword"})
+        assert found.status_code == 200 and found.json()["results"] == []
+        assert (
+            c.post("/v1/memories", json={"scope": {"user_id": "u"}, "fact": "The user owns a canoe"}).status_code == 201
+        )
+    assert stop_server(again) == 0
