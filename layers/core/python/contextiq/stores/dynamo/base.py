@@ -36,6 +36,28 @@ def from_item(item: Mapping[str, Any]) -> Item:
     return out
 
 
+def dumps(value: Any) -> str:
+    """Compact JSON for attributes stored as strings (state, metadata, content keep their exact JSON)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def query_full_page(client: Any, kwargs: dict[str, Any], limit: int) -> tuple[list[dict[str, Any]], str | None]:
+    """Query until ``limit`` items or the end: a FilterExpression can leave a DynamoDB page short.
+
+    Returns the raw items and the next page token.
+    """
+    items: list[dict[str, Any]] = []
+    kwargs = {**kwargs, "Limit": limit}
+    while True:
+        resp = client.query(**kwargs)
+        items.extend(resp.get("Items", []))
+        last = resp.get("LastEvaluatedKey")
+        if not last or len(items) >= limit:
+            return items, encode_token(last)
+        kwargs["ExclusiveStartKey"] = last
+        kwargs["Limit"] = limit - len(items)
+
+
 def values(**kwargs: Any) -> dict[str, Any]:
     """ExpressionAttributeValues from keyword arguments: values(v=1) -> {":v": {"N": "1"}}."""
     return {f":{k}": _serializer.serialize(v) for k, v in kwargs.items()}

@@ -26,10 +26,12 @@ from contextiq.ids import epoch, isoformat
 from contextiq.models.memories import Memory, Revision, RevisionAction, Source, scope_key
 from contextiq.stores.dynamo.base import (
     decode_token,
+    dumps,
     encode_token,
     from_item,
     is_condition_failure,
     is_transaction_conflict,
+    query_full_page,
     to_item,
     values,
 )
@@ -76,10 +78,6 @@ class StoredMemory:
         return epoch(self.memory.expire_time) if self.memory.expire_time else None
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
 def parse_memory_item(raw: dict[str, Any]) -> StoredMemory:
     """A MEMORY item (from GetItem, Query or a stream image) -> StoredMemory."""
     item = from_item(raw)
@@ -113,12 +111,12 @@ class MemoryStore:
                 "sk": MEMORY_SK,
                 "tenant": tenant,
                 "id": m.id,
-                "scope": _dumps(m.scope),
+                "scope": dumps(m.scope),
                 "scope_key": scope_key(m.scope),
                 "fact": m.fact,
                 "topics": list(m.topics),
-                "metadata": _dumps(m.metadata),
-                "source": _dumps(m.source.model_dump()) if m.source else None,
+                "metadata": dumps(m.metadata),
+                "source": dumps(m.source.model_dump()) if m.source else None,
                 "create_time": isoformat(m.create_time),
                 "update_time": isoformat(m.update_time),
                 "expire_at": epoch(m.expire_time) if m.expire_time else None,
@@ -140,7 +138,7 @@ class MemoryStore:
             "fact": rev.fact,
             "previous_fact": rev.previous_fact,
             "actor": rev.actor,
-            "source": _dumps(rev.source.model_dump()) if rev.source else None,
+            "source": dumps(rev.source.model_dump()) if rev.source else None,
             "time": isoformat(rev.time),
             "version": rev.version,
         }
@@ -255,16 +253,8 @@ class MemoryStore:
         start = decode_token(token, {"gsi1pk": pk})
         if start:
             kwargs["ExclusiveStartKey"] = start
-        items: list[StoredMemory] = []
-        while True:
-            resp = self._ddb.query(**kwargs)
-            items.extend(parse_memory_item(i) for i in resp.get("Items", []))
-            last = resp.get("LastEvaluatedKey")
-            if not last or len(items) >= limit:
-                break
-            kwargs["ExclusiveStartKey"] = last
-            kwargs["Limit"] = limit - len(items)
-        return items, encode_token(last)
+        raw, next_token = query_full_page(self._ddb, kwargs, limit)
+        return [parse_memory_item(i) for i in raw], next_token
 
     def revisions(
         self, tenant: str, memory_id: str, limit: int, token: str | None

@@ -25,10 +25,12 @@ from contextiq.ids import epoch, isoformat
 from contextiq.models.sessions import Event, Session
 from contextiq.stores.dynamo.base import (
     decode_token,
+    dumps,
     encode_token,
     from_item,
     is_condition_failure,
     is_transaction_conflict,
+    query_full_page,
     to_item,
     values,
 )
@@ -43,10 +45,6 @@ def session_pk(tenant: str, session_id: str) -> str:
 
 def event_sk(seq: int) -> str:
     return f"E#{seq:0{SEQ_WIDTH}d}"
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 class SessionStore:
@@ -65,8 +63,8 @@ class SessionStore:
                 "id": s.id,
                 "user_id": s.user_id,
                 "app_name": s.app_name,
-                "state": _dumps(s.state),
-                "metadata": _dumps(s.metadata),
+                "state": dumps(s.state),
+                "metadata": dumps(s.metadata),
                 "create_time": isoformat(s.create_time),
                 "update_time": isoformat(s.update_time),
                 "expire_at": epoch(s.expire_time) if s.expire_time else None,
@@ -133,17 +131,8 @@ class SessionStore:
         start = decode_token(token, {"gsi1pk": gsi1pk})
         if start:
             kwargs["ExclusiveStartKey"] = start
-        items: list[Session] = []
-        # A filter can leave a page short; keep reading until it is full or the index is exhausted.
-        while True:
-            resp = self._ddb.query(**kwargs)
-            items.extend(self._to_session(i) for i in resp.get("Items", []))
-            last = resp.get("LastEvaluatedKey")
-            if not last or len(items) >= limit:
-                break
-            kwargs["ExclusiveStartKey"] = last
-            kwargs["Limit"] = limit - len(items)
-        return items, encode_token(last)
+        raw, next_token = query_full_page(self._ddb, kwargs, limit)
+        return [self._to_session(i) for i in raw], next_token
 
     def replace_state(self, tenant: str, session: Session, state: dict[str, Any], now: datetime) -> Session:
         """Write ``state`` if the stored version is still ``session.version``."""
@@ -155,7 +144,7 @@ class SessionStore:
                 ConditionExpression="version = :expected AND attribute_not_exists(deleting)",
                 ExpressionAttributeNames={"#state": "state"},
                 ExpressionAttributeValues=values(
-                    state=_dumps(state),
+                    state=dumps(state),
                     next=session.version + 1,
                     now=isoformat(now),
                     expected=session.version,
@@ -183,7 +172,7 @@ class SessionStore:
         }
         if state is not None:
             update += ", #state = :state"
-            vals["state"] = _dumps(state)
+            vals["state"] = dumps(state)
         session_update: dict[str, Any] = {
             "TableName": self._table,
             "Key": to_item({"pk": session_pk(tenant, session.id), "sk": SESSION_SK}),
@@ -201,9 +190,9 @@ class SessionStore:
                 "seq": event.seq,
                 "author": event.author,
                 "role": event.role,
-                "content": _dumps(event.content),
+                "content": dumps(event.content),
                 "timestamp": isoformat(event.timestamp),
-                "metadata": _dumps(event.metadata),
+                "metadata": dumps(event.metadata),
                 "expire_at": epoch(session.expire_time) if session.expire_time else None,
             }
         )
