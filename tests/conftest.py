@@ -83,27 +83,17 @@ def api(container):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def workers(container, monkeypatch):  # type: ignore[no-untyped-def]
     """Point the Lambda handler modules at the test stack; returns drain() that runs the queues dry."""
-    import sys
-
-    from contextiq.config import get_settings
     from contextiq.local import workers as local_workers
+    from contextiq.local.inprocess import forget_handlers, generation_queues, settings_env
 
-    for name, value in container.settings.model_dump().items():
-        if value is not None and name != "region":
-            monkeypatch.setenv(f"CONTEXTIQ_{name.upper()}", str(value))
-    get_settings.cache_clear()
-    for module in [m for m in sys.modules if m.startswith("contextiq_functions_")]:
-        del sys.modules[module]
+    for name, value in settings_env(container.settings).items():
+        monkeypatch.setenv(name, value)
+    forget_handlers()
     monkeypatch.setattr(local_workers, "RETRY_AFTER_SECONDS", 0)
-    queues = [
-        (container.settings.extraction_queue_url, "extraction"),
-        (container.settings.consolidation_queue_url, "consolidation"),
-    ]
+    queues = generation_queues(container.settings)
 
     def drain(max_rounds: int = 50) -> None:
         local_workers.drain(container.sqs, queues, max_rounds)
 
     yield drain
-    get_settings.cache_clear()
-    for module in [m for m in sys.modules if m.startswith("contextiq_functions_")]:
-        del sys.modules[module]
+    forget_handlers()

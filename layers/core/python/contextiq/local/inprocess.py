@@ -14,6 +14,26 @@ from contextiq.config import Settings, get_settings
 from contextiq.container import Container
 
 
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The ``CONTEXTIQ_*`` variables that make a handler module's own Settings() equal ``settings``."""
+    return {
+        f"CONTEXTIQ_{name.upper()}": str(value)
+        for name, value in settings.model_dump().items()
+        if value is not None and name != "region"
+    }
+
+
+def forget_handlers() -> None:
+    """Drop cached settings and loaded handler modules, so the next load reads the environment again."""
+    get_settings.cache_clear()
+    for module in [m for m in sys.modules if m.startswith("contextiq_functions_")]:
+        del sys.modules[module]
+
+
+def generation_queues(settings: Settings) -> list[tuple[str, str]]:
+    return [(settings.extraction_queue_url, "extraction"), (settings.consolidation_queue_url, "consolidation")]
+
+
 @contextmanager
 def in_process_stack(data_dir: Path, **overrides: Any) -> Iterator[tuple[Container, Callable[[], None]]]:
     """Yield (container, drain): ``drain()`` runs the generation queues dry through functions/*/handler.py."""
@@ -34,14 +54,10 @@ def in_process_stack(data_dir: Path, **overrides: Any) -> Iterator[tuple[Contain
             settings = Settings(stage="local", data_dir=data_dir, api_key_cache_seconds=0, **overrides)
             base = Container(settings)
             ready = bootstrap(base.dynamodb, base.sqs, settings)
-            for name, value in ready.model_dump().items():
-                if value is not None and name != "region":
-                    os.environ[f"CONTEXTIQ_{name.upper()}"] = str(value)
-            get_settings.cache_clear()
-            for module in [m for m in sys.modules if m.startswith("contextiq_functions_")]:
-                del sys.modules[module]
+            os.environ.update(settings_env(ready))
+            forget_handlers()
             container = Container(ready)
-            queues = [(ready.extraction_queue_url, "extraction"), (ready.consolidation_queue_url, "consolidation")]
+            queues = generation_queues(ready)
             original_retry = workers.RETRY_AFTER_SECONDS
             workers.RETRY_AFTER_SECONDS = 0
 
@@ -55,6 +71,4 @@ def in_process_stack(data_dir: Path, **overrides: Any) -> Iterator[tuple[Contain
     finally:
         os.environ.clear()
         os.environ.update(saved)
-        get_settings.cache_clear()
-        for module in [m for m in sys.modules if m.startswith("contextiq_functions_")]:
-            del sys.modules[module]
+        forget_handlers()
