@@ -42,3 +42,22 @@ def test_unknown_provider() -> None:
         build_extractor(settings)
     with pytest.raises(ValueError, match="unknown extractor 'gpt'"):
         build_decider(settings)
+
+
+def test_bedrock_never_loads_the_heuristic_rules() -> None:
+    """The cloud functions run on Bedrock: building its extractor and decider leaves the local rule table
+    unimported (a fresh interpreter, so other tests' imports do not count)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, boto3\n"
+        "from contextiq.ai.extractors.factory import build_decider, build_extractor\n"
+        "from contextiq.config import Settings\n"
+        "c = boto3.client('bedrock-runtime', region_name='us-east-1')\n"
+        "s = Settings(extractor='bedrock')\n"
+        "build_extractor(s, c); build_decider(s, c)\n"
+        "print(sorted(m for m in sys.modules if m.startswith('contextiq.ai.extractors.heuristic')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

@@ -8,12 +8,18 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+USER_PERSONAL_INFO = "USER_PERSONAL_INFO"
+USER_PREFERENCES = "USER_PREFERENCES"
+KEY_CONVERSATION_DETAILS = "KEY_CONVERSATION_DETAILS"
+EXPLICIT_INSTRUCTIONS = "EXPLICIT_INSTRUCTIONS"
+
 MANAGED_TOPICS: dict[str, str] = {
-    "USER_PERSONAL_INFO": "Identity and personal details: name, age, location, job, family, relationships.",
-    "USER_PREFERENCES": "Likes, dislikes, preferred options, habits and constraints (diet, budget, style).",
-    "KEY_CONVERSATION_DETAILS": "Important details, decisions, plans, dates and outcomes of the conversation.",
-    "EXPLICIT_INSTRUCTIONS": "Things the user explicitly asks the agent to remember, forget or always do.",
+    USER_PERSONAL_INFO: "Identity and personal details: name, age, location, job, family, relationships.",
+    USER_PREFERENCES: "Likes, dislikes, preferred options, habits and constraints (diet, budget, style).",
+    KEY_CONVERSATION_DETAILS: "Important details, decisions, plans, dates and outcomes of the conversation.",
+    EXPLICIT_INSTRUCTIONS: "Things the user explicitly asks the agent to remember, forget or always do.",
 }
+ALL_MANAGED_TOPICS: tuple[str, ...] = tuple(MANAGED_TOPICS)
 
 
 class MalformedModelOutputError(Exception):
