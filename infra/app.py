@@ -8,21 +8,13 @@ finding fails it.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+from typing import Any
 
-# Run as a script (``python infra/app.py``), sys.path[0] is infra/, where the ``constructs`` package
-# would shadow the CDK library of the same name: put the repository root there instead.
-_INFRA_DIR = Path(__file__).resolve().parent
-if sys.path and Path(sys.path[0] or ".").resolve() == _INFRA_DIR:
-    sys.path[0] = str(_INFRA_DIR.parent)
+from aws_cdk import App, Environment, Validations
+from cdk_nag import AwsSolutionsChecks
 
-from typing import Any  # noqa: E402
-
-from aws_cdk import App, Environment, Validations  # noqa: E402
-from cdk_nag import AwsSolutionsChecks  # noqa: E402
-
-from infra.stack import ContextIQStack  # noqa: E402
-from infra.stages import UnknownStageError, get_stage  # noqa: E402
+from infra.stack import ContextIQStack
+from infra.stages import UnknownStageError, get_stage
 
 
 def environment(app: App) -> Environment | None:

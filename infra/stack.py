@@ -7,13 +7,13 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack, Tags
 from constructs import Construct
 
-from infra.constructs.api import Api
-from infra.constructs.functions import Layers
-from infra.constructs.observability import Observability
-from infra.constructs.queues import Queues
-from infra.constructs.search import Search
-from infra.constructs.storage import Storage
-from infra.constructs.workers import Workers
+from infra.components.api import Api
+from infra.components.functions import Layers
+from infra.components.observability import Observability
+from infra.components.queues import Queues
+from infra.components.search import Search
+from infra.components.storage import Storage
+from infra.components.workers import Workers
 from infra.nag import acknowledge_findings
 from infra.stages import StageConfig
 

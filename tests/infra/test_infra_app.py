@@ -24,7 +24,13 @@ from tests.infra.support import ROOT, cdk_context
 
 
 def run_app(args: list[str], context: dict[str, object]) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, CDK_CONTEXT_JSON=json.dumps(context), JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20")
+    python_path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    env = dict(
+        os.environ,
+        CDK_CONTEXT_JSON=json.dumps(context),
+        JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
+        PYTHONPATH=python_path,
+    )
     return subprocess.run(
         [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
     )
@@ -46,11 +52,27 @@ def test_app_exits_with_a_clear_message_for_an_unknown_stage() -> None:
 
 @pytest.mark.infra
 def test_app_runs_as_a_script_too_and_requires_a_stage() -> None:
-    # ``python infra/app.py``: infra/constructs must not shadow the CDK ``constructs`` library.
+    # ``python infra/app.py`` puts infra/ first on sys.path: nothing there may shadow a library the app
+    # imports (it used to hold ``constructs/``), and app.py edits no sys.path.
+    assert "sys.path" not in (ROOT / "infra" / "app.py").read_text()
     result = run_app(["infra/app.py"], {})
     assert result.returncode != 0
     assert "No stage given: pass -c stage=<dev|staging|prod>" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_no_infra_module_shadows_a_library_the_infra_code_imports() -> None:
+    infra = ROOT / "infra"
+    local_names = {p.stem for p in infra.glob("*.py")} | {p.name for p in infra.iterdir() if p.is_dir()}
+    imported = set()
+    for source in infra.rglob("*.py"):
+        for line in source.read_text().splitlines():
+            words = line.split()
+            if len(words) >= 2 and words[0] in {"import", "from"}:
+                imported.add(words[1].split(".")[0])
+    third_party = imported - local_names - set(sys.stdlib_module_names) - {"infra", "contextiq", "__future__"}
+    assert {"constructs", "aws_cdk", "cdk_nag"} <= third_party
+    assert not local_names & third_party
 
 
 def test_stage_configs_are_consistent() -> None:
@@ -99,7 +121,7 @@ def test_alarm_email_subscribes_to_the_topic(deps_layer: Path, tmp_path: Path) -
 def test_inference_profile_grants_name_each_region() -> None:
     from aws_cdk import App, Stack
 
-    from infra.constructs.functions import bedrock_model_arns
+    from infra.components.functions import bedrock_model_arns
 
     stack = Stack(App(), "S", env={"account": "111122223333", "region": "us-east-1"})
     model = BedrockModel("us.anthropic.claude-3-5-haiku-20241022-v1:0", ("us-east-1", "us-west-2"))

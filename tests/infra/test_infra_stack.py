@@ -11,7 +11,7 @@ import pytest
 
 from contextiq.config import Settings
 from contextiq.definitions import QUEUES, TABLES
-from infra.constructs.api import ROUTES
+from infra.components.api import ROUTES
 from infra.nag import REASONS, STAR_RESOURCE_ACTIONS
 from infra.stages import STAGES
 from tests.infra.support import ROOT, Synth

@@ -19,7 +19,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct
 
-from infra.constructs.functions import log_retention, removal_policy
+from infra.components.functions import log_retention, removal_policy
 from infra.stages import StageConfig
 
 ENGINE_VERSION = opensearch.EngineVersion.OPENSEARCH_2_19  # latest 2.x in aws-cdk-lib 2.275

@@ -6,7 +6,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
 from contextiq.definitions import TABLES, Key, TableDef
-from infra.constructs.functions import removal_policy
+from infra.components.functions import removal_policy
 from infra.stages import StageConfig
 
 _ATTRIBUTE_TYPES = {"S": dynamodb.AttributeType.STRING, "N": dynamodb.AttributeType.NUMBER}

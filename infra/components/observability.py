@@ -29,9 +29,9 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.constructs.functions import METRICS_NAMESPACE, removal_policy
-from infra.constructs.queues import QueuePair
-from infra.constructs.search import Search
+from infra.components.functions import METRICS_NAMESPACE, removal_policy
+from infra.components.queues import QueuePair
+from infra.components.search import Search
 from infra.stages import StageConfig
 
 # name -> (statistic, unit label); see the application's Powertools metrics.

@@ -16,7 +16,7 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.constructs.functions import (
+from infra.components.functions import (
     ContextIQFunction,
     FunctionSpec,
     Layers,
@@ -24,9 +24,9 @@ from infra.constructs.functions import (
     removal_policy,
     settings_env,
 )
-from infra.constructs.queues import QueuePair, Queues
-from infra.constructs.search import Search
-from infra.constructs.storage import Storage
+from infra.components.queues import QueuePair, Queues
+from infra.components.search import Search
+from infra.components.storage import Storage
 from infra.stages import StageConfig
 
 # AWS guidance: the queue's visibility timeout should be at least 6x the function timeout.

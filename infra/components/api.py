@@ -19,7 +19,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.constructs.functions import (
+from infra.components.functions import (
     ContextIQFunction,
     FunctionSpec,
     Layers,
@@ -28,9 +28,9 @@ from infra.constructs.functions import (
     removal_policy,
     settings_env,
 )
-from infra.constructs.queues import Queues
-from infra.constructs.search import Search
-from infra.constructs.storage import Storage
+from infra.components.queues import Queues
+from infra.components.search import Search
+from infra.components.storage import Storage
 from infra.stages import StageConfig
 
 PROBLEM_TYPE_BASE = "https://contextiq.dev/problems/"  # same base as contextiq.api.problems

@@ -9,7 +9,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from contextiq.definitions import QUEUES, QueueDef
-from infra.constructs.functions import removal_policy
+from infra.components.functions import removal_policy
 from infra.stages import StageConfig
 
 
