@@ -1,10 +1,11 @@
 """A recall evaluation set generated deterministically from templates, and the scripted demo conversation.
 
 :func:`generate_eval_set` builds ~30 small conversations (3-10 turns, timestamps, ULID event ids) between
-varied users and an assistant, from the fact templates of :mod:`contextiq.evaluation.templates`. Each comes with the facts a good extraction should produce and 1-3
-questions, phrased without the fact's own words ("Bob is allergic to peanuts" <-> "Which nuts should Bob
-avoid?"), each naming the fact(s) a search for it should retrieve. Expected facts are written in the
-canonical form of docs/extraction.md: third person, the user's name (or "The user"), ISO dates resolved
+varied users and an assistant, from the fact templates of :mod:`contextiq.evaluation.templates`. Each
+comes with the facts a good extraction should produce and 1-3 questions, phrased without the fact's own
+words ("Bob is allergic to peanuts" <-> "Which nuts should Bob avoid?"), each naming the fact(s) a search
+for it should retrieve. Expected facts are written in the canonical form of docs/extraction.md: third
+person, the user's name (or "The user"), ISO dates resolved
 against the timestamp of the turn that mentions them.
 
 :func:`fact_matches` / :func:`match_facts` compare produced facts with expected ones (normalised text, or
