@@ -12,7 +12,7 @@ import requests
 from opensearchpy import AWSV4SignerAuth, RequestsHttpConnection
 
 from contextiq.config import Settings
-from contextiq.stores.vector.base import IndexInfo, SearchQuery
+from contextiq.stores.vector.base import IndexInfo, IndexMismatchError, SearchQuery
 from contextiq.stores.vector.opensearch import (
     OpenSearchIndexError,
     OpenSearchVectorIndex,
@@ -86,7 +86,7 @@ def test_ensure_creates_a_knn_index_with_the_documented_mapping(server: FakeOpen
     assert mappings["_meta"] == {
         "model_id": "amazon.titan-embed-text-v2:0",
         "dimensions": 1024,
-        "schema_version": 1,
+        "schema_version": 2,
     }
     props = mappings["properties"]
     assert props["vector"] == {
@@ -104,7 +104,16 @@ def test_ensure_creates_a_knn_index_with_the_documented_mapping(server: FakeOpen
     assert props["fact"] == {"type": "text", "analyzer": "contextiq_text"}
     assert props["version"] == {"type": "long"}
     assert props["expire_at"] == {"type": "long"}
+    assert props["event_time"] == {"type": "long"}
     assert props["deleted"] == {"type": "boolean"}
+
+
+def test_an_index_of_an_older_document_schema_must_be_rebuilt(server: FakeOpenSearchServer) -> None:
+    body = {**index_body(INFO), "aliases": {INDEX_NAME: {}}}
+    body["mappings"]["_meta"]["schema_version"] = 1
+    server.handle("PUT", f"/{INDEX_NAME}-000001", {}, json.dumps(body).encode())
+    with pytest.raises(IndexMismatchError, match="reindex"):
+        OpenSearchVectorIndex(fake_client(server), INDEX_NAME).ensure(INFO)
 
 
 def test_the_fake_rejects_faiss_cosinesimil_like_a_2x_domain(server: FakeOpenSearchServer) -> None:
@@ -260,6 +269,21 @@ def test_keyword_search_is_a_bm25_match_with_the_same_filters(
         },
     }
     assert [h.memory_id for h in hits] == ["m1"]
+
+
+def test_event_time_window_is_a_range_filter_on_epoch_ms(
+    adapter: OpenSearchVectorIndex, server: FakeOpenSearchServer
+) -> None:
+    adapter.upsert([mem("m1", "likes tea", unit(1), event_time=1_700_000_000_000)])
+    bulk = only(server, "POST", "/_bulk")
+    assert bulk.body[1]["event_time"] == 1_700_000_000_000
+    query = SearchQuery("t1", "user:u1", "tea", None, mode="keyword", now=NOW, after=1, before=1_800_000_000_000)
+    assert [h.memory_id for h in adapter.search(query)] == ["m1"]
+    search = only(server, "POST", f"/{INDEX_NAME}/_search")
+    assert search.body["query"]["bool"]["filter"] == [
+        *expected_filters(),
+        {"range": {"event_time": {"gte": 1, "lt": 1_800_000_000_000}}},
+    ]
 
 
 def test_hybrid_search_runs_both_in_one_msearch(adapter: OpenSearchVectorIndex, server: FakeOpenSearchServer) -> None:

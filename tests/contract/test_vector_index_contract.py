@@ -25,6 +25,8 @@ def q(
     min_score: float | None = None,
     topics: tuple[str, ...] = (),
     now: int = NOW,
+    after: int | None = None,
+    before: int | None = None,
 ) -> SearchQuery:
     return SearchQuery(
         tenant=tenant,
@@ -36,6 +38,8 @@ def q(
         min_score=min_score,
         topics=topics,
         now=now,
+        after=after,
+        before=before,
     )
 
 
@@ -165,6 +169,27 @@ def test_expired_documents_never_match(index: VectorIndex, mode: str) -> None:
     assert sorted(ids(index.search(q("meeting", unit(1), mode=mode)))) == ["forever", "future"]
     later = index.search(q("meeting", unit(1), mode=mode, now=NOW + 7200))
     assert ids(later) == ["forever"]
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_after_is_inclusive_before_is_exclusive_and_undated_documents_never_match_a_window(
+    index: VectorIndex, mode: str
+) -> None:
+    t = 1_700_000_000_000  # epoch ms
+    index.upsert(
+        [
+            mem("early", "trip to Rome", unit(1), event_time=t - 1),
+            mem("start", "trip to Oslo", unit(1), event_time=t),
+            mem("mid", "trip to Lima", unit(1), event_time=t + 500),
+            mem("end", "trip to Pune", unit(1), event_time=t + 1000),
+            mem("undated", "trip to Kyiv", unit(1)),
+        ]
+    )
+    assert len(index.search(q("trip", unit(1), mode=mode))) == 5
+    assert sorted(ids(index.search(q("trip", unit(1), mode=mode, after=t)))) == ["end", "mid", "start"]
+    assert sorted(ids(index.search(q("trip", unit(1), mode=mode, before=t + 1000)))) == ["early", "mid", "start"]
+    assert ids(index.search(q("trip", unit(1), mode=mode, after=t + 1, before=t + 1000))) == ["mid"]
+    assert index.search(q("trip", unit(1), mode=mode, after=t + 1001)) == []
 
 
 def test_now_zero_means_the_current_time(index: VectorIndex) -> None:

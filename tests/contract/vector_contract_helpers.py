@@ -39,6 +39,7 @@ def mem(
     scope: str = "user:u1",
     topics: tuple[str, ...] = (),
     expire_at: int | None = None,
+    event_time: int | None = None,
 ) -> IndexedMemory:
     return IndexedMemory(
         tenant=tenant,
@@ -49,4 +50,5 @@ def mem(
         vector=list(vector) if vector is not None else unit(1.0),
         version=version,
         expire_at=expire_at,
+        event_time=event_time,
     )

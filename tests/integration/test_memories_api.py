@@ -159,3 +159,49 @@ def test_embedding_model_mismatch_is_refused_clearly(api, container) -> None:
     assert resp.status_code == 503
     assert resp.json()["type"].endswith("/index-mismatch") and "reindex" in resp.json()["detail"]
     assert build_vector_index(container.settings) is container.vector_index  # the original index is intact
+
+
+def test_event_time_is_settable_returned_and_filters_search(api) -> None:
+    dated = _memory(api, "The user hiked Mont Blanc", event_time="2022-07-14T08:00:00Z")
+    naive = _memory(api, "The user hiked Etna", event_time="2023-05-02T10:00:00")  # naive = UTC
+    undated = _memory(api, "The user hiked Snowdon")
+    assert dated["event_time"] == "2022-07-14T08:00:00Z"
+    assert naive["event_time"] == "2023-05-02T10:00:00Z"
+    assert undated["event_time"] == undated["create_time"]  # default: when it was written
+    assert api.get(f"/v1/memories/{dated['id']}").json()["event_time"] == "2022-07-14T08:00:00Z"
+    assert [m["event_time"] for m in api.get("/v1/memories", params={"scope.user_id": "u1", "scope.app": "travel"})
+            .json()["items"] if m["id"] == dated["id"]] == ["2022-07-14T08:00:00Z"]  # fmt: skip
+    for mode in ("hybrid", "keyword", "semantic"):
+        found = _search(api, "hiked", mode=mode, after="2022-01-01T00:00:00Z", before="2023-01-01T00:00:00Z")
+        assert [r["memory"]["id"] for r in found] == [dated["id"]], mode
+    assert {r["memory"]["id"] for r in _search(api, "hiked", after="2022-07-14T08:00:00Z")} == {
+        dated["id"], naive["id"], undated["id"],
+    }  # fmt: skip
+    assert [r["memory"]["id"] for r in _search(api, "hiked", before="2022-07-14T08:00:00Z")] == []
+    # a PATCH moves it, and search follows the record
+    moved = api.patch(f"/v1/memories/{dated['id']}", json={"event_time": "2021-03-01T00:00:00Z"})
+    assert moved.status_code == 200 and moved.json()["event_time"] == "2021-03-01T00:00:00Z"
+    assert [r["memory"]["id"] for r in _search(api, "hiked", before="2022-01-01T00:00:00Z")] == [dated["id"]]
+    # tenant B sees none of it, whatever the window
+    resp = api.post("/v1/memories/search", json={"scope": SCOPE, "query": "hiked", "after": "2000-01-01T00:00:00Z"},
+                    headers=B)  # fmt: skip
+    assert resp.status_code == 200 and resp.json()["results"] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"after": "2023-01-01T00:00:00Z", "before": "2022-01-01T00:00:00Z"}, ""),
+        ({"after": "not a date"}, "after"),
+    ],
+)
+def test_bad_time_windows_are_422_naming_the_field(api, body, field) -> None:  # type: ignore[no-untyped-def]
+    resp = api.post("/v1/memories/search", json={"scope": SCOPE, "query": "x", **body})
+    assert resp.status_code == 422, resp.text
+    assert any(e["field"].startswith(field) for e in resp.json()["errors"]), resp.json()
+
+
+def test_bad_event_time_on_create_is_422(api) -> None:
+    resp = api.post("/v1/memories", json={"scope": SCOPE, "fact": "x", "event_time": "yesterday"})
+    assert resp.status_code == 422
+    assert resp.json()["errors"][0]["field"] == "event_time"

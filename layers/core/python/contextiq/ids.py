@@ -23,3 +23,8 @@ def isoformat(value: datetime) -> str:
 
 def epoch(value: datetime) -> int:
     return int(value.timestamp())
+
+
+def epoch_ms(value: datetime) -> int:
+    """Epoch milliseconds (the index's event_time unit: after/before compare at the API's precision)."""
+    return round(value.timestamp() * 1000)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -25,6 +25,16 @@ Fact = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Topics = Annotated[list[Name], Field(max_length=limits.MAX_TOPICS_PER_MEMORY)]
 
 
+def _utc(value: datetime | None) -> datetime | None:
+    """Naive datetimes are taken as UTC; every stored time is UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+EventTime = Annotated[datetime, AfterValidator(_utc)]
+
+
 def scope_key(scope: dict[str, str]) -> str:
     """Canonical, order-independent identity of a scope (exact match: same keys, same values)."""
     canonical = json.dumps(sorted(scope.items()), separators=(",", ":"), ensure_ascii=False)
@@ -42,17 +52,22 @@ class MemoryCreate(Request):
     topics: Topics = Field(default_factory=list)
     metadata: Metadata = Field(default_factory=dict)
     ttl_seconds: TtlSeconds | None = None
+    event_time: EventTime | None = Field(
+        default=None,
+        description="When the fact was said or happened (ISO 8601; naive = UTC). Defaults to the creation time.",
+    )
 
 
 class MemoryPatch(Request):
     fact: Fact | None = None
     topics: Topics | None = None
     metadata: Metadata | None = None
+    event_time: EventTime | None = None
 
     @model_validator(mode="after")
     def _something(self) -> MemoryPatch:
-        if self.fact is None and self.topics is None and self.metadata is None:
-            raise ValueError("give at least one of fact, topics, metadata")
+        if self.fact is None and self.topics is None and self.metadata is None and self.event_time is None:
+            raise ValueError("give at least one of fact, topics, metadata, event_time")
         return self
 
 
@@ -66,6 +81,7 @@ class Memory(BaseModel):
     create_time: datetime
     update_time: datetime
     expire_time: datetime | None = None
+    event_time: datetime = Field(description="When the fact was said or happened (the source events' time).")
     version: int
 
 
@@ -94,6 +110,18 @@ class SearchRequest(Request):
     mode: Literal["hybrid", "semantic", "keyword"] = "hybrid"
     min_score: float | None = Field(default=None, ge=0.0)
     topics: Topics | None = None
+    after: EventTime | None = Field(default=None, description="only memories with event_time >= after")
+    before: EventTime | None = Field(default=None, description="only memories with event_time < before")
+
+    @model_validator(mode="after")
+    def _window(self) -> SearchRequest:
+        check_window(self.after, self.before)
+        return self
+
+
+def check_window(after: datetime | None, before: datetime | None) -> None:
+    if after is not None and before is not None and after >= before:
+        raise ValueError("`after` must be earlier than `before`")
 
 
 class SearchResult(BaseModel):

@@ -23,7 +23,7 @@ from contextiq.errors import (
     PreconditionFailedError,
     VersionConflictError,
 )
-from contextiq.ids import epoch, new_id, utcnow
+from contextiq.ids import epoch, epoch_ms, new_id, utcnow
 from contextiq.models.memories import (
     Memory,
     MemoryCreate,
@@ -82,6 +82,7 @@ def indexed_document(stored: StoredMemory) -> IndexedMemory:
         vector=stored.vector,
         version=stored.memory.version,
         expire_at=stored.expire_at,
+        event_time=stored.event_time_ms,
     )
 
 
@@ -169,6 +170,7 @@ class MemoryService:
             create_time=now,
             update_time=now,
             expire_time=expire,
+            event_time=req.event_time or now,
             version=1,
         )
         vector = self._embedder.embed([memory.fact])[0]
@@ -242,6 +244,7 @@ class MemoryService:
                     "fact": patch.fact if patch.fact is not None else old.fact,
                     "topics": patch.topics if patch.topics is not None else old.topics,
                     "metadata": patch.metadata if patch.metadata is not None else old.metadata,
+                    "event_time": patch.event_time if patch.event_time is not None else old.event_time,
                     "source": source or old.source,
                     "update_time": now,
                     "version": old.version + 1,
@@ -290,6 +293,8 @@ class MemoryService:
         mode: str,
         min_score: float | None,
         topics: Sequence[str] | None,
+        after: datetime | None = None,
+        before: datetime | None = None,
     ) -> list[tuple[StoredMemory, float]]:
         now = self._clock()
         vector = None if mode == "keyword" else self._embedder.embed_query(text)
@@ -304,19 +309,27 @@ class MemoryService:
                 min_score=min_score,
                 topics=tuple(topics or ()),
                 now=epoch(now),
+                after=epoch_ms(after) if after else None,
+                before=epoch_ms(before) if before else None,
             )
         )
         records = self._repo.get_many(tenant, [h.memory_id for h in hits])
         results = []
         for hit in hits:
             stored = self._live(records.get(hit.memory_id), now)
-            if stored is not None and stored.memory.scope == scope:
-                results.append((stored, hit.score))
+            if stored is None or stored.memory.scope != scope:
+                continue
+            when = stored.memory.event_time  # the record decides, even while the index lags a change
+            if (after is not None and when < after) or (before is not None and when >= before):
+                continue
+            results.append((stored, hit.score))
         return results
 
     def search(self, tenant: str, req: SearchRequest) -> SearchResponse:
         with timed("SearchLatency"):
-            found = self._query(tenant, req.scope, req.query, req.top_k, req.mode, req.min_score, req.topics)
+            found = self._query(
+                tenant, req.scope, req.query, req.top_k, req.mode, req.min_score, req.topics, req.after, req.before
+            )
         return SearchResponse(results=[SearchResult(memory=s.memory, score=score) for s, score in found])
 
     def similar(self, tenant: str, scope: dict[str, str], text: str, top_k: int = 5) -> list[tuple[Memory, float]]:

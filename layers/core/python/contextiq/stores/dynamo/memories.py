@@ -22,7 +22,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from contextiq.errors import VersionConflictError
-from contextiq.ids import epoch, isoformat
+from contextiq.ids import epoch, epoch_ms, isoformat
 from contextiq.models.memories import Memory, Revision, RevisionAction, Source, scope_key
 from contextiq.stores.dynamo.base import (
     decode_token,
@@ -77,6 +77,10 @@ class StoredMemory:
     def expire_at(self) -> int | None:
         return epoch(self.memory.expire_time) if self.memory.expire_time else None
 
+    @property
+    def event_time_ms(self) -> int:
+        return epoch_ms(self.memory.event_time)
+
 
 def parse_memory_item(raw: dict[str, Any]) -> StoredMemory:
     """A MEMORY item (from GetItem, Query or a stream image) -> StoredMemory."""
@@ -93,6 +97,7 @@ def parse_memory_item(raw: dict[str, Any]) -> StoredMemory:
         create_time=item["create_time"],
         update_time=item["update_time"],
         expire_time=None if item.get("deleted_time") or not expire_at else datetime.fromtimestamp(expire_at, UTC),
+        event_time=item.get("event_time") or item["create_time"],  # items written before event_time existed
         version=item["version"],
     )
     vector = unpack_vector(item["vector"]) if item.get("vector") else None
@@ -119,6 +124,7 @@ class MemoryStore:
                 "source": dumps(m.source.model_dump()) if m.source else None,
                 "create_time": isoformat(m.create_time),
                 "update_time": isoformat(m.update_time),
+                "event_time": isoformat(m.event_time),
                 "expire_at": epoch(m.expire_time) if m.expire_time else None,
                 "version": m.version,
                 "vector": pack_vector(vector),

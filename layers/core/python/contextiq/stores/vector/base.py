@@ -28,6 +28,7 @@ class IndexedMemory:
     vector: Sequence[float]
     version: int
     expire_at: int | None = None  # epoch seconds; expired documents never match
+    event_time: int | None = None  # epoch milliseconds: when the fact was said/happened (after/before filters)
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class SearchQuery:
     min_score: float | None = None
     topics: tuple[str, ...] = ()  # any-of filter; empty means no filter
     now: int = 0  # epoch seconds, for expiry
+    after: int | None = None  # epoch ms, inclusive: only documents with event_time >= after
+    before: int | None = None  # epoch ms, exclusive: only documents with event_time < before
     extra: dict[str, str] = field(default_factory=dict)
 
 

@@ -69,6 +69,7 @@ except ImportError:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 NO_EXPIRY = np.iinfo(np.int64).max
+NO_TIME = np.iinfo(np.int64).min  # no event_time: never matches an after/before filter
 FORMAT_VERSION = 1
 _META = "meta.json"
 _SNAPSHOT = "snapshot.npz"
@@ -95,6 +96,7 @@ class _Doc:
     version: int
     expire_at: int | None
     vector: np.ndarray
+    event_time: int | None = None
 
 
 class _Partition:
@@ -107,6 +109,7 @@ class _Partition:
         self.alive = np.zeros(cap, dtype=bool)
         self.expire = np.full(cap, NO_EXPIRY, dtype=np.int64)
         self.version = np.zeros(cap, dtype=np.int64)
+        self.etime = np.full(cap, NO_TIME, dtype=np.int64)
         self.n = 0
         self.dead = 0
         self.ids: list[str] = []
@@ -134,7 +137,9 @@ class _Partition:
         expire[: self.n] = self.expire[: self.n]
         version = np.zeros(new_cap, dtype=np.int64)
         version[: self.n] = self.version[: self.n]
-        self.vectors, self.alive, self.expire, self.version = vectors, alive, expire, version
+        etime = np.full(new_cap, NO_TIME, dtype=np.int64)
+        etime[: self.n] = self.etime[: self.n]
+        self.vectors, self.alive, self.expire, self.version, self.etime = vectors, alive, expire, version, etime
 
     def append(self, docs: Sequence[_Doc], vectors: np.ndarray | None = None) -> None:
         """Append rows; ``vectors`` (n, dim) may be given pre-stacked instead of per-doc."""
@@ -150,6 +155,7 @@ class _Partition:
         self.alive[start:end] = True
         self.expire[start:end] = [NO_EXPIRY if d.expire_at is None else d.expire_at for d in docs]
         self.version[start:end] = [d.version for d in docs]
+        self.etime[start:end] = [NO_TIME if d.event_time is None else d.event_time for d in docs]
         for offset, d in enumerate(docs):
             row = start + offset
             self.ids.append(d.memory_id)
@@ -191,6 +197,7 @@ class _Partition:
                     int(self.version[r]),
                     None if self.expire[r] == NO_EXPIRY else int(self.expire[r]),
                     self.vectors[r],
+                    None if self.etime[r] == NO_TIME else int(self.etime[r]),
                 )
                 for r in rows.tolist()
             ],
@@ -200,9 +207,16 @@ class _Partition:
 
     # -- search ------------------------------------------------------------------------------------
 
-    def mask(self, now: int, topics: Sequence[str]) -> np.ndarray:
+    def mask(self, now: int, topics: Sequence[str], after: int | None = None, before: int | None = None) -> np.ndarray:
         n = self.n
         mask = self.alive[:n] & (self.expire[:n] > now)
+        if after is not None or before is not None:
+            etime = self.etime[:n]
+            mask &= etime != NO_TIME
+            if after is not None:
+                mask &= etime >= after
+            if before is not None:
+                mask &= etime < before
         if topics:
             wanted = np.zeros(n, dtype=bool)
             for topic in set(topics):
@@ -338,7 +352,7 @@ class EmbeddedVectorIndex:
             if part is None or part.live == 0:
                 return []
             now = query.now if query.now > 0 else int(time.time())
-            mask = part.mask(now, query.topics)
+            mask = part.mask(now, query.topics, query.after, query.before)
             if vec is None:
                 hits = part.keyword(tokenize(query.text), mask, query.top_k)
             else:
@@ -446,6 +460,7 @@ class EmbeddedVectorIndex:
                     d.version,
                     d.expire_at,
                     np.asarray(d.vector, dtype=np.float32),
+                    d.event_time,
                 )
             )
         for pkey, rows in by_part.items():
@@ -512,6 +527,7 @@ class EmbeddedVectorIndex:
             "tp": list(d.topics),
             "v": d.version,
             "x": d.expire_at,
+            "et": d.event_time,
         }
         return self._frame(meta, np.asarray(d.vector, dtype="<f4").tobytes())
 
@@ -584,6 +600,7 @@ class EmbeddedVectorIndex:
                         vector=np.frombuffer(vec, dtype="<f4"),  # type: ignore[arg-type]
                         version=int(meta["v"]),
                         expire_at=meta["x"],
+                        event_time=meta.get("et"),
                     )
                 )
             elif meta["op"] == "d":
@@ -613,6 +630,7 @@ class EmbeddedVectorIndex:
                     "topics": [list(part.topics[r]) for r in rl],
                     "versions": part.version[rows].tolist(),
                     "expire_at": [None if e == NO_EXPIRY else e for e in part.expire[rows].tolist()],
+                    "event_time": [None if e == NO_TIME else e for e in part.etime[rows].tolist()],
                 }
             )
         meta = {
@@ -651,10 +669,11 @@ class EmbeddedVectorIndex:
                 raise IndexMismatchError(f"snapshot {path} was written for {info}, but meta.json says {self._info}")
             for i, p in enumerate(meta["partitions"]):
                 vectors = npz[f"v{i}"]
+                times = p.get("event_time") or [None] * len(p["ids"])  # snapshots written before event_time
                 docs = [
-                    _Doc(mid, fact, tuple(tp), int(v), x, vectors[j])
-                    for j, (mid, fact, tp, v, x) in enumerate(
-                        zip(p["ids"], p["facts"], p["topics"], p["versions"], p["expire_at"], strict=True)
+                    _Doc(mid, fact, tuple(tp), int(v), x, vectors[j], et)
+                    for j, (mid, fact, tp, v, x, et) in enumerate(
+                        zip(p["ids"], p["facts"], p["topics"], p["versions"], p["expire_at"], times, strict=True)
                     )
                 ]
                 part = _Partition(self._info.dimensions)

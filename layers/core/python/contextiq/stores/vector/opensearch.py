@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: event_time
 TEXT_ANALYZER = "contextiq_text"
 _SOURCE_FIELDS = ["memory_id", "version"]
 
@@ -109,6 +109,7 @@ def index_body(info: IndexInfo, *, m: int = 16, ef_construction: int = 128) -> d
                 },
                 "version": {"type": "long"},
                 "expire_at": {"type": "long"},
+                "event_time": {"type": "long"},
                 "deleted": {"type": "boolean"},
             },
         },
@@ -133,6 +134,13 @@ def search_filters(query: SearchQuery, now: int) -> list[dict[str, Any]]:
     ]
     if query.topics:
         filters.append({"terms": {"topics": sorted(set(query.topics))}})
+    if query.after is not None or query.before is not None:
+        bounds: dict[str, int] = {}
+        if query.after is not None:
+            bounds["gte"] = query.after
+        if query.before is not None:
+            bounds["lt"] = query.before
+        filters.append({"range": {"event_time": bounds}})
     return filters
 
 
@@ -217,6 +225,12 @@ class OpenSearchVectorIndex:
                 # another writer created it concurrently: check what it created
         mapping = self._client.indices.get_mapping(index=self._index)
         have = _info_from_mapping(mapping)
+        schema = _schema_from_mapping(mapping)
+        if have == info and schema != SCHEMA_VERSION:
+            raise IndexMismatchError(
+                f"OpenSearch index {self._index!r} has document schema {schema}, this code writes schema "
+                f"{SCHEMA_VERSION}; rebuild it with scripts/reindex.py (drop + re-index from DynamoDB)"
+            )
         if have != info:
             have_text = f"{have.model_id} ({have.dimensions} dims)" if have else "an unknown model"
             raise IndexMismatchError(
@@ -392,6 +406,8 @@ def _source(d: IndexedMemory) -> dict[str, Any]:
     }
     if d.expire_at is not None:
         src["expire_at"] = d.expire_at
+    if d.event_time is not None:
+        src["event_time"] = d.event_time
     return src
 
 
@@ -414,6 +430,11 @@ def _info_from_mapping(mapping: dict[str, Any]) -> IndexInfo | None:
         return None
     dims = int(vector.get("dimension", meta.get("dimensions", 0)))
     return IndexInfo(str(meta["model_id"]), dims)
+
+
+def _schema_from_mapping(mapping: dict[str, Any]) -> int:
+    body: dict[str, Any] = next(iter(mapping.values()), {})
+    return int((body.get("mappings", {}).get("_meta") or {}).get("schema_version", 1))
 
 
 def _error_type(exc: Any) -> str | None:
