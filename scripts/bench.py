@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # before contextiq.observability builds the logger
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # see contextiq/cli.py
-SECTIONS = ("sessions", "search", "generation")
+SECTIONS = ("sessions", "search", "generation", "recall_eval")
 
 
 def _module(name: str):  # type: ignore[no-untyped-def]

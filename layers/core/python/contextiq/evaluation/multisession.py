@@ -1,0 +1,309 @@
+"""Multi-session conversations with turn-level evidence: the recall evaluation set (docs/benchmarks.md).
+
+:func:`generate_multisession` builds, for a seed, users who talk to an assistant over several sessions
+spread across weeks. Most turns are everyday requests (:data:`~.multisession_vocab.FILLERS`) and decoys
+that share the words questions use (:data:`~.multisession_vocab.DECOYS`); the facts are said once, in
+passing, sometimes inside a longer turn, and the user gives their name only in the first session. Each
+user comes with questions of four kinds, each naming the turns that hold its evidence:
+
+* ``single_fact``: one fact said once (the fact templates of :mod:`contextiq.evaluation.templates`,
+  questions phrased without the fact's words);
+* ``multi_hop``: a person introduced in one session ("my sister Julia") and news about them in a later
+  one ("Julia is moving to Porto"), asked by relation only ("Which city is Ana's sibling relocating to?");
+* ``temporal``: when something happened (a relative date said in a turn: "yesterday", "last Saturday"),
+  what happened on a given day, which of two events came first, where the user lived before a move;
+* ``open_domain``: a question answerable only by inference from what was said ("Should Ana book a cruise
+  holiday?" from "I get seasick even on short ferry rides").
+
+Nothing here is tuned to a benchmark: every sentence comes from the vocabularies, the seed decides.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+
+from contextiq.evaluation import multisession_vocab as v
+from contextiq.evaluation.templates import NAMES, TEMPLATES, Who, fill, render
+
+DEFAULT_SEED = 20241201
+DEFAULT_USERS = 6
+DEFAULT_SESSIONS = 10
+BASE_DAY = date(2024, 1, 8)
+#: Templates whose fact is a request about the conversation rather than about the user's life.
+#: (The move storyline owns residence; the dated-events storyline owns races.)
+_SKIPPED_TEMPLATES = frozenset({"never", "language", "residence", "marathon"})
+
+
+class QuestionKind(StrEnum):
+    SINGLE_FACT = "single_fact"
+    MULTI_HOP = "multi_hop"
+    TEMPORAL = "temporal"
+    OPEN_DOMAIN = "open_domain"
+
+
+@dataclass(frozen=True)
+class EvalTurn:
+    turn_id: str  # "ms-03/s2/t07": stable across runs, mapped to the server's event id at ingestion
+    author: str
+    role: str  # "user" or "model"
+    text: str
+    timestamp: datetime
+
+
+@dataclass(frozen=True)
+class EvalSession:
+    session_id: str
+    turns: tuple[EvalTurn, ...]
+
+
+@dataclass(frozen=True)
+class RecallQuestion:
+    question_id: str
+    kind: QuestionKind
+    question: str
+    answer: str
+    evidence: tuple[str, ...]  # turn ids; any@k needs one of them in the top k, all@k needs all
+
+
+@dataclass(frozen=True)
+class ExpectedFact:
+    fact: str  # canonical form (docs/extraction.md) a good extraction should produce
+    evidence: str  # the turn id it is said in
+
+
+@dataclass(frozen=True)
+class MultiSessionConversation:
+    conversation_id: str
+    user_id: str
+    user_name: str | None
+    sessions: tuple[EvalSession, ...]
+    questions: tuple[RecallQuestion, ...]
+    expected_facts: tuple[ExpectedFact, ...]
+
+    @property
+    def turns(self) -> tuple[EvalTurn, ...]:
+        return tuple(t for s in self.sessions for t in s.turns)
+
+
+# -- building blocks --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Line:
+    user: bool
+    text: str
+    tag: str | None = None  # evidence tag, resolved to a turn id once the session is laid out
+
+
+@dataclass
+class _Plan:
+    """What each session must contain (exchanges of lines), and questions/facts over evidence tags."""
+
+    sessions: list[list[list[_Line]]]
+    questions: list[tuple[QuestionKind, str, str, tuple[str, ...]]] = field(default_factory=list)
+    facts: list[tuple[str, str]] = field(default_factory=list)
+    tags: int = 0
+
+    def tag(self) -> str:
+        self.tags += 1
+        return f"e{self.tags}"
+
+    def say(self, session: int, text: str, reply: str) -> str:
+        tag = self.tag()
+        self.sessions[session].append([_Line(True, text, tag), _Line(False, reply)])
+        return tag
+
+
+def _last_saturday(day: date) -> date:
+    return day - timedelta(days=(day.weekday() - 5) % 7 or 7)
+
+
+def _when(day: date, offset: int | None) -> date:
+    return _last_saturday(day) if offset is None else day - timedelta(days=offset)
+
+
+def _long_date(day: date) -> str:
+    return f"{day:%A}, {day:%B} {day.day}, {day.year}"
+
+
+def _wrap(r: random.Random, text: str) -> str:
+    """Say a fact in passing: alone, or inside a longer turn with a request around it."""
+    roll = r.random()
+    if roll < 0.4:
+        return text
+    if roll < 0.7:
+        ask, _ = r.choice(v.FILLERS)
+        return f"{text} Also, {ask[0].lower()}{ask[1:]}"
+    opener = r.choice(("Quick update before I forget:", "Oh, by the way,", "Long week here.", "Random thought:"))
+    return f"{opener} {text}"
+
+
+# -- storylines ------------------------------------------------------------------------------------
+
+
+def _single_facts(r: random.Random, plan: _Plan, who: Who, days: list[date], count: int, asked: int) -> None:
+    templates = [t for t in TEMPLATES if t.kind not in _SKIPPED_TEMPLATES]
+    for n, template in enumerate(r.sample(templates, count)):
+        session = r.randrange(len(days))
+        at = datetime.combine(days[session], datetime.min.time(), UTC).replace(hour=12)
+        spec = render(template, r, who, at)
+        tag = plan.say(session, _wrap(r, spec.user), spec.reply)
+        plan.facts.append((spec.fact, tag))
+        if n < asked:
+            plan.questions.append((QuestionKind.SINGLE_FACT, r.choice(spec.questions), spec.fact, (tag,)))
+
+
+def _people(r: random.Random, plan: _Plan, who: Who, days: list[date], count: int, asked: int) -> None:
+    names = r.sample(v.PEOPLE, count)
+    relations = r.sample(v.RELATIONS, count)
+    for n, (name, (rel, alias)) in enumerate(zip(names, relations, strict=True)):
+        first = r.randrange(len(days) - 1)
+        later = r.randrange(first + 1, len(days))
+        intro = plan.say(first, _wrap(r, fill(r.choice(v.PERSON_INTROS), {"rel": rel, "name": name})),
+                         r.choice(v.ACKNOWLEDGEMENTS))  # fmt: skip
+        news, question, answer = r.choice(v.PERSON_NEWS)
+        values = {
+            "name": name,
+            "job": r.choice(v.NEW_JOBS),
+            "city": r.choice(v.NEW_CITIES),
+            "hobby": r.choice(v.NEW_HOBBIES),
+            "ref": who.ref,
+        }
+        values["alias"] = fill(alias, values)
+        told = plan.say(later, _wrap(r, fill(news, values)), r.choice(v.ACKNOWLEDGEMENTS))
+        if n < asked:
+            plan.questions.append((QuestionKind.MULTI_HOP, fill(question, values), fill(answer, values), (intro, told)))
+    # a chain through a place: where the user volunteers, then that place's event
+    org, event = r.choice(v.ORGS), r.choice(v.ORG_EVENTS)
+    first = r.randrange(len(days) - 1)
+    later = r.randrange(first + 1, len(days))
+    joined = plan.say(first, f"I started volunteering at {org} on weekends.", "That's a lovely thing to do.")
+    day = days[later] + timedelta(days=r.randint(5, 20))
+    held = plan.say(later, f"The {event} is on {day:%B} {day.day}, I'm helping with the stalls.", "Sounds fun!")
+    plan.questions.append(
+        (
+            QuestionKind.MULTI_HOP,
+            f"When is the {event} at the place where {who.ref} gives their time for free?",
+            day.isoformat(),
+            (joined, held),
+        )
+    )
+
+
+def _events(r: random.Random, plan: _Plan, who: Who, days: list[date], count: int, asked: int) -> None:
+    chosen = r.sample(v.EVENTS, count)
+    sessions = sorted(r.sample(range(len(days)), count)) if count <= len(days) else None
+    happened: list[tuple[date, str, str, str]] = []  # (day, tag, paraphrase, noun)
+    for n, (did, paraphrase, noun) in enumerate(chosen):
+        session = sessions[n] if sessions else r.randrange(len(days))
+        when_said, offset = r.choice(v.WHEN_SAID)
+        day = _when(days[session], offset)
+        values = {"band": r.choice(v.BANDS), "park": r.choice(v.PARKS), "company": r.choice(v.EVENT_COMPANIES)}
+        text = f"I {fill(did, values)} {when_said}."
+        tag = plan.say(session, _wrap(r, text), r.choice(v.ACKNOWLEDGEMENTS))
+        happened.append((day, tag, paraphrase, noun))
+    days_said = [h[0] for h in happened]
+    for n, (day, tag, paraphrase, _noun) in enumerate(happened[:asked]):
+        if n % 2 == 0:
+            plan.questions.append((QuestionKind.TEMPORAL, f"When did {who.ref} {paraphrase}?", day.isoformat(), (tag,)))
+        elif days_said.count(day) == 1:
+            plan.questions.append(
+                (QuestionKind.TEMPORAL, f"What did {who.ref} do on {_long_date(day)}?", paraphrase, (tag,))
+            )
+    (d1, t1, _, n1), (d2, t2, _, n2) = r.sample(happened[:asked], 2)
+    if d1 != d2:
+        first = n1 if d1 < d2 else n2
+        plan.questions.append(
+            (QuestionKind.TEMPORAL, f"Which came first for {who.ref}, the {n1} or the {n2}?", first, (t1, t2))
+        )
+
+
+def _move(r: random.Random, plan: _Plan, who: Who, days: list[date]) -> None:
+    old, new = r.sample(v.NEW_CITIES, 2)
+    first = r.randrange(len(days) // 2)
+    later = r.randrange(first + 1, len(days))
+    lived = plan.say(first, f"I've been renting a flat in {old} for a few years.", f"{old} sounds nice.")
+    moved = plan.say(later, f"Update: I moved from {old} to {new} last month.", "Congratulations on the move!")
+    plan.facts.append((f"{who.subject} moved from {old} to {new}", moved))
+    plan.questions.append((QuestionKind.TEMPORAL, f"Where was {who.ref} based before {new}?", old, (lived, moved)))
+
+
+def _inferences(r: random.Random, plan: _Plan, who: Who, days: list[date], count: int, asked: int) -> None:
+    for n, (statement, question, answer) in enumerate(r.sample(v.INFERENCES, count)):
+        tag = plan.say(r.randrange(len(days)), _wrap(r, statement), r.choice(v.ACKNOWLEDGEMENTS))
+        if n < asked:
+            plan.questions.append((QuestionKind.OPEN_DOMAIN, fill(question, {"ref": who.ref}), answer, (tag,)))
+
+
+# -- laying out sessions ---------------------------------------------------------------------------
+
+
+def _layout(
+    r: random.Random, plan: _Plan, who: Who, user_id: str, days: list[date], turns_per_session: int, cid: str
+) -> tuple[list[EvalSession], dict[str, str]]:
+    sessions: list[EvalSession] = []
+    tag_to_turn: dict[str, str] = {}
+    for number, (day, exchanges) in enumerate(zip(days, plan.sessions, strict=True)):
+        fillers = r.sample(v.FILLERS, min(len(v.FILLERS), turns_per_session // 4))
+        decoys = r.sample(v.DECOYS, min(len(v.DECOYS), turns_per_session // 8))
+        body = [[_Line(True, a), _Line(False, b)] for a, b in fillers + decoys] + exchanges
+        r.shuffle(body)
+        greeting = fill(r.choice(v.GREETINGS_FIRST), {"name": who.name}) if number == 0 and who.name else None
+        reply = r.choice(v.GREETING_REPLIES if number == 0 else v.GREETING_REPLIES + v.WELCOME_BACK)
+        opening = [[_Line(True, greeting or r.choice(v.GREETINGS_LATER)), _Line(False, reply)]]
+        closing = [[_Line(True, r.choice(v.CLOSINGS)), _Line(False, r.choice(v.CLOSING_REPLIES))]]
+        start = datetime.combine(day, datetime.min.time(), UTC).replace(hour=r.randint(8, 18), minute=r.randint(0, 59))
+        turns: list[EvalTurn] = []
+        session_id = f"{cid}/s{number + 1}"
+        for line in (line for exchange in opening + body + closing for line in exchange):
+            at = start + timedelta(minutes=len(turns), seconds=r.randint(0, 50))
+            turn_id = f"{session_id}/t{len(turns) + 1:02d}"
+            author, role = (user_id, "user") if line.user else ("assistant", "model")
+            turns.append(EvalTurn(turn_id, author, role, line.text, at))
+            if line.tag:
+                tag_to_turn[line.tag] = turn_id
+        sessions.append(EvalSession(session_id, tuple(turns)))
+    return sessions, tag_to_turn
+
+
+def _conversation(index: int, seed: int, sessions: int, turns_per_session: int) -> MultiSessionConversation:
+    r = random.Random(f"{seed}-{index}")
+    named = index % 4 != 3  # every fourth user never gives a name
+    name = NAMES[(index * 7 + 3) % len(NAMES)] if named else None
+    who = Who(name)
+    cid = f"ms-{index + 1:02d}"
+    user_id = f"{cid}-{name.lower()}" if name else f"{cid}-anon"
+    day = BASE_DAY + timedelta(days=r.randint(0, 200))
+    days = []
+    for _ in range(sessions):
+        days.append(day)
+        day += timedelta(days=r.randint(3, 12))  # sessions across weeks
+    plan = _Plan(sessions=[[] for _ in days])
+    # more is said than asked about: the rest are facts a search must rank below the evidence
+    _single_facts(r, plan, who, days, count=min(16, 2 * sessions), asked=min(6, sessions + 2))
+    _people(r, plan, who, days, count=4, asked=2)
+    _events(r, plan, who, days, count=min(8, len(v.EVENTS)), asked=4)
+    _move(r, plan, who, days)
+    _inferences(r, plan, who, days, count=min(8, sessions + 2), asked=3)
+    laid_out, turn_of = _layout(r, plan, who, user_id, days, turns_per_session, cid)
+    questions = tuple(
+        RecallQuestion(f"{cid}/q{n + 1:02d}", kind, text, answer, tuple(turn_of[t] for t in tags))
+        for n, (kind, text, answer, tags) in enumerate(plan.questions)
+    )
+    facts = tuple(ExpectedFact(fact, turn_of[tag]) for fact, tag in plan.facts)
+    return MultiSessionConversation(cid, user_id, name, tuple(laid_out), questions, facts)
+
+
+def generate_multisession(
+    seed: int = DEFAULT_SEED,
+    users: int = DEFAULT_USERS,
+    sessions: int = DEFAULT_SESSIONS,
+    turns_per_session: int = 30,
+) -> list[MultiSessionConversation]:
+    """``users`` conversations of ``sessions`` sessions each; the same ones for the same arguments."""
+    if sessions < 2:
+        raise ValueError("multi-session conversations need at least 2 sessions")
+    return [_conversation(i, seed, sessions, turns_per_session) for i in range(users)]
