@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
-"""Build the Lambda dependencies layer without Docker.
+"""Build the two Lambda layers without Docker.
 
     python scripts/build_layers.py [--force]
 
-Installs the runtime dependencies of pyproject.toml (``[project].dependencies``) as binary wheels for
-Lambda's arm64 / CPython 3.12 runtime into ``layers/build/deps/python`` (the layer's asset directory).
-The build is skipped when a hash of the requirement list and the target platform matches
-``layers/build/deps.stamp``; ``--force`` rebuilds anyway.
+deps: installs the runtime dependencies of pyproject.toml (``[project].dependencies``) as binary wheels
+for Lambda's arm64 / CPython 3.12 runtime into ``layers/build/deps/python`` (the layer's asset
+directory), then drops the distributions in ``UNUSED_DISTRIBUTIONS`` (opensearch-py 3.x requires
+opensearch-protobufs, which pulls grpcio and protobuf, ~19 MB the HTTP client never imports). The
+build is skipped when a hash of the requirement list and the recipe matches ``layers/build/deps.stamp``;
+``--force`` rebuilds anyway.
 
-The second layer needs no build: ``layers/core`` (``python/contextiq``) is used as the asset as-is.
+core: copies from ``layers/core/python/contextiq`` only the modules the functions can import (the
+import closure of ``functions/*/handler.py``, lazy imports included) into ``layers/build/core``, so
+dev-only code (``evaluation/``, ``local/``, ``cli.py``) never ships. Always rebuilt (it is small).
 
 boto3/botocore are kept in the layer (pinned by the resolution): pyproject requires ``boto3>=1.40``,
 the runtime's bundled SDK lags behind and changes under us, and aws-xray-sdk pulls botocore anyway.
@@ -18,6 +22,7 @@ They cost about 30 MB of the 250 MB unzipped limit.
 from __future__ import annotations
 
 import argparse
+import ast
 import fcntl
 import hashlib
 import json
@@ -33,15 +38,24 @@ BUILD_DIR = ROOT / "layers" / "build"
 DEPS_DIR = BUILD_DIR / "deps"
 TARGET = DEPS_DIR / "python"
 STAMP = BUILD_DIR / "deps.stamp"
+FUNCTIONS_DIR = ROOT / "functions"
+CORE_SOURCE = ROOT / "layers" / "core" / "python"
+CORE_DIR = BUILD_DIR / "core"
+PACKAGE = "contextiq"
+# Unzipped size budget of the deps layer (Lambda allows 250 MB for a function and all its layers).
+DEPS_BUDGET_MB = 60
 
 PYTHON_VERSION = "3.12"
 IMPLEMENTATION = "cp"
 # Lambda's python3.12 runtime is Amazon Linux 2023 (glibc 2.34): accept manylinux2014 .. 2_34 wheels.
 PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64", "manylinux_2_34_aarch64")
 # Bump when the build recipe changes in a way the requirement list does not show.
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 # Removed after installation: not needed at runtime.
 PRUNE_DIRS = ("bin", "__pycache__")
+# Installed as dependencies but never imported by the code (opensearch-py's optional gRPC transport):
+# tests/infra/test_layers.py checks that nothing in the layer imports them.
+UNUSED_DISTRIBUTIONS = ("opensearch-protobufs", "grpcio", "protobuf")
 
 
 def requirements(pyproject: Path = PYPROJECT) -> list[str]:
@@ -103,6 +117,94 @@ def prune(target: Path) -> None:
         path.unlink()
 
 
+def _normalize(name: str) -> str:
+    return name.lower().replace("-", "_").replace(".", "_")
+
+
+def drop_distributions(target: Path, names: tuple[str, ...] = UNUSED_DISTRIBUTIONS) -> list[str]:
+    """Delete every file an installed distribution's RECORD lists (and then its empty directories)."""
+    wanted = {_normalize(n) for n in names}
+    dropped = []
+    for info in sorted(target.glob("*.dist-info")):
+        dist = _normalize(info.name.removesuffix(".dist-info").rsplit("-", 1)[0])
+        if dist not in wanted:
+            continue
+        for line in (info / "RECORD").read_text().splitlines():
+            relative = line.split(",", 1)[0]
+            path = (target / relative).resolve()
+            if relative and path.is_relative_to(target.resolve()) and path.is_file():
+                path.unlink()
+        shutil.rmtree(info, ignore_errors=True)
+        dropped.append(dist)
+    for directory in sorted((p for p in target.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+        if not any(directory.iterdir()):
+            directory.rmdir()
+    return dropped
+
+
+def tree_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _module_path(source: Path, module: str) -> Path | None:
+    base = source.joinpath(*module.split("."))
+    if (base / "__init__.py").is_file():
+        return base / "__init__.py"
+    if base.with_suffix(".py").is_file():
+        return base.with_suffix(".py")
+    return None
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Every ``contextiq`` module ``path`` imports, at top level or lazily inside a function."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)  # submodules
+    return {m for m in found if m == PACKAGE or m.startswith(PACKAGE + ".")}
+
+
+def import_closure(entry_points: list[Path], source: Path = CORE_SOURCE) -> set[Path]:
+    """The package files reachable from ``entry_points`` (every parent ``__init__.py`` included)."""
+    files: set[Path] = set()
+    pending = [m for entry in entry_points for m in _imported_modules(entry)]
+    seen: set[str] = set()
+    while pending:
+        module = pending.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        parts = module.split(".")
+        for depth in range(1, len(parts) + 1):
+            path = _module_path(source, ".".join(parts[:depth]))
+            if path is not None and path not in files:
+                files.add(path)
+                pending.extend(_imported_modules(path))
+    return files
+
+
+def handler_files(functions_dir: Path = FUNCTIONS_DIR) -> list[Path]:
+    return sorted(functions_dir.glob("*/handler.py"))
+
+
+def build_core(source: Path = CORE_SOURCE, build_dir: Path = BUILD_DIR) -> Path:
+    """Copy the functions' import closure into ``<build_dir>/core/python``; return that directory."""
+    files = import_closure(handler_files(), source)
+    core = build_dir / CORE_DIR.name
+    staging = build_dir / "core.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    for path in sorted(files):
+        destination = staging / "python" / path.relative_to(source)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, destination)
+    shutil.rmtree(core, ignore_errors=True)
+    staging.rename(core)
+    return core / "python"
+
+
 def build(force: bool = False, build_dir: Path = BUILD_DIR, reqs: list[str] | None = None) -> bool:
     """Build the layer under ``build_dir`` if needed. True when it (re)built, False when up to date.
 
@@ -113,6 +215,7 @@ def build(force: bool = False, build_dir: Path = BUILD_DIR, reqs: list[str] | No
     with (build_dir / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
+            build_core(build_dir=build_dir)
             return _build(force, build_dir, requirements() if reqs is None else reqs)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
@@ -131,13 +234,15 @@ def _build(force: bool, build_dir: Path, reqs: list[str]) -> bool:
     (staging / TARGET.name).mkdir(parents=True)
     subprocess.run(pip_command(reqs, staging / TARGET.name), check=True)
     prune(staging / TARGET.name)
+    dropped = drop_distributions(staging / TARGET.name)
+    print(f"dropped unused distributions: {', '.join(dropped) or 'none'}")
     # Swap in the finished build, then write the stamp: an interrupted build never looks current.
     stamp.unlink(missing_ok=True)
     shutil.rmtree(deps_dir, ignore_errors=True)
     staging.rename(deps_dir)
     stamp.write_text(digest + "\n")
-    size = sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
-    print(f"built {target} ({size / 1e6:.1f} MB unzipped)")
+    size = tree_size(target)
+    print(f"built {target} ({size / 1e6:.1f} MB unzipped, budget {DEPS_BUDGET_MB} MB)")
     return True
 
 

@@ -2,8 +2,9 @@
 
 Each function gets its own IAM role with no managed policy (only the log group it writes to, X-Ray,
 and whatever its construct grants), its own LogGroup with the stage's retention, arm64 + Python 3.12,
-active tracing, and the two layers: ``layers/core`` (the ``contextiq`` package, used as the asset
-as-is) and ``layers/build/deps`` (third-party wheels built by ``scripts/build_layers.py``).
+active tracing, and the two layers built by ``scripts/build_layers.py``: ``layers/build/core`` (the
+modules of the ``contextiq`` package the functions import, never the dev-only ``evaluation/``,
+``local/`` or ``cli.py``) and ``layers/build/deps`` (third-party wheels).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from infra.stages import BedrockModel, StageConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS_DIR = REPO_ROOT / "functions"
-CORE_LAYER_DIR = REPO_ROOT / "layers" / "core"
+CORE_LAYER_DIR = REPO_ROOT / "layers" / "build" / "core"
 DEPS_LAYER_DIR = REPO_ROOT / "layers" / "build" / "deps"
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
@@ -100,7 +101,7 @@ def grant_invoke_model(role: iam.IRole, scope: Construct, models: Iterable[Bedro
 
 
 class Layers(Construct):
-    """``core``: layers/core (python/contextiq). ``deps``: layers/build/deps (python/<wheels>)."""
+    """``core``: layers/build/core (python/contextiq). ``deps``: layers/build/deps (python/<wheels>)."""
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
@@ -110,7 +111,9 @@ class Layers(Construct):
                 "`make layers` (or `.venv/bin/python scripts/build_layers.py`)"
             )
         if not (CORE_LAYER_DIR / "python" / "contextiq").is_dir():
-            raise MissingLayerError(f"{CORE_LAYER_DIR / 'python' / 'contextiq'} is missing")
+            raise MissingLayerError(
+                f"{CORE_LAYER_DIR / 'python' / 'contextiq'} does not exist: build the layers first with `make layers`"
+            )
         common = {
             "compatible_runtimes": [RUNTIME],
             "compatible_architectures": [ARCHITECTURE],
@@ -119,7 +122,7 @@ class Layers(Construct):
             self,
             "Core",
             code=lambda_.Code.from_asset(str(CORE_LAYER_DIR), exclude=ASSET_EXCLUDES),
-            description="ContextIQ core package (layers/core/python/contextiq)",
+            description="ContextIQ core package: the modules the functions import (scripts/build_layers.py)",
             **common,  # type: ignore[arg-type]
         )
         self.deps = lambda_.LayerVersion(
