@@ -73,8 +73,12 @@ class Extractor(Protocol):
         turns: Sequence[Turn],
         topics: Sequence[Topic],
         examples: Sequence[FewShotExample] = (),
+        *,
+        known_name: str | None = None,
     ) -> Extraction:
-        """Propose self-contained facts from the user's turns, with the ids of the events they came from."""
+        """Propose self-contained facts from the user's turns, with the ids of the events they came from.
+        ``known_name``: the user's name known from earlier (the scope's memories, an earlier chunk); facts
+        name the user with it unless the turns give another."""
         ...
 
 

@@ -213,7 +213,12 @@ class BedrockExtractor:
         self.max_tokens = max_tokens
 
     def build_request(
-        self, turns: Sequence[Turn], topics: Sequence[Topic], examples: Sequence[FewShotExample] = ()
+        self,
+        turns: Sequence[Turn],
+        topics: Sequence[Topic],
+        examples: Sequence[FewShotExample] = (),
+        *,
+        known_name: str | None = None,
     ) -> dict[str, Any]:
         """The ``converse`` keyword arguments for one extraction (also used by tests as expected_params)."""
         topics = list(topics) or managed_topics()
@@ -226,7 +231,7 @@ class BedrockExtractor:
         labels = list(dict.fromkeys(t.label for t in topics))
         return {
             "modelId": self.model_id,
-            "system": [{"text": extraction_system_prompt(topics, examples)}],
+            "system": [{"text": extraction_system_prompt(topics, examples, known_name=known_name)}],
             "messages": [{"role": "user", "content": [{"text": conversation}]}],
             "toolConfig": extraction_tool_config(labels, turn_ids(turns)),
             "inferenceConfig": {"maxTokens": self.max_tokens, "temperature": 0.0},
@@ -237,11 +242,13 @@ class BedrockExtractor:
         turns: Sequence[Turn],
         topics: Sequence[Topic],
         examples: Sequence[FewShotExample] = (),
+        *,
+        known_name: str | None = None,
     ) -> Extraction:
         if not turns:
             return Extraction(facts=[])
         topics = list(topics) or managed_topics()
-        request = self.build_request(turns, topics, examples)
+        request = self.build_request(turns, topics, examples, known_name=known_name)
         response = self._caller.converse(request)
         payload = tool_input(response, EXTRACTION_TOOL_NAME)
         try:

@@ -165,9 +165,9 @@ _ATTRIBUTE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "residence",
         re.compile(
-            rf"^{_SUBJECT} (?:now )?(?:lives|is living|has been living|has lived|has moved|moved|relocated|"
-            r"has relocated|"
-            r"is based|resides|is moving|will move|is relocating) (?:in|to) (?P<value>.+)$"
+            rf"^{_SUBJECT} (?:now )?(?:(?:lives|is living|has been living|has lived|is based|resides) in|"
+            r"(?:has moved|moved|relocated|has relocated|is moving|will move|is relocating)(?: from .+?)? to) "
+            r"(?P<value>.+)$"
         ),
     ),
     ("employer", re.compile(rf"^{_SUBJECT} (?:now )?{_WORKS} (?:at|for) (?P<value>.+)$")),
@@ -222,11 +222,46 @@ def same_subject(a: str, b: str) -> bool:
     return (a == "the user" and bool(plain.match(b))) or (b == "the user" and bool(plain.match(a)))
 
 
-_MASK = re.compile(r"\$?\d[\d.,:]*(?:%|k|am|pm)?|\d{4}-\d{2}-\d{2}|the week of \S+")
+# numbers and dates standing alone: "Town0" is a name, not a number
+_MASK = re.compile(r"(?<![\w$])(?:\$?\d[\d.,:]*(?:%|k|am|pm)?|\d{4}-\d{2}-\d{2})(?!\w)|the week of \S+")
 
 
 def masked(text: str) -> str:
     return _MASK.sub("#", normalize(text))
+
+
+_TIME = re.compile(
+    r"\b\d{4}-\d{2}-\d{2}\b|\b(?:january|february|march|april|may|june|july|august|september|october|november|"
+    r"december) \d{4}\b|\b(?:in|since|of) (?:19|20)\d{2}\b|the week of \S+"
+)
+_PAST = re.compile(
+    r"\b(?:was|were|had|did|went|ran|got|made|took|saw|met|won|lost|left|bought|sold|came|began|became|"
+    r"flew|gave|grew|wrote|read|spent|paid|held|found|told|felt|kept|built|taught|caught|won|"
+    r"[a-z]{2,}ed)\b"
+)
+
+
+def times(text: str) -> frozenset[str]:
+    """The explicit times a fact is anchored at: ISO dates, "April 2024", "in 1990", "the week of ..."."""
+    return frozenset(
+        m.group(0).removeprefix("in ").removeprefix("since ").removeprefix("of ")
+        for m in _TIME.finditer(normalize(text))
+    )
+
+
+def past_event(text: str) -> bool:
+    """A completed, dated event ("Alice ran a marathon on 2024-05-01", "Alice moved to Lyon in 1990"), as
+    opposed to a state or a plan ("Alice lives in Lyon", "Alice is flying to Rome on 2024-05-17")."""
+    words = normalize(text).split()
+    verb_zone = " ".join(words[1:4])  # the verb follows a short subject
+    return bool(times(text)) and bool(_PAST.search(verb_zone))
+
+
+def distinct_events(candidate: str, memory: str) -> bool:
+    """Two facts anchored at different explicit times, one of them a completed event: two things that
+    happened, never one value replacing another (docs/extraction.md, "Facts kept apart")."""
+    a, b = times(candidate), times(memory)
+    return bool(a) and bool(b) and a != b and (past_event(candidate) or past_event(memory))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -308,6 +343,8 @@ def relate(candidate: str, memory: str, score: float | None = None) -> tuple[Rel
         if len(cand_tokens) >= 2 and cand_tokens <= mem_tokens:
             return Relation.DUPLICATE, "the memory already says this (and more)"
 
+    if distinct_events(candidate, memory):
+        return Relation.UNRELATED, "two events at different times"
     cand_attr, mem_attr = attribute(candidate), attribute(memory)
     if (
         cand_attr

@@ -111,8 +111,19 @@ latest value. Never repeat the same fact twice.
 9. Answer only by calling the record_facts tool, once."""
 
 
-def extraction_system_prompt(topics: Sequence[Topic], examples: Sequence[FewShotExample] = ()) -> str:
+def known_name_note(name: str) -> str:
+    return (
+        f"The user's name, known from earlier conversations, is {name}: name them {name} in every fact "
+        f'("{name} is vegetarian", never "The user is vegetarian"), unless they give another name here.'
+    )
+
+
+def extraction_system_prompt(
+    topics: Sequence[Topic], examples: Sequence[FewShotExample] = (), *, known_name: str | None = None
+) -> str:
     parts = [EXTRACTION_RULES, "Topics (use the label exactly as written):\n" + render_topics(topics)]
+    if known_name:
+        parts.insert(1, known_name_note(known_name))
     if examples:
         parts.append(
             "Examples of conversations and the facts to extract from them (follow their style and level "
@@ -176,7 +187,23 @@ def extraction_tool_config(topic_labels: Sequence[str], event_ids: Sequence[str]
 # Decisions
 # ---------------------------------------------------------------------------------------------------
 
-DECISION_SYSTEM_PROMPT = """\
+#: The attributes that hold one value at a time (docs/extraction.md, "Facts kept apart").
+SINGLE_VALUED_ATTRIBUTES = (
+    "name",
+    "age",
+    "residence (lives in / moved to)",
+    "employer (works at / for)",
+    "occupation (works as)",
+    "relationship status",
+    "diet (vegetarian / vegan / ...)",
+    "origin (is from)",
+    "nickname (wants to be called)",
+    "a possessive attribute \"<Name>'s <thing> is <value>\" (budget, birthday, favourite cuisine, dog's name)",
+    "the date of one planned event (is flying to Rome on <date>)",
+)
+
+_SINGLE_VALUED = "; ".join(SINGLE_VALUED_ATTRIBUTES)
+DECISION_SYSTEM_PROMPT = f"""\
 You maintain a long-term memory store about one user. You receive one candidate fact and the most similar \
 memories already stored (each with its id and a similarity score from 0 to 1). Choose exactly one action:
 
@@ -190,6 +217,17 @@ vegetarian"; "Alice asked to forget that ..." retracts what it names). Set memor
 fact to null.
 - ADD: the candidate is new information. Set memory_id to null and fact to the sentence to store (usually \
 the candidate itself).
+
+Keep facts apart. Two facts that differ in a number, a date or a named entity are different facts (ADD), \
+even when their wording is otherwise the same ("Alice visited Porto in 1990" and "Alice visited Lyon in 1991" \
+are two memories). Only an attribute that holds one value at a time is replaced (UPDATE): {_SINGLE_VALUED}. \
+Two dated past events are both kept (a move in 2024 and another in 2026 are both history), but a dated \
+change replaces the undated state it changes ("Carol moved from Denver to Seattle in October 2026" updates \
+"Carol lives in Denver").
+
+Name the user. When a stored memory names the user ("Carol lives in Denver", "The user's name is Carol"), \
+write the fact you store with that name, never "The user": UPDATE "Carol lives in Denver" with "Carol moved \
+from Denver to Seattle in October 2026".
 
 memory_id must be one of the ids listed, or null. A retraction that matches no stored memory is a NOOP. \
 Explain the choice in one short sentence in reason. Answer only by calling the record_decision tool, once."""

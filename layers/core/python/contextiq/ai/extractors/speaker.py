@@ -166,3 +166,12 @@ def second_person_to_assistant(text: str) -> str:
     text = re.sub(r"\byourself\b", "itself", text, flags=re.I)
     text = re.sub(r"\byour\b", "its", text, flags=re.I)
     return re.sub(r"\byou\b", "the assistant", text, flags=re.I)
+
+
+_NAME_FACT = re.compile(r"^the user's name is (?P<name>[A-Z][\w'-]*(?: [A-Z][\w'-]*)?)\.?$", re.I)
+
+
+def name_in(fact: str) -> str | None:
+    """The user's name a fact gives ("The user's name is Carol" -> "Carol"), if it is a name fact."""
+    m = _NAME_FACT.match(fact.strip())
+    return m.group("name") if m else None

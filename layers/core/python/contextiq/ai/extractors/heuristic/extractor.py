@@ -67,11 +67,13 @@ class HeuristicExtractor:
         turns: Sequence[Turn],
         topics: Sequence[Topic],
         examples: Sequence[FewShotExample] = (),
+        *,
+        known_name: str | None = None,
     ) -> Extraction:
         requested = [t.label for t in topics] or list(ALL_MANAGED_TOPICS)
         managed = {label for label in requested if label in MANAGED_TOPICS}
         custom = custom_topics(topics, examples)
-        ctx = Context(self.user_name(turns) or self.subject_fallback)
+        ctx = Context(self.user_name(turns) or known_name or self.subject_fallback)
 
         candidates: list[_Candidate] = []
         for turn in turns:
