@@ -43,20 +43,47 @@ Limit = Annotated[
     int,
     Query(ge=1, le=limits.MAX_PAGE_SIZE, description=f"page size, 1-{limits.MAX_PAGE_SIZE}"),
 ]
-NextToken = Annotated[str | None, Query(max_length=2048, description="opaque token from the previous page")]
+NextToken = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=limits.MAX_PAGE_TOKEN_LENGTH,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="the opaque `next_token` of the previous page of the same listing (same filters)",
+    ),
+]
+IDEMPOTENCY_KEY_PATTERN = rf"^[\x21-\x7e]{{1,{limits.MAX_IDEMPOTENCY_KEY_LENGTH}}}$"
 IdempotencyKey = Annotated[
     str | None,
-    Header(alias="Idempotency-Key", description="retry-safe POST: the first response is replayed"),
+    Header(
+        alias="Idempotency-Key",
+        pattern=IDEMPOTENCY_KEY_PATTERN,
+        description="Makes the POST retry-safe: within an hour, a request with the same key and the same body "
+        "replays the first answer (with `Idempotent-Replayed: true`) and writes nothing; the same key with "
+        f"another body is a 422. 1-{limits.MAX_IDEMPOTENCY_KEY_LENGTH} visible ASCII characters, e.g. a UUID.",
+        examples=["5f0c2a8e-7d1b-4c55-9f43-2b1e8d1c9a10"],
+    ),
+]
+IF_MATCH_PATTERN = r'^(\*|(W/)?"[0-9]{1,15}"|[0-9]{1,15})$'
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        pattern=IF_MATCH_PATTERN,
+        description='Apply the change only to this version (the `ETag` of a read, e.g. `"3"`); a stale version '
+        "answers 412. Without it (or with `*`) the change applies to the latest version.",
+        examples=['"3"'],
+    ),
 ]
 
-_ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
+_ETAG = re.compile(r'^(?:W/)?"?([0-9]+)"?$')
 
 
 def parse_if_match(value: str | None) -> int | None:
     """``If-Match: "3"`` (or W/"3" or 3) -> 3; ``*`` or absent -> None (no precondition)."""
     if value is None or value.strip() == "*":
         return None
-    match = _ETAG.match(value)
+    match = _ETAG.match(value.strip())
     if not match:
         raise InvalidInputError(
             'If-Match must be an ETag this API issued, e.g. "3"',

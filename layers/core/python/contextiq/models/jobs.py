@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic.config import JsonDict
 
 from contextiq import limits
-from contextiq.models.common import Name, Request
+from contextiq.models.common import Name, Request, Timestamp
 from contextiq.models.memories import Fact, Scope
 
-MANAGED_TOPIC_LABELS = (
+ManagedTopic = Literal[
     "USER_PERSONAL_INFO",
     "USER_PREFERENCES",
     "KEY_CONVERSATION_DETAILS",
     "EXPLICIT_INSTRUCTIONS",
-)
+]
+MANAGED_TOPIC_LABELS: tuple[str, ...] = get_args(ManagedTopic)
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=limits.MAX_EVENT_CONTENT_BYTES)]
 
@@ -26,7 +28,7 @@ class DirectEvent(Request):
     author: Name
     role: Name | None = None
     text: Text
-    timestamp: datetime | None = None
+    timestamp: Timestamp | None = None
 
 
 class CustomTopic(Request):
@@ -45,17 +47,56 @@ class Example(Request):
     facts: list[Fact] = Field(max_length=20)
 
 
+_NULL: JsonDict = {"type": "null"}
+
+
 class GenerateRequest(Request):
     """Exactly one source: a stored session, direct events, or pre-extracted facts."""
+
+    # The validator below, said in JSON Schema: one source; `scope` unless the source is a session
+    # (then it defaults to the session's user_id); `after_seq` only with a session.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "required": ["session_id"],
+                    "properties": {"session_id": {"type": "string"}, "events": _NULL, "facts": _NULL},
+                },
+                {
+                    "required": ["events", "scope"],
+                    "properties": {
+                        "events": {"type": "array"},
+                        "scope": {"type": "object"},
+                        "session_id": _NULL,
+                        "facts": _NULL,
+                        "after_seq": _NULL,
+                    },
+                },
+                {
+                    "required": ["facts", "scope"],
+                    "properties": {
+                        "facts": {"type": "array"},
+                        "scope": {"type": "object"},
+                        "session_id": _NULL,
+                        "events": _NULL,
+                        "after_seq": _NULL,
+                    },
+                },
+            ],
+            "examples": [
+                {"session_id": "01JD8X9Q3T9V6G8J2K4M5N7P8R", "wait_seconds": 20},
+                {"facts": ["Alice is vegetarian"], "scope": {"user_id": "alice"}},
+            ],
+        },
+    )
 
     session_id: str | None = Field(default=None, max_length=64)
     after_seq: int | None = Field(default=None, ge=0)
     events: list[DirectEvent] | None = Field(default=None, min_length=1, max_length=limits.MAX_GENERATE_EVENTS)
     facts: list[Fact] | None = Field(default=None, min_length=1, max_length=limits.MAX_GENERATE_FACTS)
     scope: Scope | None = None
-    topics: list[Annotated[str, StringConstraints(pattern=r"^[A-Z_]{1,64}$")] | CustomTopic] | None = Field(
-        default=None, max_length=16
-    )
+    topics: list[ManagedTopic | CustomTopic] | None = Field(default=None, max_length=16)
     examples: list[Example] | None = Field(default=None, max_length=10)
     disable_consolidation: bool = False
     wait_seconds: float = Field(default=0, ge=0, le=limits.MAX_WAIT_SECONDS)
@@ -69,11 +110,6 @@ class GenerateRequest(Request):
             raise ValueError("after_seq goes with session_id")
         if self.scope is None and self.session_id is None:
             raise ValueError("scope is required unless the source is a session (then it defaults to its user_id)")
-        for topic in self.topics or []:
-            if isinstance(topic, str) and topic not in MANAGED_TOPIC_LABELS:
-                raise ValueError(
-                    f"unknown managed topic {topic!r}; use one of {MANAGED_TOPIC_LABELS} or {{label, description}}"
-                )
         return self
 
 

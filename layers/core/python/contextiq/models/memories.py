@@ -8,20 +8,38 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, model_validator
 
 from contextiq import limits
 from contextiq.models.common import Metadata, Name, Request, TtlSeconds
 
+Scope = Annotated[
+    dict[Name, Name],
+    Field(
+        min_length=limits.MIN_SCOPE_KEYS,
+        max_length=limits.MAX_SCOPE_KEYS,
+        description='Whose memory this is: 1-8 keys, e.g. {"user_id": "alice", "app": "travel"}. '
+        "Scopes match exactly (same keys and values).",
+    ),
+]
+_scope_adapter: TypeAdapter[dict[str, str]] = TypeAdapter(Scope)
 
-def _check_scope(value: dict[str, str]) -> dict[str, str]:
-    if not limits.MIN_SCOPE_KEYS <= len(value) <= limits.MAX_SCOPE_KEYS:
-        raise ValueError(f"a scope has {limits.MIN_SCOPE_KEYS} to {limits.MAX_SCOPE_KEYS} keys, got {len(value)}")
-    return value
+
+def validate_scope(value: object) -> dict[str, str]:
+    """Validate a scope that did not come in a body (e.g. query parameters); ValueError names the problem."""
+    try:
+        return _scope_adapter.validate_python(value)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise ValueError(f"{where + ': ' if where else ''}{first.get('msg')}") from None
 
 
-Scope = Annotated[dict[Name, Name], AfterValidator(_check_scope)]
-Fact = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=limits.MAX_FACT_CHARS)]
+# Trimmed; the pattern (some non-space character) says in the schema what the trim implies.
+Fact = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=limits.MAX_FACT_CHARS, pattern=r"\S"),
+]
 Topics = Annotated[list[Name], Field(max_length=limits.MAX_TOPICS_PER_MEMORY)]
 
 
@@ -47,6 +65,13 @@ class Source(BaseModel):
 
 
 class MemoryCreate(Request):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"scope": {"user_id": "alice"}, "fact": "Alice prefers aisle seats", "topics": ["travel"]}]
+        },
+    )
+
     scope: Scope
     fact: Fact
     topics: Topics = Field(default_factory=list)
@@ -59,6 +84,18 @@ class MemoryCreate(Request):
 
 
 class MemoryPatch(Request):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"fact": "Alice prefers window seats"}],
+            "anyOf": [
+                {"required": ["fact"], "properties": {"fact": {"type": "string"}}},
+                {"required": ["topics"], "properties": {"topics": {"type": "array"}}},
+                {"required": ["metadata"], "properties": {"metadata": {"type": "object"}}},
+            ],
+        },
+    )
+
     fact: Fact | None = None
     topics: Topics | None = None
     metadata: Metadata | None = None
@@ -104,8 +141,18 @@ class Revision(BaseModel):
 
 
 class SearchRequest(Request):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"scope": {"user_id": "alice"}, "query": "what food does the user avoid?", "top_k": 3}]
+        },
+    )
+
     scope: Scope
-    query: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=limits.MAX_QUERY_CHARS)]
+    query: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=limits.MAX_QUERY_CHARS, pattern=r"\S"),
+    ]
     top_k: int = Field(default=10, ge=1, le=limits.MAX_TOP_K)
     mode: Literal["hybrid", "semantic", "keyword"] = "hybrid"
     min_score: float | None = Field(default=None, ge=0.0)

@@ -5,13 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contextiq import limits
-from contextiq.models.common import Metadata, Name, Request, TtlSeconds
+from contextiq.models.common import Metadata, Name, Request, Timestamp, TtlSeconds
 
 
 class SessionCreate(Request):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"user_id": "alice", "app_name": "travel", "state": {"step": 0}}]}
+    )
+
     user_id: Name
     app_name: Name | None = None
     state: dict[str, Any] = Field(default_factory=dict)
@@ -20,6 +24,24 @@ class SessionCreate(Request):
 
 
 class Session(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "01JD8X9Q3T9V6G8J2K4M5N7P8R",
+                    "user_id": "alice",
+                    "app_name": "travel",
+                    "state": {"step": 0},
+                    "metadata": {},
+                    "create_time": "2026-11-30T12:00:00.000Z",
+                    "update_time": "2026-11-30T12:00:00.000Z",
+                    "version": 1,
+                    "event_count": 0,
+                }
+            ]
+        }
+    )
+
     id: str
     user_id: str
     app_name: str | None
@@ -33,6 +55,18 @@ class Session(BaseModel):
 
 
 class EventContent(Request):
+    """`text`, `parts`, or both; at least one of them must say something."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["text"], "properties": {"text": {"type": "string"}}},
+                {"required": ["parts"], "properties": {"parts": {"type": "array", "minItems": 1}}},
+            ]
+        },
+    )
+
     text: str | None = None
     parts: list[dict[str, Any]] | None = Field(default=None, max_length=limits.MAX_EVENT_PARTS)
 
@@ -44,10 +78,24 @@ class EventContent(Request):
 
 
 class EventCreate(Request):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "author": "user",
+                    "role": "user",
+                    "content": {"text": "Hi, I am Alice. I am vegetarian and I live in Paris."},
+                    "state_delta": {"step": 1},
+                }
+            ]
+        },
+    )
+
     author: Name
     role: Name | None = None
     content: EventContent
-    timestamp: datetime | None = None
+    timestamp: Timestamp | None = None
     metadata: Metadata = Field(default_factory=dict)
     state_delta: dict[str, Any] | None = None
 
@@ -64,8 +112,12 @@ class Event(BaseModel):
 
 
 class StatePatch(Request):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"set": {"theme": "dark"}, "remove": ["step"]}]}
+    )
+
     set: dict[str, Any] = Field(default_factory=dict)
-    remove: list[str] = Field(default_factory=list, max_length=1000)
+    remove: list[str] = Field(default_factory=list, max_length=limits.MAX_STATE_REMOVE_KEYS)
 
     @model_validator(mode="after")
     def _disjoint(self) -> StatePatch:

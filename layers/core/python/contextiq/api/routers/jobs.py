@@ -2,26 +2,41 @@
 
 from __future__ import annotations
 
+import json
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from contextiq.api.conventions import operation
 from contextiq.api.deps import IdempotencyKey, Services, Tenant
-from contextiq.api.problems import problem_responses
 from contextiq.api.responses import respond, stored
 from contextiq.models.jobs import GenerateRequest, Job, JobAccepted, JobStatus
 
-ERRORS = problem_responses(400, 403, 404, 409, 413, 422)
-router = APIRouter(tags=["generation"], responses=ERRORS)
+router = APIRouter(tags=["generation"])
 
 
 @router.post(
     "/v1/memories/generate",
-    status_code=202,
     response_model=JobAccepted,
-    summary="Generate memories from a session, events or facts (asynchronous)",
-    description="Answers 202 with the job id. With `wait_seconds` (at most 25) it answers 200 with the "
-    "finished job when the job ends in time, else 202 as usual.",
-    responses={200: {"model": Job, "description": "the job ended within wait_seconds"}},
+    **operation(
+        "generateMemories",
+        "Generate memories from a session, events or facts (asynchronous)",
+        "Exactly one source: a stored session (`session_id`, optionally `after_seq`), direct `events`, or "
+        "pre-extracted `facts`. Answers 202 with the job id (and its `Location`). With `wait_seconds` (at "
+        "most 25) it answers 200 with the finished job when the job ends in time, else 202 as usual.",
+        status_code=202,
+        errors=(404, 409),
+        body=True,
+        headers=("Location", "Idempotent-Replayed"),
+        links={"getJob": {"job_id": "$response.body#/job_id"}},
+        responses={
+            200: {
+                "model": Job,
+                "description": "The job ended within `wait_seconds`",
+                "headers": {"Location": {"$ref": "#/components/headers/Location"}},
+            }
+        },
+    ),
 )
 def generate(
     body: GenerateRequest, tenant: Tenant, c: Services, idempotency_key: IdempotencyKey = None
@@ -32,8 +47,6 @@ def generate(
 
     accepted = respond(c, tenant, "POST /v1/memories/generate", idempotency_key, body, action)
     if body.wait_seconds > 0 and accepted.status_code == 202:
-        import json
-
         job_id = json.loads(bytes(accepted.body))["job_id"]
         job = c.generation.wait(tenant, job_id, body.wait_seconds)
         if job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
@@ -43,6 +56,16 @@ def generate(
     return accepted
 
 
-@router.get("/v1/jobs/{job_id}", response_model=Job, summary="Get a generation job")
+@router.get(
+    "/v1/jobs/{job_id}",
+    response_model=Job,
+    **operation(
+        "getJob",
+        "Get a generation job",
+        "PENDING, RUNNING, then SUCCEEDED (with counts of added/updated/deleted/unchanged memories and their "
+        "ids) or FAILED (with the reason).",
+        errors=(404,),
+    ),
+)
 def get_job(job_id: str, tenant: Tenant, c: Services) -> Job:
     return c.generation.get(tenant, job_id)
