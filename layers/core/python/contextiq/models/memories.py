@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, model_validator
 
 from contextiq import limits
-from contextiq.models.common import Metadata, Name, Request, TtlSeconds
+from contextiq.models.common import Metadata, Name, Request, Timestamp, TtlSeconds
 
 Scope = Annotated[
     dict[Name, Name],
@@ -43,14 +43,8 @@ Fact = Annotated[
 Topics = Annotated[list[Name], Field(max_length=limits.MAX_TOPICS_PER_MEMORY)]
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    """Naive datetimes are taken as UTC; every stored time is UTC."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-EventTime = Annotated[datetime, AfterValidator(_utc)]
+# Naive times are taken as UTC; every stored time is UTC, to the millisecond (see models.common).
+EventTime = Timestamp
 
 
 def scope_key(scope: dict[str, str]) -> str:
@@ -92,6 +86,7 @@ class MemoryPatch(Request):
                 {"required": ["fact"], "properties": {"fact": {"type": "string"}}},
                 {"required": ["topics"], "properties": {"topics": {"type": "array"}}},
                 {"required": ["metadata"], "properties": {"metadata": {"type": "object"}}},
+                {"required": ["event_time"], "properties": {"event_time": {"type": "string"}}},
             ],
         },
     )
