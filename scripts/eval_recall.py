@@ -50,11 +50,15 @@ def main(argv: list[str] | None = None) -> int:
         from contextiq.api.app import create_app
         from contextiq.local.inprocess import in_process_stack
 
-        data_dir = Path(tempfile.mkdtemp(prefix="ciq-recall-eval-"))
-        with in_process_stack(data_dir, embedder=args.embedder) as (container, drain):
-            container.api_keys.put("eval-key", "eval", key_id="eval")
-            with TestClient(create_app(container), headers={"x-api-key": "eval-key"}) as client:
-                report = evaluate(client, conversations, k=args.k, after_generate=drain)
+        # one stack per user: moto keeps every table in memory, and a user's questions never look past
+        # the user's own scope, so nothing is lost by starting afresh
+        report = RecallReport(k=args.k)
+        for conv in conversations:
+            data_dir = Path(tempfile.mkdtemp(prefix="ciq-recall-eval-"))
+            with in_process_stack(data_dir, embedder=args.embedder) as (container, drain):
+                container.api_keys.put("eval-key", "eval", key_id="eval")
+                with TestClient(create_app(container), headers={"x-api-key": "eval-key"}) as client:
+                    evaluate(client, [conv], k=args.k, after_generate=drain, report=report)
     print(summary(report))
     for name, reason in report.unavailable.items():
         print(f"{name}: not available ({reason})")

@@ -209,12 +209,14 @@ def evaluate(
     k: int = 10,
     after_generate: Callable[[], None] | None = None,
     retrievers: Sequence[str] = RETRIEVERS,
+    report: RecallReport | None = None,
 ) -> RecallReport:
-    """Ingest every conversation, then ask every question of every retriever (see the module docstring)."""
-    report = RecallReport(k=k)
+    """Ingest every conversation, then ask every question of every retriever (see the module docstring).
+    Scores add up in ``report`` when given (one stack per conversation keeps a local run's memory small)."""
+    report = report or RecallReport(k=k)
     started = time.perf_counter()
     mapped = [(conv, ingest(client, conv, after_generate)) for conv in conversations]
-    report.ingest_seconds = time.perf_counter() - started
+    report.ingest_seconds += time.perf_counter() - started
     searches: dict[str, Callable[[HttpClient, str, str, int], list[set[str]]]] = {
         "memories": search_memories,
         "events": search_events,

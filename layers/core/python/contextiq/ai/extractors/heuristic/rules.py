@@ -33,7 +33,7 @@ _ADV = (
 )
 _REL = (
     r"(?:wife|husband|partner|spouse|fianc[eé]e?|boyfriend|girlfriend|daughters?|sons?|kids?|children|child|"
-    r"babies|baby|mother|mom|mum|father|dad|parents|brothers?|sisters?|siblings?|twin|"
+    r"babies|baby|mother|mom|mum|father|dad|parents|brothers?|sisters?|siblings?|twins?|"
     r"grand(?:mother|father|ma|pa|"
     r"parents|son|daughter|kids|children)|aunt|uncle|cousins?|niece|nephew|in-laws|(?:mother|father|sister|"
     r"brother)-in-law|friends?|bff|boss|manager|colleagues?|co-?workers?|roommates?|flatmates?|neighbou?rs?|"
@@ -298,7 +298,8 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
             r"registered|scheduled|rescheduled|cancell?ed|confirmed|rented|applied|spent|accepted|"
             r"received|won|"
             r"finished|completed|passed|failed|quit|retired|graduated|adopted|got (?:a|an|my|married|engaged|"
-            r"promoted|hired)|was (?:promoted|hired|accepted))\b",
+            r"promoted|hired)|was (?:promoted|hired|accepted)|started|began|joined|took up|picked up|"
+            r"switched|gave up|stopped)\b(?! to (?:ask|say|think|wonder)\b)",
             re.I,
         ),
         whole("booked", DETAILS),
@@ -325,14 +326,61 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
         ),
         build_my_detail,
     ),
+    # -- ongoing activities, conditions, what affects the user, news about people they know ------------
+    (
+        "ongoing",
+        re.compile(
+            r"^I have been (?!going\b|wondering\b|thinking\b|meaning\b|trying to (?:find|reach)\b)\w+ing\b"
+            r"|^I have (?!to\b|got\b|been\b|no\b|a\b|an\b|the\b)\w+ .*\b(?:for (?:\w+ )?(?:years?|months?|decades?|"
+            r"weeks?)|since (?:I|\d{4}|childhood|school))\b"
+            r"|^I spend (?:most|every|all|my|the|a lot of|much of|half)\b",
+            re.I,
+        ),
+        whole("ongoing", PREFERENCES, PERSONAL),
+    ),
+    (
+        "condition",
+        re.compile(
+            r"^I (?:easily |always |often |usually )?(?:get|am getting) (?:\w+sick|sick|migraines?|headaches?|"
+            r"anxious|nervous|dizzy|nauseous|cold feet|hay fever)\b|^I (?:suffer from|struggle with|am prone to)\b",
+            re.I,
+        ),
+        whole("condition", PERSONAL, PREFERENCES),
+    ),
+    (
+        "affects_me",
+        re.compile(
+            r"^(?!(?:I|you|it|that|this|there|please|can|could|would|will|do|does)\b)[\w' -]{3,40}? "
+            r"(?:gives?|makes?|drives?|wears?|keeps?|bothers?|scares?|stresses?|worries?|relaxes?|calms?) me\b",
+            re.I,
+        ),
+        whole("affects_me", PREFERENCES, PERSONAL),
+    ),
+    (
+        "their_news",
+        re.compile(
+            r"^(?-i:[A-Z][a-z]+(?: [A-Z][a-z]+)?) (?:just |recently |finally |has )*(?:got (?:hired|married|"
+            r"engaged|promoted|a (?:new )?job)|is moving|moved|has been (?:completely |really )?(?:obsessed|into|"
+            r"\w+ing)|started|is starting|adopted|graduated|retired|passed away|had a baby|is pregnant|"
+            r"is expecting|quit|bought a|became)\b",
+            re.I,
+        ),
+        whole("their_news", DETAILS, PERSONAL),
+    ),
     ("the_detail", THE_DETAIL, build_the_detail),
     ("dated_detail", re.compile(r"^(?:I|my)\b", re.I), build_dated),
 ]
 
 
+_OUR = re.compile(r"^our\s+", re.I)
+_WE_HAVE = re.compile(r"^we (have|own|adopted|got) (?=(?:a|an|one|two|three|\d+)\b)", re.I)
+
+
 def classify(clause: str, ctx: Context, *, allow_retraction: bool = True) -> Match | None:
     """The first rule matching a (first-person) clause, as a third-person fact with preferred topics."""
     text = expand_first_person(clause.strip().rstrip(" .!"))
+    # "our twins", "we have a cat": the user's household speaks through the user
+    text = _WE_HAVE.sub(r"I \1 ", _OUR.sub("my ", text))
     for name, pattern, build in RULES:
         if name == "no_longer" and not allow_retraction:
             continue
