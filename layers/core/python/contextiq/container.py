@@ -1,9 +1,13 @@
-"""Builds the adapters and services from Settings, lazily, once per process (a warm Lambda reuses them)."""
+"""Builds the adapters and services from Settings, lazily, once per process (a warm Lambda reuses them).
+
+Every member is typed; the heavier modules are imported inside the member that needs them (and only
+for type checking at the top), so each function's cold start pays only for what it uses.
+"""
 
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import boto3
 from botocore.config import Config
@@ -14,9 +18,17 @@ from contextiq.services.sessions import SessionService
 from contextiq.stores.dynamo.api_keys import ApiKeyStore
 from contextiq.stores.dynamo.sessions import SessionStore
 
-if TYPE_CHECKING:  # imported lazily below: each function's cold start pays only for what it uses
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sqs import SQSClient
+
+    from contextiq.ai.embedders.base import Embedder
+    from contextiq.services.generation import ConsolidationWorker, ExtractionWorker, GenerationService
+    from contextiq.services.idempotency import IdempotentRunner
     from contextiq.services.memories import MemoryService
+    from contextiq.stores.dynamo.jobs import JobStore
     from contextiq.stores.dynamo.memories import MemoryStore
+    from contextiq.stores.vector.base import VectorIndex
 
 _BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=64)
 
@@ -25,16 +37,13 @@ class Container:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def client(self, service: str) -> Any:
-        return boto3.client(service, region_name=self.settings.region, config=_BOTO_CONFIG)  # type: ignore[call-overload]
+    @cached_property
+    def dynamodb(self) -> DynamoDBClient:
+        return boto3.client("dynamodb", region_name=self.settings.region, config=_BOTO_CONFIG)
 
     @cached_property
-    def dynamodb(self) -> Any:
-        return self.client("dynamodb")
-
-    @cached_property
-    def sqs(self) -> Any:
-        return self.client("sqs")
+    def sqs(self) -> SQSClient:
+        return boto3.client("sqs", region_name=self.settings.region, config=_BOTO_CONFIG)
 
     @cached_property
     def api_keys(self) -> ApiKeyStore:
@@ -43,10 +52,10 @@ class Container:
         )
 
     @cached_property
-    def idempotency(self) -> Any:
+    def idempotency(self) -> IdempotentRunner:
         from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-        from contextiq.api.idempotency import IdempotentRunner
+        from contextiq.services.idempotency import IdempotentRunner
 
         persistence = DynamoDBPersistenceLayer(table_name=self.settings.idempotency_table, boto3_client=self.dynamodb)
         return IdempotentRunner(persistence, self.settings.idempotency_expiry_seconds)
@@ -59,13 +68,13 @@ class Container:
         )
 
     @cached_property
-    def embedder(self) -> Any:
+    def embedder(self) -> Embedder:
         from contextiq.ai.embedders.factory import build_embedder
 
         return build_embedder(self.settings)
 
     @cached_property
-    def vector_index(self) -> Any:
+    def vector_index(self) -> VectorIndex:
         from contextiq.stores.vector.factory import build_vector_index, index_info_for
 
         return build_vector_index(self.settings, index_info_for(self.embedder))
@@ -83,20 +92,20 @@ class Container:
         return MemoryService(self.memory_store, self.embedder, self.vector_index)
 
     @cached_property
-    def jobs(self) -> Any:
+    def jobs(self) -> JobStore:
         from contextiq.stores.dynamo.jobs import JobStore
 
         return JobStore(self.dynamodb, self.settings.jobs_table)
 
     @cached_property
-    def generation(self) -> Any:
+    def generation(self) -> GenerationService:
         from contextiq.services.generation import GenerationService
         from contextiq.stores.queues import SqsQueue
 
         return GenerationService(self.jobs, self.sessions, SqsQueue(self.sqs, self.settings.extraction_queue_url))
 
     @cached_property
-    def extraction_worker(self) -> Any:
+    def extraction_worker(self) -> ExtractionWorker:
         from contextiq.ai.extractors.factory import build_extractor
         from contextiq.services.generation import ExtractionWorker
         from contextiq.stores.queues import SqsQueue
@@ -109,7 +118,7 @@ class Container:
         )
 
     @cached_property
-    def consolidation_worker(self) -> Any:
+    def consolidation_worker(self) -> ConsolidationWorker:
         from contextiq.ai.extractors.factory import build_decider
         from contextiq.services.generation import ConsolidationWorker
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.config import JsonDict
@@ -141,10 +141,3 @@ class Job(BaseModel):
 class JobAccepted(BaseModel):
     job_id: str
     status: JobStatus
-
-
-def job_spec(req: GenerateRequest, scope: dict[str, str]) -> dict[str, Any]:
-    """What the workers need from the request (stored with the job; the wait is the API's business)."""
-    spec = req.model_dump(mode="json", exclude={"wait_seconds"}, exclude_none=True)
-    spec["scope"] = scope
-    return spec

@@ -20,7 +20,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Protocol
 
 from ulid import ULID
 
@@ -38,15 +38,37 @@ from contextiq.ai.extractors.base import (
 )
 from contextiq.errors import ConflictError, FieldProblem, NotFoundError, PayloadTooLargeError
 from contextiq.ids import new_id, utcnow
-from contextiq.models.common import json_size
-from contextiq.models.jobs import GenerateRequest, Job, JobResult, JobStatus, job_spec
+from contextiq.models.jobs import CustomTopic, GenerateRequest, Job, JobResult, JobStatus
 from contextiq.models.memories import MemoryCreate, MemoryPatch, Source, scope_key
+from contextiq.models.pipeline import (
+    PROVIDED_TOPIC,
+    CandidateMessage,
+    ConsolidationMessage,
+    ExtractionMessage,
+    JobSpec,
+)
 from contextiq.models.sessions import Event
 from contextiq.observability import count, logger, timed
 from contextiq.services.memories import MemoryService
 from contextiq.services.sessions import SessionService
-from contextiq.stores.dynamo.jobs import JobStore
+from contextiq.stores.dynamo.jobs import StoredJob
 from contextiq.stores.queues import MessageQueue
+
+
+class JobRepository(Protocol):
+    """Generation jobs and their progress (``stores.dynamo.jobs.JobStore``); None: its condition failed."""
+
+    def create(self, tenant: str, job: Job, spec: JobSpec) -> None: ...
+    def get(self, tenant: str, job_id: str) -> StoredJob | None: ...
+    def mark_running(self, tenant: str, job_id: str, now: datetime) -> StoredJob | None: ...
+    def set_parts(
+        self, tenant: str, job_id: str, parts_total: int, candidates: int, now: datetime
+    ) -> StoredJob | None: ...
+    def record_part(
+        self, tenant: str, job_id: str, part: int, result: JobResult, now: datetime
+    ) -> StoredJob | None: ...
+    def succeed_if_complete(self, tenant: str, job_id: str, now: datetime) -> StoredJob | None: ...
+    def fail(self, tenant: str, job_id: str, reason: str, now: datetime) -> StoredJob | None: ...
 
 
 def consolidation_group(tenant: str, scope: dict[str, str]) -> str:
@@ -103,26 +125,24 @@ def chunk_turns(turns: Sequence[Turn]) -> list[list[Turn]]:
     return chunks
 
 
-def topics_of(spec: dict[str, Any]) -> list[Topic]:
-    wanted = spec.get("topics") or list(MANAGED_TOPICS)
+def topics_of(spec: JobSpec) -> list[Topic]:
+    wanted: list[str | CustomTopic] = list(spec.topics or MANAGED_TOPICS)
     topics = []
     for t in wanted:
         if isinstance(t, str):
             topics.append(Topic(label=t, description=MANAGED_TOPICS[t], managed=True))
         else:
-            topics.append(Topic(label=t["label"], description=t["description"]))
+            topics.append(Topic(label=t.label, description=t.description))
     return topics
 
 
-def examples_of(spec: dict[str, Any], now: datetime) -> list[FewShotExample]:
+def examples_of(spec: JobSpec, now: datetime) -> list[FewShotExample]:
     return [
         FewShotExample(
-            conversation=tuple(
-                Turn(author=t["author"], text=t["text"], timestamp=now, role=t.get("role")) for t in ex["conversation"]
-            ),
-            facts=tuple(ex["facts"]),
+            conversation=tuple(Turn(author=t.author, text=t.text, timestamp=now, role=t.role) for t in ex.conversation),
+            facts=tuple(ex.facts),
         )
-        for ex in spec.get("examples") or []
+        for ex in spec.examples or []
     ]
 
 
@@ -132,7 +152,7 @@ def examples_of(spec: dict[str, Any], now: datetime) -> list[FewShotExample]:
 class GenerationService:
     def __init__(
         self,
-        jobs: JobStore,
+        jobs: JobRepository,
         sessions: SessionService,
         extraction_queue: MessageQueue,
         clock: Callable[[], datetime] = utcnow,
@@ -150,8 +170,8 @@ class GenerationService:
             session = self._sessions.get(tenant, req.session_id)  # 404 for unknown / another tenant's
             scope = scope or {"user_id": session.user_id}
         assert scope is not None  # the request model insists on a scope without a session
-        spec = job_spec(req, scope)
-        if json_size(spec) > limits.MAX_JOB_SPEC_BYTES:
+        spec = JobSpec.of(req, scope)
+        if len(spec.to_json().encode()) > limits.MAX_JOB_SPEC_BYTES:
             raise PayloadTooLargeError(
                 f"a generate request is limited to {limits.MAX_JOB_SPEC_BYTES} bytes of events/facts/examples",
                 [FieldProblem("events", "too large: split the conversation or give a session_id")],
@@ -159,7 +179,7 @@ class GenerationService:
         now = self._clock()
         job = Job(id=new_id(), status=JobStatus.PENDING, scope=scope, create_time=now, update_time=now)
         self._jobs.create(tenant, job, spec)
-        self._queue.send({"tenant": tenant, "job_id": job.id})
+        self._queue.send(ExtractionMessage(tenant=tenant, job_id=job.id))
         return job
 
     def get(self, tenant: str, job_id: str) -> Job:
@@ -181,18 +201,34 @@ class GenerationService:
 # -- the workers ----------------------------------------------------------------------------------
 
 
-def fail_job(jobs: JobStore, message: dict[str, Any], reason: str) -> None:
-    """Mark the message's job FAILED (last delivery of a message that keeps failing)."""
-    tenant, job_id = message.get("tenant"), message.get("job_id")
-    if isinstance(tenant, str) and isinstance(job_id, str) and jobs.fail(tenant, job_id, reason, utcnow()):
-        count("JobsFailed")
-        logger.warning("job failed", extra={"job_id": job_id, "reason": reason})
+class JobWorker:
+    """What both workers share: their job store and clock, and giving up on a job."""
+
+    _jobs: JobRepository
+    _clock: Callable[[], datetime]
+
+    def fail(self, tenant: str, job_id: str, reason: str) -> None:
+        """Mark the job FAILED with ``reason`` (a message that keeps failing, or can never succeed)."""
+        if self._jobs.fail(tenant, job_id, reason, self._clock()):
+            count("JobsFailed")
+            logger.warning("job failed", extra={"job_id": job_id, "reason": reason})
+
+    def _open_job(self, tenant: str, job_id: str) -> tuple[StoredJob | None, str]:
+        """The job, if there is still work to do for it; else None and why."""
+        logger.append_keys(job_id=job_id)
+        stored = self._jobs.get(tenant, job_id)
+        if stored is None:  # never created or expired: retrying cannot help
+            logger.warning("message for an unknown job dropped", extra={"job_id": job_id})
+            return None, "unknown job: dropped"
+        if stored.finished:
+            return None, "already finished"
+        return stored, ""
 
 
-class ExtractionWorker:
+class ExtractionWorker(JobWorker):
     def __init__(
         self,
-        jobs: JobStore,
+        jobs: JobRepository,
         sessions: SessionService,
         extractor: Extractor,
         consolidation_queue: MessageQueue,
@@ -204,33 +240,27 @@ class ExtractionWorker:
         self._queue = consolidation_queue
         self._clock = clock
 
-    def _turns(self, tenant: str, spec: dict[str, Any], now: datetime) -> list[Turn]:
-        if "session_id" in spec:
-            self._sessions.get(tenant, spec["session_id"])
+    def _turns(self, tenant: str, spec: JobSpec, now: datetime) -> list[Turn]:
+        if spec.session_id is not None:
+            self._sessions.get(tenant, spec.session_id)
             events: list[Event] = []
             token = None
             while True:
                 page, token = self._sessions.list_events(
-                    tenant, spec["session_id"], spec.get("after_seq", 0), limits.MAX_PAGE_SIZE, token
+                    tenant, spec.session_id, spec.after_seq or 0, limits.MAX_PAGE_SIZE, token
                 )
                 events.extend(page)
                 if not token:
                     break
             return turns_from_events(events)
         return [
-            Turn(
-                author=e["author"],
-                text=e["text"],
-                role=e.get("role"),
-                event_id=f"direct-{i}",
-                timestamp=datetime.fromisoformat(e["timestamp"]) if e.get("timestamp") else now,
-            )
-            for i, e in enumerate(spec.get("events") or [])
+            Turn(author=e.author, text=e.text, role=e.role, event_id=f"direct-{i}", timestamp=e.timestamp or now)
+            for i, e in enumerate(spec.events or [])
         ]
 
-    def _candidates(self, tenant: str, spec: dict[str, Any], now: datetime) -> list[CandidateFact]:
-        if "facts" in spec:
-            return [CandidateFact(fact=f, topic="PROVIDED") for f in spec["facts"]]
+    def _candidates(self, tenant: str, spec: JobSpec, now: datetime) -> list[CandidateFact]:
+        if spec.facts is not None:
+            return [CandidateFact(fact=f, topic=PROVIDED_TOPIC) for f in spec.facts]
         turns = self._turns(tenant, spec, now)
         topics, examples = topics_of(spec), examples_of(spec, now)
         seen: set[str] = set()
@@ -250,18 +280,14 @@ class ExtractionWorker:
         count("ModelOutputTokens", tokens_out)
         return candidates
 
-    def handle(self, message: dict[str, Any]) -> str:
-        tenant, job_id = message["tenant"], message["job_id"]
-        logger.append_keys(job_id=job_id)
-        stored = self._jobs.get(tenant, job_id)
-        if stored is None:  # never created or expired: retrying cannot help
-            logger.warning("message for an unknown job dropped", extra={"job_id": job_id})
-            return "unknown job: dropped"
-        if stored.finished:
-            return "already finished"
+    def handle(self, message: ExtractionMessage) -> str:
+        tenant, job_id = message.tenant, message.job_id
+        stored, why_not = self._open_job(tenant, job_id)
+        if stored is None:
+            return why_not
+        spec = stored.spec  # MalformedMessageError: the job fails at once
         now = self._clock()
         self._jobs.mark_running(tenant, job_id, now)
-        spec = stored.spec
         candidates = self._candidates(tenant, spec, now)
         parts = [
             candidates[i : i + limits.CONSOLIDATION_PART_CANDIDATES]
@@ -275,29 +301,30 @@ class ExtractionWorker:
         scope = stored.job.scope
         for number, part in enumerate(parts):
             self._queue.send(
-                {
-                    "tenant": tenant,
-                    "job_id": job_id,
-                    "part": number,
-                    "scope": scope,
-                    "session_id": spec.get("session_id"),
-                    "disable_consolidation": bool(spec.get("disable_consolidation")),
-                    "candidates": [
-                        {"fact": c.fact, "topic": c.topic, "source_event_ids": list(c.source_event_ids)} for c in part
+                ConsolidationMessage(
+                    tenant=tenant,
+                    job_id=job_id,
+                    part=number,
+                    scope=scope,
+                    session_id=spec.session_id,
+                    disable_consolidation=spec.disable_consolidation,
+                    candidates=[
+                        CandidateMessage(fact=c.fact, topic=c.topic, source_event_ids=list(c.source_event_ids))
+                        for c in part
                     ],
-                },
+                ),
                 group_id=consolidation_group(tenant, scope),
                 dedup_id=f"{job_id}-{number}",
             )
         return f"{len(candidates)} candidates in {len(parts)} parts"
 
 
-class ConsolidationWorker:
+class ConsolidationWorker(JobWorker):
     SIMILAR = 5
 
     def __init__(
         self,
-        jobs: JobStore,
+        jobs: JobRepository,
         memories: MemoryService,
         decider: Decider,
         clock: Callable[[], datetime] = utcnow,
@@ -311,16 +338,16 @@ class ConsolidationWorker:
         self,
         tenant: str,
         job_id: str,
-        message: dict[str, Any],
+        message: ConsolidationMessage,
         index: int,
         cand: CandidateFact,
         result: JobResult,
     ) -> None:
-        scope = message["scope"]
+        scope = message.scope
         actor = f"job:{job_id}"
-        source = Source(session_id=message.get("session_id"), event_ids=list(cand.source_event_ids))
-        topics = [cand.topic] if cand.topic and cand.topic != "PROVIDED" else []
-        if message.get("disable_consolidation"):
+        source = Source(session_id=message.session_id, event_ids=list(cand.source_event_ids))
+        topics = [cand.topic] if cand.topic and cand.topic != PROVIDED_TOPIC else []
+        if message.disable_consolidation:
             decision_action, target, fact = Action.ADD, None, cand.fact
         else:
             similar = [
@@ -334,7 +361,7 @@ class ConsolidationWorker:
             decision_action, target, fact = decision.action, decision.memory_id, decision.fact or cand.fact
         try:
             if decision_action == Action.ADD:
-                memory_id = derived_memory_id(job_id, message["part"], index)
+                memory_id = derived_memory_id(job_id, message.part, index)
                 with contextlib.suppress(ConflictError):  # a replay of this very candidate: already there
                     self._memories.create(
                         tenant,
@@ -358,18 +385,14 @@ class ConsolidationWorker:
         except NotFoundError:
             result.unchanged += 1  # the target went away meanwhile (e.g. a replayed DELETE)
 
-    def handle(self, message: dict[str, Any]) -> str:
-        tenant, job_id, part = message["tenant"], message["job_id"], int(message["part"])
-        logger.append_keys(job_id=job_id)
-        stored = self._jobs.get(tenant, job_id)
-        if stored is None:  # never created or expired: retrying cannot help
-            logger.warning("message for an unknown job dropped", extra={"job_id": job_id})
-            return "unknown job: dropped"
-        if stored.finished:
-            return "already finished"
+    def handle(self, message: ConsolidationMessage) -> str:
+        tenant, job_id, part = message.tenant, message.job_id, message.part
+        stored, why_not = self._open_job(tenant, job_id)
+        if stored is None:
+            return why_not
         result = JobResult()
-        for index, raw in enumerate(message["candidates"]):
-            cand = CandidateFact(raw["fact"], raw.get("topic", ""), tuple(raw.get("source_event_ids") or ()))
+        for index, raw in enumerate(message.candidates):
+            cand = CandidateFact(raw.fact, raw.topic, tuple(raw.source_event_ids))
             self._apply(tenant, job_id, message, index, cand, result)
         now = self._clock()
         if self._jobs.record_part(tenant, job_id, part, result, now) is None:

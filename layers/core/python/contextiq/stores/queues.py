@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
 
 
 class MessageQueue(Protocol):
-    def send(self, body: dict[str, Any], group_id: str | None = None, dedup_id: str | None = None) -> None: ...
+    def send(self, message: BaseModel, group_id: str | None = None, dedup_id: str | None = None) -> None: ...
 
 
 class SqsQueue:
-    def __init__(self, client: Any, url: str) -> None:
+    def __init__(self, client: SQSClient, url: str) -> None:
         self._sqs = client
         self.url = url
 
-    def send(self, body: dict[str, Any], group_id: str | None = None, dedup_id: str | None = None) -> None:
+    def send(self, message: BaseModel, group_id: str | None = None, dedup_id: str | None = None) -> None:
         if not self.url:
             raise RuntimeError("queue URL is not configured (CONTEXTIQ_*_QUEUE_URL)")
-        kwargs: dict[str, Any] = {
-            "QueueUrl": self.url,
-            "MessageBody": json.dumps(body, separators=(",", ":")),
-        }
+        kwargs: dict[str, Any] = {"QueueUrl": self.url, "MessageBody": message.model_dump_json()}
         if group_id is not None:
             kwargs["MessageGroupId"] = group_id
         if dedup_id is not None:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from contextiq.api.conventions import operation
 from contextiq.api.deps import IdempotencyKey, Services, Tenant
-from contextiq.api.responses import respond, stored
+from contextiq.api.responses import run_once, stored, to_response
 from contextiq.models.jobs import GenerateRequest, Job, JobAccepted, JobStatus
+from contextiq.services.idempotency import StoredResponse
 
 router = APIRouter(tags=["generation"])
 
@@ -41,19 +40,19 @@ router = APIRouter(tags=["generation"])
 def generate(
     body: GenerateRequest, tenant: Tenant, c: Services, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
-    def action() -> dict:
+    def action() -> StoredResponse:
         job = c.generation.submit(tenant, body)
         return stored(202, JobAccepted(job_id=job.id, status=job.status), {"Location": f"/v1/jobs/{job.id}"})
 
-    accepted = respond(c, tenant, "POST /v1/memories/generate", idempotency_key, body, action)
-    if body.wait_seconds > 0 and accepted.status_code == 202:
-        job_id = json.loads(bytes(accepted.body))["job_id"]
-        job = c.generation.wait(tenant, job_id, body.wait_seconds)
+    result, replayed = run_once(c, tenant, "POST /v1/memories/generate", idempotency_key, body, action)
+    if body.wait_seconds > 0 and result["status"] == 202:
+        accepted = JobAccepted.model_validate(result["body"])  # this call's job, or the replayed one's
+        job = c.generation.wait(tenant, accepted.job_id, body.wait_seconds)
         if job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
             return JSONResponse(
                 job.model_dump(mode="json"), status_code=200, headers={"Location": f"/v1/jobs/{job.id}"}
             )
-    return accepted
+    return to_response(result, replayed)
 
 
 @router.get(

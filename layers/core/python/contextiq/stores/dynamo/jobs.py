@@ -16,10 +16,10 @@ from botocore.exceptions import ClientError
 from contextiq import limits
 from contextiq.ids import epoch, isoformat
 from contextiq.models.jobs import Job, JobResult, JobStatus
+from contextiq.models.pipeline import JobSpec, parse_message
 from contextiq.stores.dynamo.base import from_item, is_condition_failure, to_item, values
 
 JOB_SK = "JOB"
-OPEN = (JobStatus.PENDING.value, JobStatus.RUNNING.value)
 
 
 def job_pk(tenant: str, job_id: str) -> str:
@@ -30,9 +30,14 @@ def job_pk(tenant: str, job_id: str) -> str:
 class StoredJob:
     tenant: str
     job: Job
-    spec: dict[str, Any]
+    spec_json: str
     parts_total: int | None
     parts_done: int
+
+    @property
+    def spec(self) -> JobSpec:
+        """Parsed when a worker reads it, so a malformed spec fails that job, never a GET of it."""
+        return parse_message(JobSpec, self.spec_json)
 
     @property
     def finished(self) -> bool:
@@ -47,7 +52,7 @@ class JobStore:
     def _key(self, tenant: str, job_id: str) -> dict[str, Any]:
         return to_item({"pk": job_pk(tenant, job_id), "sk": JOB_SK})
 
-    def create(self, tenant: str, job: Job, spec: dict[str, Any]) -> None:
+    def create(self, tenant: str, job: Job, spec: JobSpec) -> None:
         self._ddb.put_item(
             TableName=self._table,
             Item=to_item(
@@ -58,7 +63,7 @@ class JobStore:
                     "id": job.id,
                     "status": job.status.value,
                     "scope": json.dumps(job.scope),
-                    "spec": json.dumps(spec, separators=(",", ":")),
+                    "spec": spec.to_json(),
                     "create_time": isoformat(job.create_time),
                     "update_time": isoformat(job.update_time),
                     "expire_at": epoch(job.create_time) + limits.JOB_RETENTION_DAYS * 86400,
@@ -93,9 +98,7 @@ class JobStore:
             result=result,
             error=item.get("error"),
         )
-        return StoredJob(
-            item["tenant"], job, json.loads(item["spec"]), item.get("parts_total"), item.get("parts_done", 0)
-        )
+        return StoredJob(item["tenant"], job, item["spec"], item.get("parts_total"), item.get("parts_done", 0))
 
     def get(self, tenant: str, job_id: str) -> StoredJob | None:
         resp = self._ddb.get_item(TableName=self._table, Key=self._key(tenant, job_id), ConsistentRead=True)
