@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from contextiq.definitions import TABLES, local_resource_name
+from contextiq.definitions import local_resource_name
 
 
 class Settings(BaseSettings):
@@ -46,9 +46,6 @@ class Settings(BaseSettings):
     # How long an API-key -> tenant lookup is cached in a warm Lambda.
     api_key_cache_seconds: int = 60
     idempotency_expiry_seconds: int = 3600
-
-    def table_names(self) -> dict[str, str]:
-        return {t.logical_id: getattr(self, t.setting) for t in TABLES}
 
 
 @lru_cache(maxsize=1)

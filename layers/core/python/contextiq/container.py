@@ -13,7 +13,6 @@ import boto3
 from botocore.config import Config
 
 from contextiq.config import Settings
-from contextiq.observability import count
 from contextiq.services.sessions import SessionService
 from contextiq.stores.dynamo.api_keys import ApiKeyStore
 from contextiq.stores.dynamo.sessions import SessionStore
@@ -62,10 +61,7 @@ class Container:
 
     @cached_property
     def sessions(self) -> SessionService:
-        return SessionService(
-            SessionStore(self.dynamodb, self.settings.sessions_table),
-            on_event_appended=lambda _tenant, _event: count("EventsAppended"),
-        )
+        return SessionService(SessionStore(self.dynamodb, self.settings.sessions_table))
 
     @cached_property
     def embedder(self) -> Embedder:

@@ -52,12 +52,17 @@ class QueueDef:
     content_based_deduplication: bool = field(default=False)
 
 
+# Sessions of one user (and app): gsi1pk = T#<tenant>#U#<user_id>, gsi1sk = A#<app_name>#<session_id>.
+SESSIONS_BY_USER = GlobalIndex("by_user", Key("gsi1pk"), Key("gsi1sk"))
+# Live memories of one scope: gsi1pk = T#<tenant>#SC#<scope_key>, gsi1sk = <memory_id>.
+MEMORIES_BY_SCOPE = GlobalIndex("by_scope", Key("gsi1pk"), Key("gsi1sk"))
+
 SESSIONS_TABLE = TableDef(
     logical_id="SessionsTable",
     setting="sessions_table",
     partition_key=Key("pk"),
     sort_key=Key("sk"),
-    indexes=(GlobalIndex("by_user", Key("gsi1pk"), Key("gsi1sk")),),
+    indexes=(SESSIONS_BY_USER,),
     ttl_attribute="expire_at",
 )
 
@@ -66,7 +71,7 @@ MEMORIES_TABLE = TableDef(
     setting="memories_table",
     partition_key=Key("pk"),
     sort_key=Key("sk"),
-    indexes=(GlobalIndex("by_scope", Key("gsi1pk"), Key("gsi1sk")),),
+    indexes=(MEMORIES_BY_SCOPE,),
     ttl_attribute="expire_at",
     stream=True,
 )

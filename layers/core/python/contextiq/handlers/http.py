@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -13,9 +13,8 @@ from mangum import Mangum
 from contextiq.api.app import create_app
 from contextiq.config import get_settings
 from contextiq.container import Container
+from contextiq.handlers.types import LambdaHandler
 from contextiq.observability import logger, metrics, tracer
-
-LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
 def http_handler(routers: Sequence[APIRouter]) -> LambdaHandler:

@@ -8,9 +8,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from contextiq.handlers.types import LambdaHandler
 from contextiq.observability import logger, metrics, tracer
-
-LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
 def batch_handler(event_type: EventType, record_handler: Callable[[Any], Any]) -> LambdaHandler:

@@ -242,17 +242,7 @@ class ExtractionWorker(JobWorker):
 
     def _turns(self, tenant: str, spec: JobSpec, now: datetime) -> list[Turn]:
         if spec.session_id is not None:
-            self._sessions.get(tenant, spec.session_id)
-            events: list[Event] = []
-            token = None
-            while True:
-                page, token = self._sessions.list_events(
-                    tenant, spec.session_id, spec.after_seq or 0, limits.MAX_PAGE_SIZE, token
-                )
-                events.extend(page)
-                if not token:
-                    break
-            return turns_from_events(events)
+            return turns_from_events(self._sessions.all_events(tenant, spec.session_id, spec.after_seq or 0))
         return [
             Turn(author=e.author, text=e.text, role=e.role, event_id=f"direct-{i}", timestamp=e.timestamp or now)
             for i, e in enumerate(spec.events or [])

@@ -9,7 +9,6 @@ while the index lags.
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -37,6 +36,7 @@ from contextiq.models.memories import (
     scope_key,
 )
 from contextiq.observability import count, logger, timed
+from contextiq.retry import Backoff, attempts
 from contextiq.stores.dynamo.memories import StoredMemory
 from contextiq.stores.vector.base import IndexedMemory, SearchQuery, VectorIndex
 
@@ -96,6 +96,7 @@ def apply_to_index(index: VectorIndex, stored: StoredMemory) -> None:
 
 class MemoryService:
     MAX_ATTEMPTS = 8
+    BACKOFF = Backoff(base=0.01, cap=0.2)
 
     def __init__(
         self,
@@ -189,9 +190,6 @@ class MemoryService:
             [FieldProblem("header.If-Match", f"stale: current version is {current}")],
         )
 
-    def _backoff(self, attempt: int) -> None:
-        self._sleep(random.uniform(0, min(0.2, 0.01 * 2**attempt)))
-
     def _change(
         self,
         tenant: str,
@@ -204,7 +202,7 @@ class MemoryService:
         With ``if_match`` a lost race is a 412 (the caller's precondition no longer holds); without it
         the change is re-applied to the newer version. Returns what was written (for the index).
         """
-        for attempt in range(self.MAX_ATTEMPTS):
+        for _ in attempts(self.MAX_ATTEMPTS, self.BACKOFF, self._sleep):
             stored = self._get_live(tenant, memory_id)
             if if_match is not None and stored.memory.version != if_match:
                 raise self._stale(stored.memory.version, if_match)
@@ -213,7 +211,6 @@ class MemoryService:
             except VersionConflictError:
                 if if_match is not None:
                     raise self._stale(stored.memory.version + 1, if_match) from None
-                self._backoff(attempt)
                 continue
             self._write_through(written)
             return written

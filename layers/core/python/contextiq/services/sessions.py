@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -20,6 +19,8 @@ from contextiq.errors import (
 from contextiq.ids import new_id, utcnow
 from contextiq.models.common import json_size
 from contextiq.models.sessions import Event, EventCreate, Session, SessionCreate, StatePatch
+from contextiq.observability import count
+from contextiq.retry import Backoff, attempts
 
 
 class SessionRepository(Protocol):
@@ -64,18 +65,17 @@ class SessionService:
     # Appends race on the session version; each retry re-reads. 50 writers to one session settle
     # within a few dozen rounds, so the cap only trips on pathological contention (-> 409, retry).
     MAX_APPEND_ATTEMPTS = 64
+    BACKOFF = Backoff(base=0.005, cap=0.2)
 
     def __init__(
         self,
         repo: SessionRepository,
         clock: Callable[[], datetime] = utcnow,
         sleep: Callable[[float], None] = time.sleep,
-        on_event_appended: Callable[[str, Event], None] | None = None,
     ) -> None:
         self._repo = repo
         self._clock = clock
         self._sleep = sleep
-        self._on_event_appended = on_event_appended
 
     def create(self, tenant: str, req: SessionCreate) -> Session:
         _check_state_size(req.state, "state")
@@ -122,7 +122,7 @@ class SessionService:
                 [FieldProblem("content", f"at most {limits.MAX_EVENT_CONTENT_BYTES} bytes of JSON")],
             )
         event_id = new_id()
-        for attempt in range(self.MAX_APPEND_ATTEMPTS):
+        for _ in attempts(self.MAX_APPEND_ATTEMPTS, self.BACKOFF, self._sleep):
             now = self._clock()
             session = self.get(tenant, session_id)
             state = None
@@ -142,10 +142,8 @@ class SessionService:
             try:
                 self._repo.append(tenant, session, event, state, now)
             except VersionConflictError:
-                self._sleep(random.uniform(0, min(0.2, 0.005 * 2 ** min(attempt, 6))))
                 continue
-            if self._on_event_appended:
-                self._on_event_appended(tenant, event)
+            count("EventsAppended")
             return event
         raise ConflictError("the session is under heavy concurrent writes; retry the request")
 
@@ -155,9 +153,19 @@ class SessionService:
         self.get(tenant, session_id)  # 404 for unknown, expired or another tenant's session
         return self._repo.list_events(tenant, session_id, after_seq, limit, token)
 
+    def all_events(self, tenant: str, session_id: str, after_seq: int = 0) -> Iterator[Event]:
+        """Every event after ``after_seq``, page by page (404 for a session the tenant cannot see)."""
+        self.get(tenant, session_id)
+        token: str | None = None
+        while True:
+            page, token = self._repo.list_events(tenant, session_id, after_seq, limits.MAX_PAGE_SIZE, token)
+            yield from page
+            if not token:
+                return
+
     def patch_state(self, tenant: str, session_id: str, patch: StatePatch, if_match: int | None) -> Session:
         """Apply ``patch``; with ``if_match`` only onto that version (412 otherwise), else onto the latest."""
-        for attempt in range(self.MAX_APPEND_ATTEMPTS):
+        for _ in attempts(self.MAX_APPEND_ATTEMPTS, self.BACKOFF, self._sleep):
             session = self.get(tenant, session_id)
             if if_match is not None and session.version != if_match:
                 raise PreconditionFailedError(
@@ -174,5 +182,4 @@ class SessionService:
                         "the session changed while the patch was applied",
                         [FieldProblem("header.If-Match", "stale")],
                     ) from err
-                self._sleep(random.uniform(0, min(0.2, 0.005 * 2 ** min(attempt, 6))))
         raise ConflictError("the session is under heavy concurrent writes; retry the request")

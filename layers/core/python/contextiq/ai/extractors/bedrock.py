@@ -45,6 +45,7 @@ from contextiq.ai.extractors.prompts import (
     render_decision_request,
     turn_ids,
 )
+from contextiq.retry import Backoff, attempts
 
 #: Largest rendered conversation (characters) one extraction request accepts (~15k tokens). Callers chunk
 #: longer conversations; the few-shot examples and system prompt are not counted.
@@ -103,13 +104,14 @@ class _ConverseCaller:
         self.sleep: Sleep = sleep or time.sleep
         self.rng = rng or random.Random()
 
+        self._backoff = Backoff(base=base_delay, cap=max_delay, floor=0.5)  # "equal jitter"
+
     def backoff(self, attempt: int) -> float:
-        """Delay before retry number ``attempt`` (0-based): exponential, capped, "equal jitter"."""
-        cap = min(self.max_delay, self.base_delay * (2**attempt))
-        return cap / 2 + self.rng.uniform(0, cap / 2)
+        """Delay before retry number ``attempt`` (0-based)."""
+        return self._backoff.delay(attempt, self.rng)
 
     def converse(self, request: dict[str, Any]) -> Mapping[str, Any]:
-        for attempt in range(self.max_retries + 1):
+        for attempt in attempts(self.max_retries + 1, self._backoff, self.sleep, self.rng):
             try:
                 response: Mapping[str, Any] = self.client.converse(**request)
                 return response
@@ -124,7 +126,6 @@ class _ConverseCaller:
                         code,
                         attempt + 1,
                     ) from exc
-                self.sleep(self.backoff(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from contextiq.definitions import MEMORIES_BY_SCOPE
 from contextiq.errors import VersionConflictError
 from contextiq.ids import epoch, epoch_ms, isoformat
 from contextiq.models.memories import Memory, Revision, RevisionAction, Source, scope_key
@@ -245,7 +246,7 @@ class MemoryStore:
         pk = scope_pk(tenant, scope)
         kwargs: dict[str, Any] = {
             "TableName": self._table,
-            "IndexName": "by_scope",
+            "IndexName": MEMORIES_BY_SCOPE.name,
             "KeyConditionExpression": "gsi1pk = :pk",
             "Limit": limit,
         }

@@ -14,12 +14,12 @@ by the service, so seqs have no gaps or repeats whatever the concurrency.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from contextiq.definitions import SESSIONS_BY_USER
 from contextiq.errors import VersionConflictError
 from contextiq.ids import epoch, isoformat
 from contextiq.models.sessions import Event, Session
@@ -121,7 +121,7 @@ class SessionStore:
         prefix = f"A#{app_name}#" if app_name is not None else "A#"
         kwargs: dict[str, Any] = {
             "TableName": self._table,
-            "IndexName": "by_user",
+            "IndexName": SESSIONS_BY_USER.name,
             "KeyConditionExpression": "gsi1pk = :pk AND begins_with(gsi1sk, :prefix)",
             "FilterExpression": "attribute_not_exists(deleting) AND (attribute_not_exists(expire_at) "
             "OR expire_at > :now)",
@@ -254,14 +254,6 @@ class SessionStore:
         resp = self._ddb.query(**kwargs)
         events = [self._to_event(session_id, i) for i in resp.get("Items", [])]
         return events, encode_token(resp.get("LastEvaluatedKey"))
-
-    def iter_events(self, tenant: str, session_id: str, after_seq: int = 0) -> Iterator[Event]:
-        token: str | None = None
-        while True:
-            page, token = self.list_events(tenant, session_id, after_seq, 100, token)
-            yield from page
-            if not token:
-                return
 
     # -- deletion -------------------------------------------------------------------------------
 
