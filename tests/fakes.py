@@ -234,6 +234,11 @@ class FakeVectorIndex:
                 continue
             if query.topics and not set(query.topics) & set(doc.topics):
                 continue
+            when = doc.event_time
+            if (query.after is not None and (when is None or when < query.after)) or (
+                query.before is not None and (when is None or when >= query.before)
+            ):
+                continue
             dot = sum(a * b for a, b in zip(query.vector, doc.vector, strict=True))
             norm = math.sqrt(sum(a * a for a in query.vector) * sum(b * b for b in doc.vector)) or 1.0
             score = (1 + dot / norm) / 2
