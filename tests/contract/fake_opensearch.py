@@ -35,7 +35,7 @@ from opensearchpy import Connection, OpenSearch
 _ENGLISH_TEXT = """a an and are as at be but by for if in into is it no not of on or such that the their
 then there these they this to was will with"""
 _ENGLISH = frozenset(_ENGLISH_TEXT.split())
-_TOKEN = re.compile(r"\w+(?:['’]\w+)*")
+_TOKEN = re.compile(r"\w+(?:(?:['’＇.]|(?<=\d),(?=\d))\w+)*")  # UAX #29 MidLetter/MidNumLet/MidNum
 _KNOWN_FIELD_TYPES = {"keyword", "text", "knn_vector", "long", "integer", "boolean", "float", "date"}
 _ENGINE_SPACES = {  # OpenSearch 2.17 (a common managed-domain version)
     "lucene": {"l2", "cosinesimil", "innerproduct"},
@@ -496,9 +496,13 @@ class FakeOpenSearchServer:
         text = params["query"] if isinstance(params, dict) else params
         if isinstance(params, dict) and set(params) - {"query", "operator"}:
             raise FakeOpenSearchError(400, "parsing_exception", f"[match] unknown params {params}")
-        stop = _stopwords(idx, fname)
-        terms = _analyze(str(text), stop)
-        field_docs = [(i, d, _analyze(d.source[fname], stop)) for i, d in docs if isinstance(d.source.get(fname), str)]
+        analyze = _field_analyzer(idx, fname)
+        k1, b = _bm25_params(idx, fname)
+        source_field = fname.split(".", 1)[0]  # a multi-field ("fact.coverage") indexes its parent's value
+        terms = analyze(str(text))
+        field_docs = [
+            (i, d, analyze(d.source[source_field])) for i, d in docs if isinstance(d.source.get(source_field), str)
+        ]
         if not terms or not field_docs:
             return []
         n = len(field_docs)
@@ -511,7 +515,7 @@ class FakeOpenSearchServer:
             for term in terms:
                 if tf[term]:
                     idf = math.log(1 + (n - df[term] + 0.5) / (df[term] + 0.5))
-                    score += idf * tf[term] / (tf[term] + 1.2 * (1 - 0.75 + 0.75 * len(toks) / avgdl))
+                    score += idf * tf[term] / (tf[term] + k1 * (1 - b + b * len(toks) / avgdl))
             if score > 0:
                 out.append((doc_id, doc, score))
         return out
@@ -620,14 +624,77 @@ def _analyze(text: str, stopwords: frozenset[str] = _ENGLISH) -> list[str]:
     return [t for t in (m.lower() for m in _TOKEN.findall(text)) if t not in stopwords]
 
 
-def _stopwords(idx: _Index, fname: str) -> frozenset[str]:
-    """The stop words of the field's analyzer: ``_english_`` or an explicit list (standard analyzer)."""
-    analyzer = idx.properties.get(fname, {}).get("analyzer")
-    adef = idx.settings.get("analysis", {}).get("analyzer", {}).get(analyzer, {})
-    stop = adef.get("stopwords", "_none_")
+def _stop_list(stop: Any) -> frozenset[str]:
     if stop == "_english_":
         return _ENGLISH
     return frozenset(stop) if isinstance(stop, list) else frozenset()
+
+
+def _plural(word: str) -> str:
+    """``minimal_english`` (Lucene's EnglishMinimalStemmer), written from its documented rules."""
+    if len(word) < 3 or not word.endswith("s") or word.endswith(("us", "ss")):
+        return word
+    if word.endswith("ies") and len(word) > 3 and word[-4] not in "ae":
+        return word[:-3] + "y"
+    if word.endswith(("ies", "aes", "oes", "ees")):
+        return word
+    return word[:-1]
+
+
+def _field_def(idx: _Index, fname: str) -> dict[str, Any]:
+    """A field's mapping; ``parent.sub`` resolves a multi-field under ``fields``."""
+    parent, _, sub = fname.partition(".")
+    fdef: dict[str, Any] = idx.properties.get(parent, {})
+    return fdef.get("fields", {}).get(sub, {}) if sub else fdef
+
+
+def _bm25_params(idx: _Index, fname: str) -> tuple[float, float]:
+    """(k1, b) of the field's similarity: BM25's defaults, or a custom ``BM25`` from index settings."""
+    name = _field_def(idx, fname).get("similarity")
+    if name is None or name == "BM25":
+        return 1.2, 0.75
+    index_settings = idx.settings.get("index", {})
+    sdef = index_settings.get("similarity", {}).get(name)
+    if sdef is None or sdef.get("type") != "BM25":
+        raise FakeOpenSearchError(400, "mapper_parsing_exception", f"Unknown Similarity type [{name}]")
+    return float(sdef.get("k1", 1.2)), float(sdef.get("b", 0.75))
+
+
+def _field_analyzer(idx: _Index, fname: str) -> Any:
+    """The field's analyzer as a function: a ``standard`` one (optional stop words) or a ``custom`` chain
+    of ``standard`` tokenizer + the filters the fake knows (lowercase, stop, possessive/minimal stemmers)."""
+    analyzer = _field_def(idx, fname).get("analyzer")
+    analysis = idx.settings.get("analysis", {})
+    adef = analysis.get("analyzer", {}).get(analyzer, {})
+    if adef.get("type") != "custom":
+        stop = _stop_list(adef.get("stopwords", "_none_"))
+        return lambda text: _analyze(text, stop)
+    if adef.get("tokenizer") != "standard":
+        raise FakeOpenSearchError(400, "unsupported_by_fake", f"tokenizer {adef.get('tokenizer')}")
+    steps = []
+    for name in adef.get("filter", []):
+        fdef = {"type": name} if name == "lowercase" else analysis.get("filter", {}).get(name)
+        if fdef is None:
+            raise FakeOpenSearchError(400, "illegal_argument_exception", f"failed to find filter under [{name}]")
+        if fdef["type"] == "lowercase":
+            steps.append(lambda toks: [t.lower() for t in toks])
+        elif fdef["type"] == "stop":
+            stop = _stop_list(fdef.get("stopwords", "_english_"))
+            steps.append(lambda toks, stop=stop: [t for t in toks if t not in stop])
+        elif fdef["type"] == "stemmer" and fdef.get("language") == "possessive_english":
+            steps.append(lambda toks: [re.sub(r"['’＇][sS]$", "", t) for t in toks])
+        elif fdef["type"] == "stemmer" and fdef.get("language") == "minimal_english":
+            steps.append(lambda toks: [_plural(t) for t in toks])
+        else:
+            raise FakeOpenSearchError(400, "unsupported_by_fake", f"token filter {fdef}")
+
+    def run(text: str) -> list[str]:
+        toks = _TOKEN.findall(text)
+        for step in steps:
+            toks = step(toks)
+        return [t for t in toks if t]
+
+    return run
 
 
 def _cos(a: list[float], b: list[float]) -> float:

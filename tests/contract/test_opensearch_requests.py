@@ -76,17 +76,27 @@ def test_ensure_creates_a_knn_index_with_the_documented_mapping(server: FakeOpen
     assert put.status == 200
     body = put.body
     assert body["aliases"] == {INDEX_NAME: {}}
-    assert body["settings"]["index"] == {"knn": True}
-    assert body["settings"]["analysis"]["analyzer"]["contextiq_text"] == {
-        "type": "standard",
-        "stopwords": sorted(STOPWORDS),
+    assert body["settings"]["index"] == {
+        "knn": True,
+        "similarity": {"contextiq_coverage": {"type": "BM25", "k1": 0.0, "b": 0.0}},
+    }
+    analysis = body["settings"]["analysis"]
+    assert analysis["analyzer"]["contextiq_text"] == {
+        "type": "custom",
+        "tokenizer": "standard",
+        "filter": ["contextiq_possessive", "lowercase", "contextiq_stop", "contextiq_plural"],
+    }
+    assert analysis["filter"] == {
+        "contextiq_possessive": {"type": "stemmer", "language": "possessive_english"},
+        "contextiq_stop": {"type": "stop", "stopwords": sorted(STOPWORDS)},
+        "contextiq_plural": {"type": "stemmer", "language": "minimal_english"},
     }
     mappings = body["mappings"]
     assert mappings["dynamic"] == "strict"
     assert mappings["_meta"] == {
         "model_id": "amazon.titan-embed-text-v2:0",
         "dimensions": 1024,
-        "schema_version": 2,
+        "schema_version": 3,
     }
     props = mappings["properties"]
     assert props["vector"] == {
@@ -101,7 +111,11 @@ def test_ensure_creates_a_knn_index_with_the_documented_mapping(server: FakeOpen
     }
     for keyword in ("tenant", "scope_key", "memory_id", "topics"):
         assert props[keyword] == {"type": "keyword"}
-    assert props["fact"] == {"type": "text", "analyzer": "contextiq_text"}
+    assert props["fact"] == {
+        "type": "text",
+        "analyzer": "contextiq_text",
+        "fields": {"coverage": {"type": "text", "analyzer": "contextiq_text", "similarity": "contextiq_coverage"}},
+    }
     assert props["version"] == {"type": "long"}
     assert props["expire_at"] == {"type": "long"}
     assert props["event_time"] == {"type": "long"}
@@ -297,7 +311,7 @@ def test_hybrid_search_runs_both_in_one_msearch(adapter: OpenSearchVectorIndex, 
     assert knn["query"]["knn"]["vector"]["k"] == 50
     assert knn["size"] == 50
     assert knn["query"]["knn"]["vector"]["filter"] == {"bool": {"filter": expected_filters()}}
-    assert match["query"]["bool"]["must"] == [{"match": {"fact": {"query": "tea"}}}]
+    assert match["query"]["bool"]["must"] == [{"match": {"fact.coverage": {"query": "tea"}}}]
     assert match["size"] == 50
     assert [r["status"] for r in msearch.response["responses"]] == [200, 200]
 

@@ -147,3 +147,11 @@ def test_hybrid_pool() -> None:
     assert hybrid_pool(1) == 50
     assert hybrid_pool(10) == 50
     assert hybrid_pool(30) == 120
+
+
+@pytest.mark.parametrize("cos", [-1.0, -0.3, 0.0, 0.42, 1.0])
+def test_score_to_cosine_inverts_cosine_to_score(cos: float) -> None:
+    from contextiq.stores.vector.fusion import cosine_to_score, score_to_cosine
+
+    assert score_to_cosine(cosine_to_score(cos)) == pytest.approx(cos)
+    assert score_to_cosine(1.5) == 1.0 and score_to_cosine(-0.5) == -1.0

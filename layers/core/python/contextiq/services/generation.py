@@ -53,6 +53,7 @@ from contextiq.services.memories import MemoryService
 from contextiq.services.sessions import SessionService
 from contextiq.stores.dynamo.jobs import StoredJob
 from contextiq.stores.queues import MessageQueue
+from contextiq.stores.vector.fusion import score_to_cosine
 
 
 class JobRepository(Protocol):
@@ -341,8 +342,8 @@ class ConsolidationWorker(JobWorker):
             decision_action, target, fact = Action.ADD, None, cand.fact
         else:
             similar = [
-                # the index scores cosine as OpenSearch does, (1 + cos) / 2; deciders reason in cosine
-                ExistingMemory(m.id, m.fact, tuple(m.topics), max(-1.0, 2 * score - 1))
+                # deciders reason in cosine; the index answers semantic scores (fusion.cosine_to_score)
+                ExistingMemory(m.id, m.fact, tuple(m.topics), score_to_cosine(score))
                 for m, score in self._memories.similar(tenant, scope, cand.fact, self.SIMILAR)
             ]
             decision = self._decider.decide(cand, similar)

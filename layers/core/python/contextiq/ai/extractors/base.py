@@ -94,7 +94,7 @@ class ExistingMemory:
     memory_id: str
     fact: str
     topics: tuple[str, ...]
-    score: float  # similarity to the candidate, 0..1 (cosine)
+    score: float  # cosine similarity to the candidate, -1..1 (fusion.score_to_cosine of the semantic score)
 
 
 @dataclass(frozen=True)

@@ -109,8 +109,12 @@ class Bm25Index:
         self._n_alive -= 1
         self._total_len -= len(tokens)
 
-    def scores(self, query_tokens: Sequence[str]) -> np.ndarray | None:
-        """Dense BM25 scores for every row (dead rows included: mask them), or None if no term matches."""
+    def scores(self, query_tokens: Sequence[str], *, coverage: bool = False) -> np.ndarray | None:
+        """Dense BM25 scores for every row (dead rows included: mask them), or None if no term matches.
+
+        ``coverage``: BM25 with k1 = 0 and b = 0, i.e. the summed idf of the query terms a row contains,
+        whatever their frequency or the row's length (what hybrid fusion uses, see fusion.py).
+        """
         if self._n_alive <= 0:
             return None
         counts = Counter(t for t in query_tokens if t in self._vocab)
@@ -129,8 +133,12 @@ class Bm25Index:
             rows = self._post_rows[tid].view()
             tf = self._post_tfs[tid].view()
             idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
-            norm = self.k1 * (1.0 - self.b + self.b * (doc_len[rows] / avgdl))
             # rows are unique within one posting list, so fancy-index += is safe here
+            if coverage:
+                out[rows] += np.float32(qtf * idf)
+                matched = True
+                continue
+            norm = self.k1 * (1.0 - self.b + self.b * (doc_len[rows] / avgdl))
             out[rows] += np.float32(qtf * idf) * (tf / (tf + norm))
             matched = True
         return out if matched else None

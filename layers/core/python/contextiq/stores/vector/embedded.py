@@ -247,8 +247,8 @@ class _Partition:
         scores = np.clip((1.0 + cos) * 0.5, 0.0, 1.0)
         return self._top(scores, mask, limit)
 
-    def keyword(self, tokens: Sequence[str], mask: np.ndarray, limit: int) -> list[Scored]:
-        scores = self.bm25.scores(tokens)
+    def keyword(self, tokens: Sequence[str], mask: np.ndarray, limit: int, coverage: bool = False) -> list[Scored]:
+        scores = self.bm25.scores(tokens, coverage=coverage)
         if scores is None:
             return []
         return self._top(scores, mask & (scores > 0), limit)
@@ -362,7 +362,7 @@ class EmbeddedVectorIndex:
                     pool = hybrid_pool(query.top_k)
                     hits = fuse(
                         part.semantic(vec, mask, pool),
-                        part.keyword(tokenize(query.text), mask, pool),
+                        part.keyword(tokenize(query.text), mask, pool, coverage=True),
                         self._keyword_weight,
                     )
             return finalize(hits, query.top_k, query.min_score)

@@ -5,8 +5,14 @@ Scores a caller sees (``SearchHit.score``) and what ``min_score`` is compared wi
 * ``semantic``: OpenSearch's ``cosinesimil`` score, ``(1 + cos) / 2`` in [0, 1] (1 = same direction,
   0.5 = orthogonal). The embedded index computes exactly this; OpenSearch returns it natively.
 * ``keyword``: the raw BM25 score (k1=1.2, b=0.75, Lucene's formula), unbounded, > 0 for any match.
-* ``hybrid``: both result lists (each ``hybrid_pool(top_k)`` long, same filters) fused client-side by
-  :func:`fuse`: the keyword score is max-normalised within its list to ``k`` in [0, 1], then
+* ``hybrid``: a semantic list and a keyword-coverage list (each ``hybrid_pool(top_k)`` long, same filters)
+  fused client-side by :func:`fuse`. The keyword list is scored by *coverage*, BM25 with k1 = 0 and
+  b = 0: the summed idf of the query terms a document contains, blind to term frequency and length
+  (facts and turns are short, so BM25's length normalisation mostly adds noise: with it, "Fatima
+  Moreau's hometown is Porto" outscored "Fatima Moreau works at Acme" for "Who is Fatima Moreau's
+  employer?" by being one word shorter, and fusion ranked below plain semantic search). Documents that
+  contain the same query terms get the same ``k``, so among them the semantic order is kept. The
+  coverage is max-normalised within its list to ``k`` in [0, 1], then
   ``hybrid = 1 - (1 - s) * (1 - w * k)`` with ``s`` the semantic score and ``w`` the keyword weight.
   A document without any keyword match keeps exactly its semantic score, so a ``min_score`` tuned on
   semantic search means the same in hybrid mode; keyword evidence only pushes a score towards 1.
@@ -33,8 +39,14 @@ class Scored:
 
 
 def cosine_to_score(cos: float) -> float:
-    """OpenSearch ``cosinesimil`` score for a cosine similarity (``(2 - d) / 2`` with ``d = 1 - cos``)."""
+    """The semantic score of a cosine similarity: OpenSearch's ``cosinesimil`` score ``(1 + cos) / 2``,
+    in [0, 1]. The one definition both adapters and every caller use."""
     return min(1.0, max(0.0, (1.0 + cos) / 2.0))
+
+
+def score_to_cosine(score: float) -> float:
+    """The inverse of :func:`cosine_to_score`: a semantic score back to a cosine in [-1, 1]."""
+    return min(1.0, max(-1.0, 2.0 * score - 1.0))
 
 
 def hybrid_pool(top_k: int) -> int:

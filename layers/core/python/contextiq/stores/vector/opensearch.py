@@ -58,8 +58,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2  # 2: event_time
+SCHEMA_VERSION = 3  # 2: event_time; 3: possessive + plural analysis
 TEXT_ANALYZER = "contextiq_text"
+COVERAGE_SIMILARITY = "contextiq_coverage"
 _SOURCE_FIELDS = ["memory_id", "version"]
 
 
@@ -75,13 +76,26 @@ def index_body(info: IndexInfo, *, m: int = 16, ef_construction: int = 128) -> d
     """The create-index request body (settings + mappings)."""
     return {
         "settings": {
-            "index": {"knn": True},
+            "index": {
+                "knn": True,
+                # summed idf of the matched query terms (no tf saturation, no length norm): the keyword
+                # signal hybrid fusion uses (see fusion.py); Bm25Index.scores(coverage=True) mirrors it
+                "similarity": {COVERAGE_SIMILARITY: {"type": "BM25", "k1": 0.0, "b": 0.0}},
+            },
             "analysis": {
+                # the chain text.tokenize mirrors token for token (see stores/vector/text.py)
+                "filter": {
+                    "contextiq_possessive": {"type": "stemmer", "language": "possessive_english"},
+                    "contextiq_stop": {"type": "stop", "stopwords": sorted(STOPWORDS)},
+                    "contextiq_plural": {"type": "stemmer", "language": "minimal_english"},
+                },
                 "analyzer": {
-                    # what the embedded index's tokenizer mirrors: standard tokenizer, lowercase,
-                    # Lucene's English stop words plus the words every memory fact carries (text.STOPWORDS)
-                    TEXT_ANALYZER: {"type": "standard", "stopwords": sorted(STOPWORDS)},
-                }
+                    TEXT_ANALYZER: {
+                        "type": "custom",
+                        "tokenizer": "standard",
+                        "filter": ["contextiq_possessive", "lowercase", "contextiq_stop", "contextiq_plural"],
+                    },
+                },
             },
         },
         "mappings": {
@@ -96,7 +110,13 @@ def index_body(info: IndexInfo, *, m: int = 16, ef_construction: int = 128) -> d
                 "scope_key": {"type": "keyword"},
                 "memory_id": {"type": "keyword"},
                 "topics": {"type": "keyword"},
-                "fact": {"type": "text", "analyzer": TEXT_ANALYZER},
+                "fact": {
+                    "type": "text",
+                    "analyzer": TEXT_ANALYZER,
+                    "fields": {
+                        "coverage": {"type": "text", "analyzer": TEXT_ANALYZER, "similarity": COVERAGE_SIMILARITY}
+                    },
+                },
                 "vector": {
                     "type": "knn_vector",
                     "dimension": info.dimensions,
@@ -160,13 +180,14 @@ def knn_body(query: SearchQuery, vector: Sequence[float], k: int, now: int) -> d
     }
 
 
-def match_body(query: SearchQuery, k: int, now: int) -> dict[str, Any]:
+def match_body(query: SearchQuery, k: int, now: int, field: str = "fact") -> dict[str, Any]:
+    """BM25 on ``fact``; hybrid asks ``fact.coverage`` (the term-coverage similarity) instead."""
     return {
         "size": k,
         "_source": _SOURCE_FIELDS,
         "query": {
             "bool": {
-                "must": [{"match": {"fact": {"query": query.text}}}],
+                "must": [{"match": {field: {"query": query.text}}}],
                 "filter": search_filters(query, now),
             }
         },
@@ -281,7 +302,9 @@ class OpenSearchVectorIndex:
         else:
             assert query.vector is not None
             pool = hybrid_pool(query.top_k)
-            semantic, keyword = self._msearch([knn_body(query, query.vector, pool, now), match_body(query, pool, now)])
+            semantic, keyword = self._msearch(
+                [knn_body(query, query.vector, pool, now), match_body(query, pool, now, "fact.coverage")]
+            )
             hits = fuse(semantic, keyword, self._keyword_weight)
         return finalize(hits, query.top_k, query.min_score)
 

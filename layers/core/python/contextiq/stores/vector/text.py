@@ -1,9 +1,21 @@
-"""Text analysis shared by the embedded BM25 and mirrored by the OpenSearch mapping.
+"""Text analysis of the embedded BM25, mirrored by the OpenSearch mapping (``opensearch.index_body``).
 
-The OpenSearch index analyses ``fact`` with the ``standard`` analyzer and ``STOPWORDS`` as its explicit
-stop-word list; this tokenizer approximates it (Unicode words, lowercased, apostrophes kept inside words) and
-uses the same stop words (Lucene's English list plus a few words every memory carries), so keyword
-matches agree between the embedded index and OpenSearch.
+Both run the same chain, in Lucene's order (what ``EnglishAnalyzer`` does, with a lighter stemmer):
+
+1. words: the ``standard`` tokenizer's UAX #29 rules, approximated: Unicode word characters, with
+   apostrophes and full stops kept inside a word (``Moreau's``, ``don't``, ``example.com``) and commas
+   inside numbers (``1,000``); other punctuation separates words;
+2. possessives: a trailing ``'s`` / ``’s`` is removed (``possessive_english``: ``Moreau's`` -> ``Moreau``),
+   so a question about "Fatima Moreau's employer" matches facts about "Fatima Moreau";
+3. lowercase;
+4. stop words: Lucene's English list plus the words every memory carries (below);
+5. a light stemmer that folds plurals only (``minimal_english``, Lucene's ``EnglishMinimalStemmer``:
+   ``trips`` -> ``trip``, ``cities`` -> ``city``): it never merges words of different meaning the way
+   Porter does (``university``/``universe``), which matters when keyword evidence is fused with meaning.
+
+Hand-written rather than a library: the point is to agree token for token with OpenSearch's analyzer, and
+the two Lucene filters are a few lines each (ported from Lucene's ``EnglishPossessiveFilter`` and
+``EnglishMinimalStemmer``).
 """
 
 from __future__ import annotations
@@ -27,9 +39,40 @@ ENGLISH_STOPWORDS = frozenset(
 MEMORY_STOPWORDS = frozenset({"user", "user's", "users", "users'"})
 STOPWORDS = ENGLISH_STOPWORDS | MEMORY_STOPWORDS
 
-_WORD = re.compile(r"\w+(?:['’]\w+)*", re.UNICODE)
+# UAX #29 word boundaries, approximated: apostrophes and full stops join word characters ("doesn't",
+# "example.com", "3.14"), a comma joins digits ("1,000"); everything else separates.
+_WORD = re.compile(r"\w+(?:(?:['’＇.]|(?<=\d),(?=\d))\w+)*", re.UNICODE)
+_APOSTROPHES = "'’＇"
+
+
+def strip_possessive(word: str) -> str:
+    """Lucene's EnglishPossessiveFilter: drop a trailing 's (any apostrophe, either case of s)."""
+    if len(word) >= 2 and word[-2] in _APOSTROPHES and word[-1] in "sS":
+        return word[:-2]
+    return word
+
+
+def minimal_stem(word: str) -> str:
+    """Lucene's EnglishMinimalStemmer (plurals only) on a lowercased word."""
+    n = len(word)
+    if n < 3 or word[-1] != "s":
+        return word
+    before = word[-2]
+    if before in ("u", "s"):
+        return word
+    if before == "e":
+        if n > 3 and word[-3] == "i" and word[-4] not in ("a", "e"):
+            return word[:-3] + "y"
+        if word[-3] in ("i", "a", "o", "e"):
+            return word
+    return word[:-1]
 
 
 def tokenize(text: str) -> list[str]:
-    """Lowercased word tokens without stop words, in order (duplicates kept)."""
-    return [w for w in (m.lower() for m in _WORD.findall(text)) if w not in STOPWORDS]
+    """Analysed tokens in order, duplicates kept (see the module docstring)."""
+    out = []
+    for match in _WORD.findall(text):
+        word = strip_possessive(match).lower()
+        if word and word not in STOPWORDS:
+            out.append(minimal_stem(word))
+    return out
