@@ -549,7 +549,7 @@ class FakeOpenSearchServer:
             return any(v in values for v in _field_values(src, fname))
         if kind == "range":
             (fname, bounds) = self._single(spec)
-            self._check_field(idx, fname, {"long", "integer", "float", "date"})
+            self._check_field(idx, fname, {"long", "integer", "float", "date", "keyword"})  # keyword: by string
             unknown = set(bounds) - {"gt", "gte", "lt", "lte"}
             if unknown:
                 raise FakeOpenSearchError(400, "parsing_exception", f"[range] unknown {sorted(unknown)}")

@@ -12,7 +12,7 @@ import requests
 from opensearchpy import AWSV4SignerAuth, RequestsHttpConnection
 
 from contextiq.config import Settings
-from contextiq.stores.vector.base import IndexInfo, IndexMismatchError, SearchQuery
+from contextiq.stores.vector.base import Condition, IndexInfo, IndexMismatchError, SearchQuery
 from contextiq.stores.vector.opensearch import (
     OpenSearchIndexError,
     OpenSearchVectorIndex,
@@ -48,6 +48,7 @@ def only(server: FakeOpenSearchServer, method: str, path_end: str) -> Request:
 def expected_filters(tenant: str = "t1", scope: str = "user:u1", topics: list[str] | None = None) -> list[Any]:
     filters: list[Any] = [
         {"term": {"tenant": tenant}},
+        {"term": {"kind": "memory"}},
         {"term": {"scope_key": scope}},
         {"term": {"deleted": False}},
         {
@@ -109,7 +110,7 @@ def test_ensure_creates_a_knn_index_with_the_documented_mapping(server: FakeOpen
             "parameters": {"m": 16, "ef_construction": 128},
         },
     }
-    for keyword in ("tenant", "scope_key", "memory_id", "topics"):
+    for keyword in ("tenant", "scope_key", "memory_id", "kind", "topics", "attrs"):
         assert props[keyword] == {"type": "keyword"}
     assert props["fact"] == {
         "type": "text",
@@ -187,6 +188,7 @@ def test_upsert_sends_ndjson_bulk_with_external_versions(
         "tenant": "t1",
         "scope_key": "user:u1",
         "memory_id": "m1",
+        "kind": "memory",
         "topics": ["food"],
         "fact": "likes tea",
         "vector": unit(1),
@@ -297,6 +299,25 @@ def test_event_time_window_is_a_range_filter_on_epoch_ms(
     assert search.body["query"]["bool"]["filter"] == [
         *expected_filters(),
         {"range": {"event_time": {"gte": 1, "lt": 1_800_000_000_000}}},
+    ]
+
+
+def test_attribute_filters_are_terms_and_string_ranges_on_attrs(
+    adapter: OpenSearchVectorIndex, server: FakeOpenSearchServer
+) -> None:
+    from contextiq.stores.vector.attrs import number_bounds, term
+
+    doc = mem("m1", "likes tea", unit(1), attrs={"metadata.color": ("red",), "metadata.n": (3,)})
+    adapter.upsert([doc])
+    assert only(server, "POST", "/_bulk").body[1]["attrs"] == sorted([term("metadata.color", "red"), term("metadata.n", 3)])
+    conds = (Condition("metadata.color", values=("red", "blue")), Condition("metadata.n", gte=2, lte=None))
+    query = SearchQuery("t1", "user:u1", "tea", None, mode="keyword", now=NOW, filters=conds)
+    assert [h.memory_id for h in adapter.search(query)] == ["m1"]
+    search = only(server, "POST", f"/{INDEX_NAME}/_search")
+    lo, hi = number_bounds("metadata.n", 2, None)
+    assert search.body["query"]["bool"]["filter"][-2:] == [
+        {"terms": {"attrs": sorted([term("metadata.color", "red"), term("metadata.color", "blue")])}},
+        {"range": {"attrs": {"gte": lo, "lte": hi}}},
     ]
 
 

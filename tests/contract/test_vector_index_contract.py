@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from contextiq.stores.vector.base import IndexInfo, IndexMismatchError, SearchQuery, VectorIndex
+from contextiq.stores.vector.base import Condition, IndexInfo, IndexMismatchError, SearchQuery, VectorIndex
 from contextiq.stores.vector.fusion import cosine_to_score
 from tests.contract.vector_contract_helpers import DIM, INFO, Backend, mem, unit
 
@@ -27,6 +27,8 @@ def q(
     now: int = NOW,
     after: int | None = None,
     before: int | None = None,
+    filters: tuple[Condition, ...] = (),
+    kind: str = "memory",
 ) -> SearchQuery:
     return SearchQuery(
         tenant=tenant,
@@ -40,6 +42,8 @@ def q(
         now=now,
         after=after,
         before=before,
+        filters=filters,
+        kind=kind,  # type: ignore[arg-type]
     )
 
 
@@ -190,6 +194,47 @@ def test_after_is_inclusive_before_is_exclusive_and_undated_documents_never_matc
     assert sorted(ids(index.search(q("trip", unit(1), mode=mode, before=t + 1000)))) == ["early", "mid", "start"]
     assert ids(index.search(q("trip", unit(1), mode=mode, after=t + 1, before=t + 1000))) == ["mid"]
     assert index.search(q("trip", unit(1), mode=mode, after=t + 1001)) == []
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_attribute_filters_equality_any_of_lists_ranges_and_and(index: VectorIndex, mode: str) -> None:
+    index.upsert(
+        [
+            mem("red3", "tea note", unit(1), attrs={"metadata.color": ("red",), "metadata.n": (3,)}),
+            mem("blue10", "tea note", unit(1), attrs={"metadata.color": ("blue",), "metadata.n": (10.5,)}),
+            mem("tags", "tea note", unit(1), attrs={"metadata.tags": ("a", "b"), "metadata.ok": (True,)}),
+            mem("neg", "tea note", unit(1), attrs={"metadata.n": (-2,), "metadata.color": ("3",)}),
+            mem("bare", "tea note", unit(1)),
+        ]
+    )
+
+    def found(*conds: Condition) -> list[str]:
+        return sorted(ids(index.search(q("tea", unit(1), mode=mode, filters=conds))))
+
+    assert found() == ["bare", "blue10", "neg", "red3", "tags"]
+    assert found(Condition("metadata.color", values=("red",))) == ["red3"]
+    assert found(Condition("metadata.color", values=("red", "blue"))) == ["blue10", "red3"]
+    assert found(Condition("metadata.color", values=(3,))) == []  # the number 3 is not the string "3"
+    assert found(Condition("metadata.n", values=(3.0,))) == ["red3"]  # 3 == 3.0
+    assert found(Condition("metadata.tags", values=("b",))) == ["tags"]  # any element of a list
+    assert found(Condition("metadata.ok", values=(True,))) == ["tags"]
+    assert found(Condition("metadata.ok", values=(1,))) == []  # true is not 1
+    assert found(Condition("metadata.n", gte=3)) == ["blue10", "red3"]
+    assert found(Condition("metadata.n", lte=3)) == ["neg", "red3"]
+    assert found(Condition("metadata.n", gte=-5, lte=0)) == ["neg"]
+    assert found(Condition("metadata.n", gte=3.5, lte=10.5)) == ["blue10"]
+    assert found(Condition("metadata.color", values=("red", "blue")), Condition("metadata.n", gte=5)) == ["blue10"]
+    assert found(Condition("metadata.missing", values=("x",))) == []
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_kinds_never_mix(index: VectorIndex, mode: str) -> None:
+    index.upsert([mem("m1", "flight to Oslo", unit(1)), mem("e1", "flight to Oslo", unit(1), kind="event")])
+    assert ids(index.search(q("Oslo", unit(1), mode=mode))) == ["m1"]
+    assert ids(index.search(q("Oslo", unit(1), mode=mode, kind="event"))) == ["e1"]
+    index.delete("t1", "e1", version=2)
+    assert index.search(q("Oslo", unit(1), mode=mode, kind="event")) == []
+    assert ids(index.search(q("Oslo", unit(1), mode=mode))) == ["m1"]
 
 
 def test_now_zero_means_the_current_time(index: VectorIndex) -> None:
@@ -403,3 +448,20 @@ def test_reopened_instance_sees_the_data(backend: Backend) -> None:
     other.upsert([mem("m1", "runs marathons slowly", unit(1), version=3)])  # so did the version
     assert ids(other.search(q("swims marathons slowly", mode="keyword"))) == ["m1"]
     assert other.search(q("slowly", mode="keyword")) == []
+
+
+def test_kind_time_and_attributes_survive_a_reopen(backend: Backend) -> None:
+    backend.index.upsert(
+        [
+            mem("e1", "said hello", unit(1), kind="event", event_time=5_000, attrs={"session_id": ("s1",)}),
+            mem("m1", "said hello", unit(1), event_time=9_000, attrs={"metadata.n": (4,)}),
+        ]
+    )
+    if backend.kind == "embedded":
+        backend.index.snapshot()  # type: ignore[attr-defined]
+        backend.index.upsert([mem("e2", "said bye", unit(1), kind="event", event_time=6_000, attrs={"session_id": ("s2",)})])
+    other = backend.reopen()
+    sessions = (Condition("session_id", values=("s1", "s2")),)
+    found = other.search(q("said", unit(1), kind="event", after=4_000, filters=sessions))
+    assert sorted(ids(found)) == (["e1", "e2"] if backend.kind == "embedded" else ["e1"])
+    assert ids(other.search(q("hello", unit(1), filters=(Condition("metadata.n", gte=4),), before=9_001))) == ["m1"]

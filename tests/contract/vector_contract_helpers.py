@@ -40,6 +40,8 @@ def mem(
     topics: tuple[str, ...] = (),
     expire_at: int | None = None,
     event_time: int | None = None,
+    attrs: dict[str, tuple] | None = None,  # type: ignore[type-arg]
+    kind: str = "memory",
 ) -> IndexedMemory:
     return IndexedMemory(
         tenant=tenant,
@@ -51,4 +53,6 @@ def mem(
         version=version,
         expire_at=expire_at,
         event_time=event_time,
+        attrs=attrs or {},
+        kind=kind,  # type: ignore[arg-type]
     )

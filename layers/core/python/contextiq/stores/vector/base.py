@@ -7,11 +7,28 @@ Deletes are recorded as tombstones (a deleted document keeps its version) for th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 SearchMode = Literal["hybrid", "semantic", "keyword"]
+DocKind = Literal["memory", "event"]  # a search only ever sees documents of its own kind
+Scalar = str | int | float | bool
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A filter on one document attribute: any of ``values`` (exact match; a list attribute matches when
+    any element does), or a numeric range ``gte <= value <= lte`` (either bound optional)."""
+
+    key: str
+    values: tuple[Scalar, ...] = ()
+    gte: float | None = None
+    lte: float | None = None
+
+    @property
+    def is_range(self) -> bool:
+        return self.gte is not None or self.lte is not None
 
 
 class IndexMismatchError(Exception):
@@ -29,6 +46,8 @@ class IndexedMemory:
     version: int
     expire_at: int | None = None  # epoch seconds; expired documents never match
     event_time: int | None = None  # epoch milliseconds: when the fact was said/happened (after/before filters)
+    attrs: Mapping[str, tuple[Scalar, ...]] = field(default_factory=dict)  # filterable attributes
+    kind: DocKind = "memory"
 
 
 @dataclass(frozen=True)
@@ -44,6 +63,8 @@ class SearchQuery:
     now: int = 0  # epoch seconds, for expiry
     after: int | None = None  # epoch ms, inclusive: only documents with event_time >= after
     before: int | None = None  # epoch ms, exclusive: only documents with event_time < before
+    filters: tuple[Condition, ...] = ()  # AND-combined
+    kind: DocKind = "memory"
     extra: dict[str, str] = field(default_factory=dict)
 
 

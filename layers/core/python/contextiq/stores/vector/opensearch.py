@@ -35,6 +35,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from contextiq.stores.vector.attrs import number_bounds, term, terms
 from contextiq.stores.vector.base import (
     IndexedMemory,
     IndexInfo,
@@ -58,7 +59,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3  # 2: event_time; 3: possessive + plural analysis
+SCHEMA_VERSION = 3  # 2: event_time; 3: possessive + plural analysis, coverage, kind, attrs
 TEXT_ANALYZER = "contextiq_text"
 COVERAGE_SIMILARITY = "contextiq_coverage"
 _SOURCE_FIELDS = ["memory_id", "version"]
@@ -109,7 +110,9 @@ def index_body(info: IndexInfo, *, m: int = 16, ef_construction: int = 128) -> d
                 "tenant": {"type": "keyword"},
                 "scope_key": {"type": "keyword"},
                 "memory_id": {"type": "keyword"},
+                "kind": {"type": "keyword"},
                 "topics": {"type": "keyword"},
+                "attrs": {"type": "keyword"},  # attribute terms (attrs.py); range filters compare them as strings
                 "fact": {
                     "type": "text",
                     "analyzer": TEXT_ANALYZER,
@@ -140,6 +143,7 @@ def search_filters(query: SearchQuery, now: int) -> list[dict[str, Any]]:
     """Tenant and scope (exact), live, not expired, topics any-of."""
     filters: list[dict[str, Any]] = [
         {"term": {"tenant": query.tenant}},
+        {"term": {"kind": query.kind}},
         {"term": {"scope_key": query.scope_key}},
         {"term": {"deleted": False}},
         {
@@ -161,6 +165,12 @@ def search_filters(query: SearchQuery, now: int) -> list[dict[str, Any]]:
         if query.before is not None:
             bounds["lt"] = query.before
         filters.append({"range": {"event_time": bounds}})
+    for cond in query.filters:
+        if cond.is_range:
+            lo, hi = number_bounds(cond.key, cond.gte, cond.lte)
+            filters.append({"range": {"attrs": {"gte": lo, "lte": hi}}})
+        else:
+            filters.append({"terms": {"attrs": sorted({term(cond.key, v) for v in cond.values})}})
     return filters
 
 
@@ -421,6 +431,7 @@ def _source(d: IndexedMemory) -> dict[str, Any]:
         "tenant": d.tenant,
         "scope_key": d.scope_key,
         "memory_id": d.memory_id,
+        "kind": d.kind,
         "topics": list(d.topics),
         "fact": d.fact,
         "vector": [float(x) for x in d.vector],
@@ -431,6 +442,8 @@ def _source(d: IndexedMemory) -> dict[str, Any]:
         src["expire_at"] = d.expire_at
     if d.event_time is not None:
         src["event_time"] = d.event_time
+    if d.attrs:
+        src["attrs"] = sorted(set(terms(d.attrs)))
     return src
 
 
