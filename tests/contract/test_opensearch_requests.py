@@ -309,7 +309,9 @@ def test_attribute_filters_are_terms_and_string_ranges_on_attrs(
 
     doc = mem("m1", "likes tea", unit(1), attrs={"metadata.color": ("red",), "metadata.n": (3,)})
     adapter.upsert([doc])
-    assert only(server, "POST", "/_bulk").body[1]["attrs"] == sorted([term("metadata.color", "red"), term("metadata.n", 3)])
+    assert only(server, "POST", "/_bulk").body[1]["attrs"] == sorted(
+        [term("metadata.color", "red"), term("metadata.n", 3)]
+    )
     conds = (Condition("metadata.color", values=("red", "blue")), Condition("metadata.n", gte=2, lte=None))
     query = SearchQuery("t1", "user:u1", "tea", None, mode="keyword", now=NOW, filters=conds)
     assert [h.memory_id for h in adapter.search(query)] == ["m1"]

@@ -459,7 +459,9 @@ def test_kind_time_and_attributes_survive_a_reopen(backend: Backend) -> None:
     )
     if backend.kind == "embedded":
         backend.index.snapshot()  # type: ignore[attr-defined]
-        backend.index.upsert([mem("e2", "said bye", unit(1), kind="event", event_time=6_000, attrs={"session_id": ("s2",)})])
+        backend.index.upsert(
+            [mem("e2", "said bye", unit(1), kind="event", event_time=6_000, attrs={"session_id": ("s2",)})]
+        )
     other = backend.reopen()
     sessions = (Condition("session_id", values=("s1", "s2")),)
     found = other.search(q("said", unit(1), kind="event", after=4_000, filters=sessions))

@@ -34,3 +34,5 @@ EXTRACTION_CHUNK_TURNS = 40  # long sessions are extracted in chunks of this man
 EXTRACTION_CHUNK_CHARS = 24_000  # ...or of this many characters, whichever comes first
 CONSOLIDATION_PART_CANDIDATES = 25  # candidate facts per consolidation message
 JOB_RETENTION_DAYS = 30
+MAX_FILTER_CONDITIONS = 8  # conditions in one search/recall `filter`
+MAX_FILTER_VALUES = 32  # values in one `in`

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapte
 
 from contextiq import limits
 from contextiq.models.common import Metadata, Name, Request, Timestamp, TtlSeconds
+from contextiq.models.filters import MetadataFilter
 
 Scope = Annotated[
     dict[Name, Name],
@@ -154,6 +155,11 @@ class SearchRequest(Request):
     topics: Topics | None = None
     after: EventTime | None = Field(default=None, description="only memories with event_time >= after")
     before: EventTime | None = Field(default=None, description="only memories with event_time < before")
+    filter: MetadataFilter | None = Field(
+        default=None,
+        description='AND of conditions: {"metadata.<key>": value | {"in": [...]} | {"gte": n, "lte": n}} '
+        f"(at most {limits.MAX_FILTER_CONDITIONS} conditions, {limits.MAX_FILTER_VALUES} values per `in`)",
+    )
 
     @model_validator(mode="after")
     def _window(self) -> SearchRequest:

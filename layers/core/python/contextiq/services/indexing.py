@@ -6,9 +6,9 @@ import base64
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from contextiq.services.memories import apply_to_index
 from contextiq.stores.dynamo.memories import MEMORY_SK, StoredMemory, parse_memory_item
 from contextiq.stores.vector.base import VectorIndex
+from contextiq.stores.vector.documents import apply_memory
 
 
 def apply_stream_record(index: VectorIndex, record: dict[str, Any]) -> str:
@@ -27,7 +27,7 @@ def apply_stream_record(index: VectorIndex, record: dict[str, Any]) -> str:
     if event == "REMOVE":
         index.delete(stored.tenant, stored.memory.id, stored.memory.version + 1)
         return "removed"
-    apply_to_index(index, stored)
+    apply_memory(index, stored)
     return "deleted" if stored.deleted else "upserted"
 
 
@@ -45,10 +45,10 @@ def rebuild(index: VectorIndex, memories: Iterable[StoredMemory], batch_size: in
     batch: list[StoredMemory] = []
 
     def flush() -> None:
-        from contextiq.services.memories import indexed_document
+        from contextiq.stores.vector.documents import memory_document
 
         if batch:
-            index.upsert([indexed_document(s) for s in batch])
+            index.upsert([memory_document(s) for s in batch])
             counts["upserted"] += len(batch)
             batch.clear()
 

@@ -23,6 +23,7 @@ from contextiq.errors import (
     VersionConflictError,
 )
 from contextiq.ids import epoch, epoch_ms, new_id, utcnow
+from contextiq.models.filters import conditions, matches
 from contextiq.models.memories import (
     Memory,
     MemoryCreate,
@@ -38,7 +39,8 @@ from contextiq.models.memories import (
 from contextiq.observability import count, logger, timed
 from contextiq.retry import Backoff, attempts
 from contextiq.stores.dynamo.memories import StoredMemory
-from contextiq.stores.vector.base import IndexedMemory, SearchQuery, VectorIndex
+from contextiq.stores.vector.base import Condition, SearchQuery, VectorIndex
+from contextiq.stores.vector.documents import apply_memory
 
 
 class MemoryRepository(Protocol):
@@ -69,29 +71,6 @@ class MemoryRepository(Protocol):
     def revisions(
         self, tenant: str, memory_id: str, limit: int, token: str | None
     ) -> tuple[list[Revision], str | None]: ...
-
-
-def indexed_document(stored: StoredMemory) -> IndexedMemory:
-    assert stored.vector is not None
-    return IndexedMemory(
-        tenant=stored.tenant,
-        memory_id=stored.memory.id,
-        scope_key=scope_key(stored.memory.scope),
-        fact=stored.memory.fact,
-        topics=tuple(stored.memory.topics),
-        vector=stored.vector,
-        version=stored.memory.version,
-        expire_at=stored.expire_at,
-        event_time=stored.event_time_ms,
-    )
-
-
-def apply_to_index(index: VectorIndex, stored: StoredMemory) -> None:
-    """Make the index reflect ``stored`` (idempotent; older versions than the index holds are ignored)."""
-    if stored.deleted or stored.vector is None:
-        index.delete(stored.tenant, stored.memory.id, stored.memory.version)
-    else:
-        index.upsert([indexed_document(stored)])
 
 
 class MemoryService:
@@ -147,7 +126,7 @@ class MemoryService:
 
     def _write_through(self, stored: StoredMemory) -> None:
         try:
-            apply_to_index(self._index, stored)
+            apply_memory(self._index, stored)
         except Exception:  # the stream indexer repairs it; the record is already safe
             logger.exception("write-through to the vector index failed", extra={"memory_id": stored.memory.id})
 
@@ -292,6 +271,7 @@ class MemoryService:
         topics: Sequence[str] | None,
         after: datetime | None = None,
         before: datetime | None = None,
+        filters: tuple[Condition, ...] = (),
     ) -> list[tuple[StoredMemory, float]]:
         now = self._clock()
         vector = None if mode == "keyword" else self._embedder.embed_query(text)
@@ -308,6 +288,7 @@ class MemoryService:
                 now=epoch(now),
                 after=epoch_ms(after) if after else None,
                 before=epoch_ms(before) if before else None,
+                filters=filters,
             )
         )
         records = self._repo.get_many(tenant, [h.memory_id for h in hits])
@@ -319,14 +300,17 @@ class MemoryService:
             when = stored.memory.event_time  # the record decides, even while the index lags a change
             if (after is not None and when < after) or (before is not None and when >= before):
                 continue
+            if filters and not matches(stored.memory.metadata, filters):
+                continue
             results.append((stored, hit.score))
         return results
 
     def search(self, tenant: str, req: SearchRequest) -> SearchResponse:
         with timed("SearchLatency"):
             found = self._query(
-                tenant, req.scope, req.query, req.top_k, req.mode, req.min_score, req.topics, req.after, req.before
-            )
+                tenant, req.scope, req.query, req.top_k, req.mode, req.min_score, req.topics, req.after, req.before,
+                conditions(req.filter),
+            )  # fmt: skip
         return SearchResponse(results=[SearchResult(memory=s.memory, score=score) for s, score in found])
 
     def similar(self, tenant: str, scope: dict[str, str], text: str, top_k: int = 5) -> list[tuple[Memory, float]]:

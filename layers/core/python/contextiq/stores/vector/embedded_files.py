@@ -95,9 +95,7 @@ def write_snapshot(
     fsync_dir(path.parent, fsync)
 
 
-def load_snapshot(
-    path: Path, info: IndexInfo, parts: dict[PartKey, Partition], docs: dict[DocKey, DocState]
-) -> int:
+def load_snapshot(path: Path, info: IndexInfo, parts: dict[PartKey, Partition], docs: dict[DocKey, DocState]) -> int:
     """Fill ``parts`` and ``docs`` from a snapshot; returns its generation."""
     with np.load(path, allow_pickle=False) as npz:
         meta = json.loads(npz["meta"].tobytes())

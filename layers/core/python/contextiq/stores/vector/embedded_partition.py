@@ -239,4 +239,3 @@ class Partition:
         if scores is None:
             return []
         return self._top(scores, mask & (scores > 0), limit)
-
