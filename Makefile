@@ -14,11 +14,11 @@ install: $(STAMP)
 
 # Idempotent: re-runs only when pyproject.toml changes. torch comes first, pinned to the CPU build
 # that `pip install torch==2.13.0` finds on these machines (otherwise sentence-transformers would pull CUDA).
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml sdk/pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[local,dev]'
+	$(PY) -m pip install --quiet -e '.[local,dev]' -e './sdk[mcp,langgraph,adk]'
 	touch $(STAMP)
 
 run: install
@@ -33,7 +33,7 @@ test-fast: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy layers/core/python/contextiq functions infra scripts
+	$(VENV)/bin/mypy layers/core/python/contextiq functions infra scripts sdk/src/contextiq_sdk
 
 fmt: install
 	$(VENV)/bin/ruff format .

@@ -1,0 +1,287 @@
+"""The synchronous client: ``Client(url, api_key)`` with ``sessions``, ``events``, ``memories``, ``jobs``."""
+
+from __future__ import annotations
+
+import builtins
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any, TypeVar
+
+import httpx
+
+from contextiq_sdk import _core
+from contextiq_sdk import models as m
+from contextiq_sdk.errors import APIConnectionError, WaitTimeoutError
+
+T = TypeVar("T")
+
+
+class Client:
+    """A ContextIQ client. ``url``/``api_key`` default to CONTEXTIQ_URL/CONTEXTIQ_API_KEY, then to the
+    ``.contextiq/local.json`` of a running ``contextiq local``.
+
+    Retries 429, 5xx and connection errors with backoff (honouring Retry-After); POSTs that create
+    something carry an automatic Idempotency-Key, so a retry never writes twice.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float = 30.0,
+        max_retries: int = 3,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.url, self.api_key = _core.resolve_config(url, api_key)
+        self.retry = _core.RetryPolicy(max_retries=max_retries)
+        self._http = httpx.Client(
+            base_url=self.url, headers=_core.client_headers(self.api_key), timeout=timeout, transport=transport
+        )
+        self._sleep: Callable[[float], None] = time.sleep
+        self.sessions = Sessions(self)
+        self.events = Events(self)
+        self.memories = Memories(self)
+        self.jobs = Jobs(self)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _call(self, name: str, path_params: dict[str, str] | None = None, **kwargs: Any) -> Any:
+        prepared = _core.prepare(name, path_params, **kwargs)
+        attempt = 0
+        while True:
+            try:
+                response = self._http.request(
+                    prepared.method, prepared.path, params=prepared.params, json=prepared.json, headers=prepared.headers
+                )
+            except httpx.TransportError as err:
+                if not _core.should_retry(prepared, attempt, self.retry, None):
+                    raise APIConnectionError(f"{prepared.method} {prepared.path}: {err}") from err
+                self._sleep(self.retry.delay(attempt, None))
+            else:
+                if not _core.should_retry(prepared, attempt, self.retry, response):
+                    return _core.parse(prepared, response, attempt)
+                self._sleep(self.retry.delay(attempt, response))
+            attempt += 1
+
+    def _pages(self, fetch: Callable[[str | None], m.Page[T]]) -> Iterator[T]:
+        token: str | None = None
+        while True:
+            page = fetch(token)
+            yield from page.items
+            if not page.next_token:
+                return
+            token = page.next_token
+
+
+class _Resource:
+    def __init__(self, client: Client) -> None:
+        self._c = client
+
+
+class Sessions(_Resource):
+    def create(
+        self,
+        user_id: str,
+        app_name: str | None = None,
+        *,
+        state: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+        ttl_seconds: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> m.Session:
+        body = m.SessionCreate(
+            user_id=user_id, app_name=app_name, state=state or {}, metadata=metadata or {}, ttl_seconds=ttl_seconds
+        )
+        return self._c._call("create_session", body=body, idempotency_key=idempotency_key)
+
+    def get(self, session_id: str) -> m.Session:
+        return self._c._call("get_session", {"session_id": session_id})
+
+    def list(
+        self, user_id: str, app_name: str | None = None, *, limit: int | None = None, next_token: str | None = None
+    ) -> m.Page[m.Session]:
+        params = {"user_id": user_id, "app_name": app_name, "limit": limit, "next_token": next_token}
+        return self._c._call("list_sessions", params=params)
+
+    def iter(self, user_id: str, app_name: str | None = None, *, page_size: int | None = None) -> Iterator[m.Session]:
+        return self._c._pages(lambda t: self.list(user_id, app_name, limit=page_size, next_token=t))
+
+    def delete(self, session_id: str) -> None:
+        self._c._call("delete_session", {"session_id": session_id})
+
+    def patch_state(
+        self,
+        session_id: str,
+        set: dict[str, Any] | None = None,
+        remove: builtins.list[str] | None = None,
+        *,
+        version: int | None = None,
+    ) -> m.Session:
+        body = m.StatePatch(set=set or {}, remove=remove or [])
+        return self._c._call("patch_state", {"session_id": session_id}, body=body, version=version)
+
+
+class Events(_Resource):
+    def append(
+        self,
+        session_id: str,
+        author: str,
+        text: str | None = None,
+        *,
+        role: str | None = None,
+        parts: builtins.list[dict[str, Any]] | None = None,
+        timestamp: datetime | None = None,
+        metadata: dict[str, Any] | None = None,
+        state_delta: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> m.Event:
+        body = m.EventCreate(
+            author=author,
+            role=role,
+            content=m.EventContent(text=text, parts=parts),
+            timestamp=timestamp,
+            metadata=metadata or {},
+            state_delta=state_delta,
+        )
+        return self._c._call("append_event", {"session_id": session_id}, body=body, idempotency_key=idempotency_key)
+
+    def list(
+        self,
+        session_id: str,
+        *,
+        after_seq: int | None = None,
+        limit: int | None = None,
+        next_token: str | None = None,
+    ) -> m.Page[m.Event]:
+        params = {"after_seq": after_seq, "limit": limit, "next_token": next_token}
+        return self._c._call("list_events", {"session_id": session_id}, params=params)
+
+    def iter(self, session_id: str, *, after_seq: int | None = None, page_size: int | None = None) -> Iterator[m.Event]:
+        return self._c._pages(lambda t: self.list(session_id, after_seq=after_seq, limit=page_size, next_token=t))
+
+
+class Memories(_Resource):
+    def add(
+        self,
+        scope: dict[str, str],
+        fact: str,
+        *,
+        topics: builtins.list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        ttl_seconds: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> m.Memory:
+        body = m.MemoryCreate(
+            scope=scope, fact=fact, topics=topics or [], metadata=metadata or {}, ttl_seconds=ttl_seconds
+        )
+        return self._c._call("create_memory", body=body, idempotency_key=idempotency_key)
+
+    def get(self, memory_id: str) -> m.Memory:
+        return self._c._call("get_memory", {"memory_id": memory_id})
+
+    def list(
+        self,
+        scope: dict[str, str],
+        *,
+        topic: str | None = None,
+        limit: int | None = None,
+        next_token: str | None = None,
+    ) -> m.Page[m.Memory]:
+        params = {**_core.scope_params(scope), "topic": topic, "limit": limit, "next_token": next_token}
+        return self._c._call("list_memories", params=params)
+
+    def iter(
+        self, scope: dict[str, str], *, topic: str | None = None, page_size: int | None = None
+    ) -> Iterator[m.Memory]:
+        return self._c._pages(lambda t: self.list(scope, topic=topic, limit=page_size, next_token=t))
+
+    def search(
+        self,
+        scope: dict[str, str],
+        query: str,
+        *,
+        top_k: int = 10,
+        mode: m.SearchMode = "hybrid",
+        min_score: float | None = None,
+        topics: builtins.list[str] | None = None,
+    ) -> m.SearchResponse:
+        body = m.SearchRequest(scope=scope, query=query, top_k=top_k, mode=mode, min_score=min_score, topics=topics)
+        return self._c._call("search_memories", body=body)
+
+    def update(
+        self,
+        memory_id: str,
+        *,
+        fact: str | None = None,
+        topics: builtins.list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        version: int | None = None,
+    ) -> m.Memory:
+        body = m.MemoryPatch(fact=fact, topics=topics, metadata=metadata)
+        return self._c._call("patch_memory", {"memory_id": memory_id}, body=body, version=version)
+
+    def delete(self, memory_id: str, *, version: int | None = None) -> None:
+        self._c._call("delete_memory", {"memory_id": memory_id}, version=version)
+
+    def revisions(
+        self, memory_id: str, *, limit: int | None = None, next_token: str | None = None
+    ) -> m.Page[m.Revision]:
+        params = {"limit": limit, "next_token": next_token}
+        return self._c._call("list_revisions", {"memory_id": memory_id}, params=params)
+
+    def iter_revisions(self, memory_id: str, *, page_size: int | None = None) -> Iterator[m.Revision]:
+        return self._c._pages(lambda t: self.revisions(memory_id, limit=page_size, next_token=t))
+
+    def generate(
+        self,
+        *,
+        session_id: str | None = None,
+        events: builtins.list[m.DirectEvent | dict[str, Any]] | None = None,
+        facts: builtins.list[str] | None = None,
+        scope: dict[str, str] | None = None,
+        after_seq: int | None = None,
+        topics: builtins.list[str | m.CustomTopic] | None = None,
+        examples: builtins.list[m.Example] | None = None,
+        disable_consolidation: bool = False,
+        wait: bool = False,
+        timeout: float = 120.0,
+        idempotency_key: str | None = None,
+    ) -> m.Job:
+        """Start a generation job from exactly one of ``session_id``, ``events`` or ``facts``.
+
+        Returns the job; with ``wait=True`` the finished job (the server waits up to 25 s, then this
+        polls with backoff until ``timeout``, raising WaitTimeoutError).
+        """
+        body = _core.generate_body(
+            session_id, events, facts, scope, after_seq, topics, examples, disable_consolidation, wait, timeout
+        )
+        answer = self._c._call("generate", body=body, idempotency_key=idempotency_key)
+        job = answer if isinstance(answer, m.Job) else self._c.jobs.get(answer.job_id)
+        return self._c.jobs.wait(job.id, timeout=timeout) if wait and not job.status.done else job
+
+
+class Jobs(_Resource):
+    def get(self, job_id: str) -> m.Job:
+        return self._c._call("get_job", {"job_id": job_id})
+
+    def wait(self, job_id: str, *, timeout: float = 120.0) -> m.Job:
+        """Poll until the job SUCCEEDED or FAILED (0.2 s doubling to 2 s between polls)."""
+        deadline = _core.monotonic() + timeout
+        backoff = _core.Backoff()
+        while True:
+            job = self.get(job_id)
+            if job.status.done:
+                return job
+            left = deadline - _core.monotonic()
+            if left <= 0:
+                raise WaitTimeoutError(job, timeout)
+            self._c._sleep(min(backoff(), left))

@@ -1,0 +1,258 @@
+"""Typed request and response models, written over the schemas of ``docs/openapi.json``.
+
+Response models ignore fields they do not know, so a newer server does not break an older SDK; request
+models forbid unknown fields like the server does. Validation limits (lengths, counts) are the server's
+business: it answers a typed :class:`~contextiq_sdk.errors.InvalidInputError` naming the field.
+``tests/clients/test_sdk_drift.py`` fails when these models and the document drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+
+class Response(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(Response, Generic[T]):
+    """One page of a listing; pass ``next_token`` back for the next one (``None`` on the last)."""
+
+    items: list[T]
+    next_token: str | None = None
+
+
+# --- sessions and events ---------------------------------------------------------------------------
+
+
+class SessionCreate(Request):
+    user_id: str
+    app_name: str | None = None
+    state: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    ttl_seconds: int | None = None
+
+
+class Session(Response):
+    id: str
+    user_id: str
+    app_name: str | None
+    state: dict[str, Any]
+    metadata: dict[str, Any]
+    create_time: datetime
+    update_time: datetime
+    expire_time: datetime | None = None
+    version: int
+    event_count: int = 0
+
+
+class EventContent(Request):
+    text: str | None = None
+    parts: list[dict[str, Any]] | None = None
+
+
+class EventCreate(Request):
+    author: str
+    role: str | None = None
+    content: EventContent
+    timestamp: datetime | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    state_delta: dict[str, Any] | None = None
+
+
+class Event(Response):
+    id: str
+    session_id: str
+    seq: int
+    author: str
+    role: str | None
+    content: dict[str, Any]
+    timestamp: datetime
+    metadata: dict[str, Any]
+
+    @property
+    def text(self) -> str | None:
+        value = self.content.get("text")
+        return value if isinstance(value, str) else None
+
+
+class StatePatch(Request):
+    set: dict[str, Any] = Field(default_factory=dict)
+    remove: list[str] = Field(default_factory=list)
+
+
+# --- memories ----------------------------------------------------------------------------------------
+
+
+class Source(Response):
+    session_id: str | None = None
+    event_ids: list[str] = Field(default_factory=list)
+
+
+class MemoryCreate(Request):
+    scope: dict[str, str]
+    fact: str
+    topics: list[str] = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    ttl_seconds: int | None = None
+
+
+class MemoryPatch(Request):
+    fact: str | None = None
+    topics: list[str] | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class Memory(Response):
+    id: str
+    scope: dict[str, str]
+    fact: str
+    topics: list[str]
+    metadata: dict[str, Any]
+    source: Source | None = None
+    create_time: datetime
+    update_time: datetime
+    expire_time: datetime | None = None
+    version: int
+
+
+class RevisionAction(StrEnum):
+    CREATED = "CREATED"
+    UPDATED = "UPDATED"
+    DELETED = "DELETED"
+
+
+class Revision(Response):
+    revision_id: str
+    memory_id: str
+    action: RevisionAction
+    fact: str
+    previous_fact: str | None = None
+    actor: str
+    source: Source | None = None
+    time: datetime
+    version: int
+
+
+SearchMode = Literal["hybrid", "semantic", "keyword"]
+
+
+class SearchRequest(Request):
+    scope: dict[str, str]
+    query: str
+    top_k: int = 10
+    mode: SearchMode = "hybrid"
+    min_score: float | None = None
+    topics: list[str] | None = None
+
+
+class SearchResult(Response):
+    memory: Memory
+    score: float
+
+
+class SearchResponse(Response):
+    results: list[SearchResult]
+
+
+# --- generation and jobs -----------------------------------------------------------------------------
+
+
+class DirectEvent(Request):
+    author: str
+    role: str | None = None
+    text: str
+    timestamp: datetime | None = None
+
+
+class CustomTopic(Request):
+    label: str
+    description: str
+
+
+class ExampleTurn(Request):
+    author: str
+    role: str | None = None
+    text: str
+
+
+class Example(Request):
+    conversation: list[ExampleTurn]
+    facts: list[str]
+
+
+class GenerateRequest(Request):
+    """Exactly one source: ``session_id``, ``events`` or ``facts`` (the server checks)."""
+
+    session_id: str | None = None
+    after_seq: int | None = None
+    events: list[DirectEvent] | None = None
+    facts: list[str] | None = None
+    scope: dict[str, str] | None = None
+    topics: list[str | CustomTopic] | None = None
+    examples: list[Example] | None = None
+    disable_consolidation: bool = False
+    wait_seconds: float = 0
+
+
+class JobStatus(StrEnum):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+    @property
+    def done(self) -> bool:
+        return self in (JobStatus.SUCCEEDED, JobStatus.FAILED)
+
+
+class JobResult(Response):
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    memory_ids: list[str] = Field(default_factory=list)
+
+
+class Job(Response):
+    id: str
+    status: JobStatus
+    scope: dict[str, str]
+    create_time: datetime
+    update_time: datetime
+    result: JobResult | None = None
+    error: str | None = None
+
+
+class JobAccepted(Response):
+    job_id: str
+    status: JobStatus
+
+
+# --- errors ------------------------------------------------------------------------------------------
+
+
+class FieldError(Response):
+    field: str
+    message: str
+
+
+class Problem(Response):
+    """RFC 9457 problem details, as every error answers."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldError] = Field(default_factory=list)
