@@ -28,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     local.add_argument("--data-dir", type=Path, default=Path(".contextiq"), help="where the vector index lives")
     local.add_argument("--no-workers", action="store_true", help="do not poll the generation queues")
     local.add_argument("--quiet", action="store_true")
+    add_client_commands(sub)
     args = parser.parse_args(argv)
 
     if args.command == "local":
@@ -40,7 +41,22 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.suppress(KeyboardInterrupt):
             serve(args.host, args.port, keys, args.data_dir, workers=not args.no_workers, quiet=args.quiet)
         return 0
-    return 2
+    return run_client_command(args)
+
+
+def add_client_commands(sub: argparse._SubParsersAction) -> None:
+    """The client commands (sessions, events, memories, generate, jobs, mcp) live in the SDK distribution."""
+    try:
+        from contextiq_sdk.cli import add_commands
+        from contextiq_sdk.mcp_server import add_command as add_mcp_command
+    except ImportError:  # the SDK is not installed (e.g. inside a Lambda layer): `local` still works
+        return
+    add_commands(sub)
+    add_mcp_command(sub)
+
+
+def run_client_command(args: argparse.Namespace) -> int:
+    return int(args.run(args)) if hasattr(args, "run") else 2
 
 
 if __name__ == "__main__":
