@@ -220,3 +220,14 @@ def test_async_client(live: Server, uid: str) -> None:
                 await c.sessions.get(session.id)
 
     asyncio.run(scenario())
+
+
+def test_event_time_and_search_window(sdk: Client, uid: str) -> None:
+    from datetime import UTC, datetime
+
+    scope = {"user_id": uid}
+    old = sdk.memories.add(scope, "lived in Rome", event_time=datetime(2020, 1, 1, tzinfo=UTC))
+    new = sdk.memories.add(scope, "lives in Berlin")
+    assert old.event_time.year == 2020
+    found = sdk.memories.search(scope, "lived lives Rome Berlin", after=datetime(2021, 1, 1, tzinfo=UTC))
+    assert [r.memory.id for r in found.results] == [new.id]

@@ -187,10 +187,16 @@ class Memories(_Resource):
         topics: builtins.list[str] | None = None,
         metadata: dict[str, Any] | None = None,
         ttl_seconds: int | None = None,
+        event_time: datetime | None = None,
         idempotency_key: str | None = None,
     ) -> m.Memory:
         body = m.MemoryCreate(
-            scope=scope, fact=fact, topics=topics or [], metadata=metadata or {}, ttl_seconds=ttl_seconds
+            scope=scope,
+            fact=fact,
+            topics=topics or [],
+            metadata=metadata or {},
+            ttl_seconds=ttl_seconds,
+            event_time=event_time,
         )
         return await self._c._call("create_memory", body=body, idempotency_key=idempotency_key)
 
@@ -222,8 +228,20 @@ class Memories(_Resource):
         mode: m.SearchMode = "hybrid",
         min_score: float | None = None,
         topics: builtins.list[str] | None = None,
+        after: datetime | None = None,
+        before: datetime | None = None,
     ) -> m.SearchResponse:
-        body = m.SearchRequest(scope=scope, query=query, top_k=top_k, mode=mode, min_score=min_score, topics=topics)
+        """Hybrid (default), semantic or keyword search; ``after``/``before`` filter on ``event_time``."""
+        body = m.SearchRequest(
+            scope=scope,
+            query=query,
+            top_k=top_k,
+            mode=mode,
+            min_score=min_score,
+            topics=topics,
+            after=after,
+            before=before,
+        )
         return await self._c._call("search_memories", body=body)
 
     async def update(
@@ -233,9 +251,10 @@ class Memories(_Resource):
         fact: str | None = None,
         topics: builtins.list[str] | None = None,
         metadata: dict[str, Any] | None = None,
+        event_time: datetime | None = None,
         version: int | None = None,
     ) -> m.Memory:
-        body = m.MemoryPatch(fact=fact, topics=topics, metadata=metadata)
+        body = m.MemoryPatch(fact=fact, topics=topics, metadata=metadata, event_time=event_time)
         return await self._c._call("patch_memory", {"memory_id": memory_id}, body=body, version=version)
 
     async def delete(self, memory_id: str, *, version: int | None = None) -> None:

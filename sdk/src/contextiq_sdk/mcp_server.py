@@ -147,7 +147,7 @@ def build_server(client: AsyncClient, default_scope: dict[str, str] | None = Non
     ) -> dict[str, Any]:
         if (messages is None) == (session_id is None):
             raise ToolError("give exactly one of `messages` or `session_id`")
-        events = [{"author": m.role, "role": m.role, "text": m.text} for m in messages or []] or None
+        events: list[Any] | None = [{"author": m.role, "role": m.role, "text": m.text} for m in messages or []] or None
         target = scope_of(scope) if session_id is None else (scope or None)
         job = await call(
             client.memories.generate(session_id=session_id, events=events, scope=target, wait=wait, timeout=120)

@@ -105,12 +105,14 @@ class MemoryCreate(Request):
     topics: list[str] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(default_factory=dict)
     ttl_seconds: int | None = None
+    event_time: datetime | None = None
 
 
 class MemoryPatch(Request):
     fact: str | None = None
     topics: list[str] | None = None
     metadata: dict[str, Any] | None = None
+    event_time: datetime | None = None
 
 
 class Memory(Response):
@@ -120,6 +122,7 @@ class Memory(Response):
     topics: list[str]
     metadata: dict[str, Any]
     source: Source | None = None
+    event_time: datetime
     create_time: datetime
     update_time: datetime
     expire_time: datetime | None = None
@@ -154,6 +157,8 @@ class SearchRequest(Request):
     mode: SearchMode = "hybrid"
     min_score: float | None = None
     topics: list[str] | None = None
+    after: datetime | None = None
+    before: datetime | None = None
 
 
 class SearchResult(Response):
