@@ -8,6 +8,7 @@ import os
 import random
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -175,7 +176,7 @@ def monotonic() -> float:
 
 def generate_body(
     session_id: str | None,
-    events: list[Any] | None,
+    events: Sequence[Any] | None,
     facts: list[str] | None,
     scope: dict[str, str] | None,
     after_seq: int | None,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -111,7 +111,7 @@ class Sessions(_Resource):
 
     async def list(
         self, user_id: str, app_name: str | None = None, *, limit: int | None = None, next_token: str | None = None
-    ) -> m.Page[m.Session]:
+    ) -> m.SessionPage:
         params = {"user_id": user_id, "app_name": app_name, "limit": limit, "next_token": next_token}
         return await self._c._call("list_sessions", params=params)
 
@@ -168,7 +168,7 @@ class Events(_Resource):
         after_seq: int | None = None,
         limit: int | None = None,
         next_token: str | None = None,
-    ) -> m.Page[m.Event]:
+    ) -> m.EventPage:
         params = {"after_seq": after_seq, "limit": limit, "next_token": next_token}
         return await self._c._call("list_events", {"session_id": session_id}, params=params)
 
@@ -210,7 +210,7 @@ class Memories(_Resource):
         topic: str | None = None,
         limit: int | None = None,
         next_token: str | None = None,
-    ) -> m.Page[m.Memory]:
+    ) -> m.MemoryPage:
         params = {**_core.scope_params(scope), "topic": topic, "limit": limit, "next_token": next_token}
         return await self._c._call("list_memories", params=params)
 
@@ -262,7 +262,7 @@ class Memories(_Resource):
 
     async def revisions(
         self, memory_id: str, *, limit: int | None = None, next_token: str | None = None
-    ) -> m.Page[m.Revision]:
+    ) -> m.RevisionPage:
         params = {"limit": limit, "next_token": next_token}
         return await self._c._call("list_revisions", {"memory_id": memory_id}, params=params)
 
@@ -273,7 +273,7 @@ class Memories(_Resource):
         self,
         *,
         session_id: str | None = None,
-        events: builtins.list[m.DirectEvent | dict[str, Any]] | None = None,
+        events: Sequence[m.DirectEvent | dict[str, Any]] | None = None,
         facts: builtins.list[str] | None = None,
         scope: dict[str, str] | None = None,
         after_seq: int | None = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -108,7 +108,7 @@ class Sessions(_Resource):
 
     def list(
         self, user_id: str, app_name: str | None = None, *, limit: int | None = None, next_token: str | None = None
-    ) -> m.Page[m.Session]:
+    ) -> m.SessionPage:
         params = {"user_id": user_id, "app_name": app_name, "limit": limit, "next_token": next_token}
         return self._c._call("list_sessions", params=params)
 
@@ -161,7 +161,7 @@ class Events(_Resource):
         after_seq: int | None = None,
         limit: int | None = None,
         next_token: str | None = None,
-    ) -> m.Page[m.Event]:
+    ) -> m.EventPage:
         params = {"after_seq": after_seq, "limit": limit, "next_token": next_token}
         return self._c._call("list_events", {"session_id": session_id}, params=params)
 
@@ -201,7 +201,7 @@ class Memories(_Resource):
         topic: str | None = None,
         limit: int | None = None,
         next_token: str | None = None,
-    ) -> m.Page[m.Memory]:
+    ) -> m.MemoryPage:
         params = {**_core.scope_params(scope), "topic": topic, "limit": limit, "next_token": next_token}
         return self._c._call("list_memories", params=params)
 
@@ -251,9 +251,7 @@ class Memories(_Resource):
     def delete(self, memory_id: str, *, version: int | None = None) -> None:
         self._c._call("delete_memory", {"memory_id": memory_id}, version=version)
 
-    def revisions(
-        self, memory_id: str, *, limit: int | None = None, next_token: str | None = None
-    ) -> m.Page[m.Revision]:
+    def revisions(self, memory_id: str, *, limit: int | None = None, next_token: str | None = None) -> m.RevisionPage:
         params = {"limit": limit, "next_token": next_token}
         return self._c._call("list_revisions", {"memory_id": memory_id}, params=params)
 
@@ -264,7 +262,7 @@ class Memories(_Resource):
         self,
         *,
         session_id: str | None = None,
-        events: builtins.list[m.DirectEvent | dict[str, Any]] | None = None,
+        events: Sequence[m.DirectEvent | dict[str, Any]] | None = None,
         facts: builtins.list[str] | None = None,
         scope: dict[str, str] | None = None,
         after_seq: int | None = None,

@@ -86,6 +86,14 @@ class Event(Response):
         return value if isinstance(value, str) else None
 
 
+class SessionPage(Page[Session]):
+    pass
+
+
+class EventPage(Page[Event]):
+    pass
+
+
 class StatePatch(Request):
     set: dict[str, Any] = Field(default_factory=dict)
     remove: list[str] = Field(default_factory=list)
@@ -145,6 +153,14 @@ class Revision(Response):
     source: Source | None = None
     time: datetime
     version: int
+
+
+class MemoryPage(Page[Memory]):
+    pass
+
+
+class RevisionPage(Page[Revision]):
+    pass
 
 
 SearchMode = Literal["hybrid", "semantic", "keyword"]

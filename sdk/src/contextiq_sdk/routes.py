@@ -4,7 +4,7 @@ header parameters, request and response schemas), so the SDK and the document ca
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pydantic import BaseModel
 
@@ -15,6 +15,7 @@ PAGE = ("limit", "next_token")
 
 @dataclass(frozen=True)
 class Route:
+    operation_id: str  # the document's stable operationId
     method: str
     path: str
     responses: dict[int, type[BaseModel] | None]  # 2xx status -> model (None: no body)
@@ -23,34 +24,48 @@ class Route:
     idempotency_key: bool = False  # POST that accepts Idempotency-Key: retried with the same key
     if_match: bool = False  # takes ``version=`` as If-Match
     read_only: bool = False  # a POST that changes nothing (search): safe to retry without a key
-    extra_query: str | None = field(default=None)  # a documented free-form family, e.g. "scope.<key>"
 
 
 ROUTES: dict[str, Route] = {
-    "create_session": Route("POST", "/v1/sessions", {201: m.Session}, m.SessionCreate, idempotency_key=True),
-    "list_sessions": Route("GET", "/v1/sessions", {200: m.Page[m.Session]}, query=("user_id", "app_name", *PAGE)),
-    "get_session": Route("GET", "/v1/sessions/{session_id}", {200: m.Session}),
-    "delete_session": Route("DELETE", "/v1/sessions/{session_id}", {204: None}),
-    "patch_state": Route("PATCH", "/v1/sessions/{session_id}/state", {200: m.Session}, m.StatePatch, if_match=True),
+    "create_session": Route(
+        "createSession", "POST", "/v1/sessions", {201: m.Session}, m.SessionCreate, idempotency_key=True
+    ),
+    "list_sessions": Route(
+        "listSessions", "GET", "/v1/sessions", {200: m.SessionPage}, query=("user_id", "app_name", *PAGE)
+    ),
+    "get_session": Route("getSession", "GET", "/v1/sessions/{session_id}", {200: m.Session}),
+    "delete_session": Route("deleteSession", "DELETE", "/v1/sessions/{session_id}", {204: None}),
+    "patch_state": Route(
+        "patchSessionState", "PATCH", "/v1/sessions/{session_id}/state", {200: m.Session}, m.StatePatch, if_match=True
+    ),
     "append_event": Route(
-        "POST", "/v1/sessions/{session_id}/events", {201: m.Event}, m.EventCreate, idempotency_key=True
+        "appendEvent", "POST", "/v1/sessions/{session_id}/events", {201: m.Event}, m.EventCreate, idempotency_key=True
     ),
-    "list_events": Route("GET", "/v1/sessions/{session_id}/events", {200: m.Page[m.Event]}, query=(*PAGE, "after_seq")),
-    "create_memory": Route("POST", "/v1/memories", {201: m.Memory}, m.MemoryCreate, idempotency_key=True),
-    "list_memories": Route(
-        "GET", "/v1/memories", {200: m.Page[m.Memory]}, query=("topic", *PAGE), extra_query="scope.<key>"
+    "list_events": Route(
+        "listEvents", "GET", "/v1/sessions/{session_id}/events", {200: m.EventPage}, query=(*PAGE, "after_seq")
     ),
-    "search_memories": Route("POST", "/v1/memories/search", {200: m.SearchResponse}, m.SearchRequest, read_only=True),
-    "get_memory": Route("GET", "/v1/memories/{memory_id}", {200: m.Memory}),
-    "patch_memory": Route("PATCH", "/v1/memories/{memory_id}", {200: m.Memory}, m.MemoryPatch, if_match=True),
-    "delete_memory": Route("DELETE", "/v1/memories/{memory_id}", {204: None}, if_match=True),
-    "list_revisions": Route("GET", "/v1/memories/{memory_id}/revisions", {200: m.Page[m.Revision]}, query=PAGE),
+    "create_memory": Route(
+        "createMemory", "POST", "/v1/memories", {201: m.Memory}, m.MemoryCreate, idempotency_key=True
+    ),
+    "list_memories": Route("listMemories", "GET", "/v1/memories", {200: m.MemoryPage}, query=("topic", *PAGE, "scope")),
+    "search_memories": Route(
+        "searchMemories", "POST", "/v1/memories/search", {200: m.SearchResponse}, m.SearchRequest, read_only=True
+    ),
+    "get_memory": Route("getMemory", "GET", "/v1/memories/{memory_id}", {200: m.Memory}),
+    "patch_memory": Route(
+        "updateMemory", "PATCH", "/v1/memories/{memory_id}", {200: m.Memory}, m.MemoryPatch, if_match=True
+    ),
+    "delete_memory": Route("deleteMemory", "DELETE", "/v1/memories/{memory_id}", {204: None}, if_match=True),
+    "list_revisions": Route(
+        "listMemoryRevisions", "GET", "/v1/memories/{memory_id}/revisions", {200: m.RevisionPage}, query=PAGE
+    ),
     "generate": Route(
+        "generateMemories",
         "POST",
         "/v1/memories/generate",
         {200: m.Job, 202: m.JobAccepted},
         m.GenerateRequest,
         idempotency_key=True,
     ),
-    "get_job": Route("GET", "/v1/jobs/{job_id}", {200: m.Job}),
+    "get_job": Route("getJob", "GET", "/v1/jobs/{job_id}", {200: m.Job}),
 }
