@@ -231,3 +231,8 @@ def test_event_time_and_search_window(sdk: Client, uid: str) -> None:
     assert old.event_time.year == 2020
     found = sdk.memories.search(scope, "lived lives Rome Berlin", after=datetime(2021, 1, 1, tzinfo=UTC))
     assert [r.memory.id for r in found.results] == [new.id]
+    tagged = sdk.memories.add(scope, "lives in Berlin near the river", metadata={"source": "chat", "n": 3})
+    filtered = sdk.memories.search(scope, "lives in Berlin", filter={"metadata.source": "chat"})
+    assert [r.memory.id for r in filtered.results] == [tagged.id]
+    ranged = sdk.memories.search(scope, "lives in Berlin", filter={"metadata.n": {"gte": 4}})
+    assert ranged.results == []

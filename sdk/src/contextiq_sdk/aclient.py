@@ -230,8 +230,10 @@ class Memories(_Resource):
         topics: builtins.list[str] | None = None,
         after: datetime | None = None,
         before: datetime | None = None,
+        filter: dict[str, Any] | None = None,
     ) -> m.SearchResponse:
-        """Hybrid (default), semantic or keyword search; ``after``/``before`` filter on ``event_time``."""
+        """Hybrid (default), semantic or keyword search; ``after``/``before`` filter on ``event_time``,
+        ``filter`` on metadata (``{"metadata.<key>": value | {"in": [...]} | {"gte": n, "lte": n}}``)."""
         body = m.SearchRequest(
             scope=scope,
             query=query,
@@ -241,6 +243,7 @@ class Memories(_Resource):
             topics=topics,
             after=after,
             before=before,
+            filter=filter,
         )
         return await self._c._call("search_memories", body=body)
 

@@ -175,6 +175,7 @@ class SearchRequest(Request):
     topics: list[str] | None = None
     after: datetime | None = None
     before: datetime | None = None
+    filter: dict[str, Any] | None = None  # {"metadata.<key>": value | {"in": [...]} | {"gte": n, "lte": n}}
 
 
 class SearchResult(Response):
