@@ -5,13 +5,15 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from contextiq.errors import FieldProblem, InvalidInputError
+from contextiq.retry import Backoff, attempts
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -115,3 +117,14 @@ def is_transaction_conflict(error: ClientError) -> bool:
         reasons = error.response.get("CancellationReasons", [])
         return any(r.get("Code") == "TransactionConflict" for r in reasons)
     return False
+
+
+# Batch calls hand back what DynamoDB did not get to (throttling): resend it after an exponential pause,
+# as the BatchWriteItem / BatchGetItem API references recommend, a bounded number of times.
+BATCH_ATTEMPTS = 8
+BATCH_BACKOFF = Backoff(base=0.05, cap=1.0)
+batch_sleep: Callable[[float], None] = time.sleep  # tests replace it
+
+
+def batch_attempts() -> Iterator[int]:
+    return attempts(BATCH_ATTEMPTS, BATCH_BACKOFF, batch_sleep)

@@ -26,6 +26,7 @@ from contextiq.errors import VersionConflictError
 from contextiq.ids import epoch, epoch_ms, isoformat
 from contextiq.models.memories import Memory, Revision, RevisionAction, Source, scope_key
 from contextiq.stores.dynamo.base import (
+    batch_attempts,
     decode_token,
     dumps,
     encode_token,
@@ -223,7 +224,7 @@ class MemoryStore:
         for start in range(0, len(ids), 100):
             keys = [to_item({"pk": memory_pk(tenant, i), "sk": MEMORY_SK}) for i in ids[start : start + 100]]
             request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
-            for _ in range(8):
+            for _ in batch_attempts():
                 resp = self._ddb.batch_get_item(RequestItems=request)
                 for raw in resp.get("Responses", {}).get(self._table, []):
                     stored = parse_memory_item(raw)

@@ -24,6 +24,7 @@ from contextiq.errors import VersionConflictError
 from contextiq.ids import epoch, isoformat
 from contextiq.models.sessions import Event, Session
 from contextiq.stores.dynamo.base import (
+    batch_attempts,
     decode_token,
     dumps,
     encode_token,
@@ -294,7 +295,7 @@ class SessionStore:
 
     def _batch_delete(self, keys: list[dict[str, Any]]) -> None:
         requests = {self._table: [{"DeleteRequest": {"Key": k}} for k in keys]}
-        for _ in range(8):
+        for _ in batch_attempts():
             resp = self._ddb.batch_write_item(RequestItems=requests)
             requests = resp.get("UnprocessedItems") or {}
             if not requests:
