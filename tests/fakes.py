@@ -23,7 +23,7 @@ from contextiq.models.pipeline import JobSpec
 from contextiq.models.sessions import Event, Session
 from contextiq.stores.dynamo.jobs import StoredJob
 from contextiq.stores.dynamo.memories import StoredMemory
-from contextiq.stores.vector.base import IndexedMemory, IndexInfo, SearchHit, SearchQuery
+from contextiq.stores.vector.base import Condition, IndexedMemory, IndexInfo, Scalar, SearchHit, SearchQuery
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -204,8 +204,20 @@ class FakeMemoryRepository:
         return _page(self.revision_log.get((tenant, memory_id), []), limit, token)
 
 
+def _matches(values: tuple[Scalar, ...], condition: Condition) -> bool:
+    if condition.is_range:
+        return any(
+            isinstance(v, int | float)
+            and (condition.gte is None or v >= condition.gte)
+            and (condition.lte is None or v <= condition.lte)
+            for v in values
+        )
+    return bool(set(values) & set(condition.values))
+
+
 class FakeVectorIndex:
-    """``stores.vector.base.VectorIndex`` by brute-force cosine, scored (1 + cos) / 2 like the real ones."""
+    """``stores.vector.base.VectorIndex`` by brute-force cosine, scored (1 + cos) / 2 like the real ones,
+    with their filters (kind, expiry, topics, after/before, attribute conditions); semantic queries only."""
 
     def __init__(self) -> None:
         self.docs: dict[tuple[str, str], IndexedMemory] = {}
@@ -230,7 +242,11 @@ class FakeVectorIndex:
         assert query.vector is not None, "the fake index answers semantic queries only"
         hits = []
         for (tenant, memory_id), doc in self.docs.items():
-            if tenant != query.tenant or doc.scope_key != query.scope_key:
+            if tenant != query.tenant or doc.scope_key != query.scope_key or doc.kind != query.kind:
+                continue
+            if doc.expire_at is not None and query.now and doc.expire_at <= query.now:
+                continue
+            if not all(_matches(doc.attrs.get(c.key, ()), c) for c in query.filters):
                 continue
             if query.topics and not set(query.topics) & set(doc.topics):
                 continue
