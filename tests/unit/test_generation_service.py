@@ -220,3 +220,21 @@ def _memory(fact: str):  # type: ignore[no-untyped-def]
     from contextiq.models.memories import MemoryCreate
 
     return MemoryCreate(scope=SCOPE, fact=fact)
+
+
+def test_wait_polls_until_the_job_ends_or_the_time_is_up(p: Pipeline) -> None:
+    elapsed = [0.0]
+    sleeps = Sleeps()
+
+    def sleep(seconds: float) -> None:
+        sleeps(seconds)
+        elapsed[0] += seconds
+
+    api = GenerationService(p.jobs, p.sessions, p.extraction_queue, sleep=sleep, monotonic=lambda: elapsed[0])
+    job_id = p.submit(facts=["Ann likes tea"], scope=SCOPE)
+    assert api.wait(T, job_id, 1.1).status == JobStatus.PENDING  # nobody works on it
+    assert sleeps == [0.25, 0.25, 0.25, 0.25, pytest.approx(0.1)]
+    sleeps.clear()
+    (part,) = p.extract()
+    p.consolidation.handle(part)
+    assert api.wait(T, job_id, 5).status == JobStatus.SUCCEEDED and sleeps == []  # ended: no polling

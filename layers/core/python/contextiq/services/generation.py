@@ -158,12 +158,14 @@ class GenerationService:
         extraction_queue: MessageQueue,
         clock: Callable[[], datetime] = utcnow,
         sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._jobs = jobs
         self._sessions = sessions
         self._queue = extraction_queue
         self._clock = clock
         self._sleep = sleep
+        self._monotonic = monotonic
 
     def submit(self, tenant: str, req: GenerateRequest) -> Job:
         scope = req.scope
@@ -191,10 +193,10 @@ class GenerationService:
 
     def wait(self, tenant: str, job_id: str, seconds: float) -> Job:
         """Poll until the job ends or ``seconds`` pass; return it either way."""
-        deadline = time.monotonic() + seconds
+        deadline = self._monotonic() + seconds
         job = self.get(tenant, job_id)
-        while job.status not in (JobStatus.SUCCEEDED, JobStatus.FAILED) and time.monotonic() < deadline:
-            self._sleep(min(0.25, max(0.0, deadline - time.monotonic())))
+        while job.status not in (JobStatus.SUCCEEDED, JobStatus.FAILED) and self._monotonic() < deadline:
+            self._sleep(min(0.25, max(0.0, deadline - self._monotonic())))
             job = self.get(tenant, job_id)
         return job
 
