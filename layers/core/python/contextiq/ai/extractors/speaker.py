@@ -10,6 +10,7 @@ drinks tea", "I don't eat meat" -> "Alice doesn't eat meat", "my wife" -> "Alice
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 
 def _words(text: str) -> frozenset[str]:
@@ -175,3 +176,44 @@ def name_in(fact: str) -> str | None:
     """The user's name a fact gives ("The user's name is Carol" -> "Carol"), if it is a name fact."""
     m = _NAME_FACT.match(fact.strip())
     return m.group("name") if m else None
+
+
+_THE_USER = re.compile(r"\b[Tt]he user\b")
+
+
+def with_name(fact: str, name: str | None) -> str:
+    """``fact`` with "The user" replaced by the user's known ``name`` ("The user moved to Seattle" ->
+    "Carol moved to Seattle"); a name fact itself is returned unchanged."""
+    if not name or name_in(fact):
+        return fact
+    return _THE_USER.sub(name, fact)
+
+
+_BARE_NAME = re.compile(r"^(?P<name>[A-Z][a-z]+(?: [A-Z][a-z]+)?) (?!is called\b|'s\b)")
+_NOT_NAMES = frozenset({"The", "A", "An", "This", "That", "These", "Those", "There", "It", "Our", "My", "Their"})
+
+
+def person_named(fact: str) -> str | None:
+    """The person a fact opens with by bare name ("Olga got hired..." -> "Olga"), if any."""
+    m = _BARE_NAME.match(fact)
+    return m.group("name") if m and m.group("name").split()[0] not in _NOT_NAMES else None
+
+
+def introduce(fact: str, known: Iterable[str], user_name: str | None = None) -> str:
+    """Say who a person named at the start of ``fact`` is, when a ``known`` fact tells: with "The user's
+    godmother Olga called the user", "Olga just got hired as a carpenter" becomes "The user's godmother
+    Olga just got hired as a carpenter" -- self-contained, and found by a question about the godmother."""
+    person = person_named(fact)
+    if person is None or person == user_name:
+        return fact
+    name = re.escape(person)
+    relation = re.compile(
+        rf"(?P<owner>\b(?:[Tt]he user|[A-Z][a-z]+(?: [A-Z][a-z]+)?))'s "
+        rf"(?P<rel>(?:(?!is\b|was\b|called\b|named\b)[a-z-]+ ){{1,2}}?)(?:is |was )?{name}\b"
+    )
+    for other in known:
+        found = relation.search(other)
+        if found:
+            owner = found.group("owner")
+            return f"{owner[:1].upper()}{owner[1:]}'s {found.group('rel')}{fact}"
+    return fact
