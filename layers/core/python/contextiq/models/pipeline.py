@@ -11,6 +11,7 @@ Unknown fields are ignored (a message from a newer producer during a deploy stil
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
@@ -77,6 +78,7 @@ class CandidateMessage(_Message):
     fact: str = Field(min_length=1)
     topic: str = ""
     source_event_ids: list[str] = Field(default_factory=list)
+    event_time: datetime | None = None  # when it was said: the latest of its source events' timestamps
 
 
 class ConsolidationMessage(JobMessage):

@@ -16,6 +16,7 @@ then goes to the dead-letter queue.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -36,6 +37,7 @@ from contextiq.ai.extractors.base import (
     Topic,
     Turn,
 )
+from contextiq.ai.extractors.speaker import name_in
 from contextiq.errors import ConflictError, FieldProblem, NotFoundError, PayloadTooLargeError
 from contextiq.ids import new_id, utcnow
 from contextiq.models.jobs import CustomTopic, GenerateRequest, Job, JobResult, JobStatus
@@ -50,6 +52,7 @@ from contextiq.models.pipeline import (
 from contextiq.models.sessions import Event
 from contextiq.observability import count, logger, timed
 from contextiq.services.memories import MemoryService
+from contextiq.services.scope_names import ScopeNames
 from contextiq.services.sessions import SessionService
 from contextiq.stores.dynamo.jobs import StoredJob
 from contextiq.stores.queues import MessageQueue
@@ -259,16 +262,20 @@ class ExtractionWorker(JobWorker):
         seen: set[str] = set()
         candidates = []
         tokens_in = tokens_out = 0
+        known_name: str | None = None
+        said_at = {t.event_id: t.timestamp for t in turns if t.event_id}
         with timed("ExtractionLatency"):
             for chunk in chunk_turns(turns):
-                extraction = self._extractor.extract(chunk, topics, examples)
+                extraction = self._extractor.extract(chunk, topics, examples, known_name=known_name)
                 tokens_in += extraction.usage.input_tokens
                 tokens_out += extraction.usage.output_tokens
                 for fact in extraction.facts:
+                    known_name = name_in(fact.fact) or known_name  # names the facts of the next chunks
                     key = " ".join(fact.fact.lower().split())
                     if key not in seen:
                         seen.add(key)
-                        candidates.append(fact)
+                        said = [said_at[i] for i in fact.source_event_ids if i in said_at]
+                        candidates.append(dataclasses.replace(fact, event_time=max(said, default=None)))
         count("ModelInputTokens", tokens_in)
         count("ModelOutputTokens", tokens_out)
         return candidates
@@ -302,7 +309,12 @@ class ExtractionWorker(JobWorker):
                     session_id=spec.session_id,
                     disable_consolidation=spec.disable_consolidation,
                     candidates=[
-                        CandidateMessage(fact=c.fact, topic=c.topic, source_event_ids=list(c.source_event_ids))
+                        CandidateMessage(
+                            fact=c.fact,
+                            topic=c.topic,
+                            source_event_ids=list(c.source_event_ids),
+                            event_time=c.event_time,
+                        )
                         for c in part
                     ],
                 ),
@@ -358,7 +370,7 @@ class ConsolidationWorker(JobWorker):
                 with contextlib.suppress(ConflictError):  # a replay of this very candidate: already there
                     self._memories.create(
                         tenant,
-                        MemoryCreate(scope=scope, fact=fact, topics=topics),
+                        MemoryCreate(scope=scope, fact=fact, topics=topics, event_time=cand.event_time),
                         actor,
                         source,
                         memory_id=memory_id,
@@ -366,7 +378,8 @@ class ConsolidationWorker(JobWorker):
                 result.added += 1
                 result.memory_ids.append(memory_id)
             elif decision_action == Action.UPDATE and target:
-                self._memories.update(tenant, target, MemoryPatch(fact=fact), actor, source=source)
+                patch = MemoryPatch(fact=fact, event_time=cand.event_time)
+                self._memories.update(tenant, target, patch, actor, source=source)
                 result.updated += 1
                 result.memory_ids.append(target)
             elif decision_action == Action.DELETE and target:
@@ -384,8 +397,13 @@ class ConsolidationWorker(JobWorker):
         if stored is None:
             return why_not
         result = JobResult()
+        names = ScopeNames(self._memories, tenant, message.scope)
         for index, raw in enumerate(message.candidates):
-            cand = CandidateFact(raw.fact, raw.topic, tuple(raw.source_event_ids))
+            fact = raw.fact
+            if raw.topic != PROVIDED_TOPIC and not message.disable_consolidation:
+                fact = names.complete(fact)  # the user's known name; who a named person is
+                names.learn(fact)
+            cand = CandidateFact(fact, raw.topic, tuple(raw.source_event_ids), raw.event_time)
             self._apply(tenant, job_id, message, index, cand, result)
         now = self._clock()
         if self._jobs.record_part(tenant, job_id, part, result, now) is None:

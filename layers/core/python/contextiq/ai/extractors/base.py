@@ -53,6 +53,7 @@ class CandidateFact:
     fact: str
     topic: str
     source_event_ids: tuple[str, ...] = ()
+    event_time: datetime | None = None  # when it was said: the latest of its source events' timestamps
 
 
 @dataclass(frozen=True)
