@@ -46,7 +46,12 @@ class EchoExtractor:
         self.calls: list[tuple[list[Turn], list[Topic], list[FewShotExample]]] = []
 
     def extract(
-        self, turns: Sequence[Turn], topics: Sequence[Topic], examples: Sequence[FewShotExample] = ()
+        self,
+        turns: Sequence[Turn],
+        topics: Sequence[Topic],
+        examples: Sequence[FewShotExample] = (),
+        *,
+        known_name: str | None = None,
     ) -> Extraction:
         self.calls.append((list(turns), list(topics), list(examples)))
         return Extraction([CandidateFact(t.text, topics[0].label, (t.event_id or "",)) for t in turns])
