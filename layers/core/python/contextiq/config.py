@@ -25,9 +25,11 @@ class Settings(BaseSettings):
     jobs_table: str = local_resource_name("JobsTable")
     idempotency_table: str = local_resource_name("IdempotencyTable")
     api_keys_table: str = local_resource_name("ApiKeysTable")
+    procedures_table: str = local_resource_name("ProceduresTable")
 
     extraction_queue_url: str = ""
     consolidation_queue_url: str = ""
+    procedure_learning_queue_url: str = ""
 
     # Providers: cloud defaults are bedrock/opensearch; `contextiq local` switches to local ones.
     embedder: Literal["bedrock", "minilm", "hashing"] = "bedrock"

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from contextiq.services.idempotency import IdempotentRunner
     from contextiq.services.memories import MemoryService
     from contextiq.stores.dynamo.jobs import JobStore
+    from contextiq.services.procedure_jobs import ProcedureJobService, ProcedureLearningWorker
+    from contextiq.services.procedures import ProcedureService
+    from contextiq.services.trajectories import TrajectoryService
     from contextiq.stores.dynamo.memories import MemoryStore
     from contextiq.stores.vector.base import VectorIndex
 
@@ -119,3 +122,47 @@ class Container:
         from contextiq.services.generation import ConsolidationWorker
 
         return ConsolidationWorker(self.jobs, self.memories, build_decider(self.settings))
+
+    # -- procedural memory ------------------------------------------------------------------------
+
+    @cached_property
+    def procedures(self) -> ProcedureService:
+        from contextiq.services.procedures import ProcedureService
+        from contextiq.stores.dynamo.procedures import ProcedureStore
+
+        return ProcedureService(
+            ProcedureStore(self.dynamodb, self.settings.procedures_table), self.embedder, self.vector_index
+        )
+
+    @cached_property
+    def trajectories(self) -> TrajectoryService:
+        from contextiq.services.trajectories import TrajectoryService
+        from contextiq.stores.dynamo.trajectories import TrajectoryStore
+
+        return TrajectoryService(
+            TrajectoryStore(self.dynamodb, self.settings.procedures_table),
+            self.sessions,
+            self.embedder,
+            self.vector_index,
+        )
+
+    @cached_property
+    def procedure_jobs(self) -> ProcedureJobService:
+        from contextiq.services.procedure_jobs import ProcedureJobService
+        from contextiq.stores.queues import SqsQueue
+
+        return ProcedureJobService(
+            self.jobs,
+            self.trajectories,
+            self.sessions,
+            SqsQueue(self.sqs, self.settings.procedure_learning_queue_url),
+        )
+
+    @cached_property
+    def procedure_learning_worker(self) -> ProcedureLearningWorker:
+        from contextiq.ai.distillers.factory import build_distiller
+        from contextiq.services.procedure_jobs import ProcedureLearningWorker
+        from contextiq.services.procedure_learning import ProcedureLearner
+
+        learner = ProcedureLearner(self.procedures, self.embedder, build_distiller(self.settings))
+        return ProcedureLearningWorker(self.jobs, self.trajectories, learner)

@@ -99,12 +99,25 @@ API_KEYS_TABLE = TableDef(
     partition_key=Key("pk"),
 )
 
+# Procedural memory: procedures (+ revisions) and trajectories, in key spaces of one table
+# (stores/dynamo/procedures.py, stores/dynamo/trajectories.py); the stream feeds the index.
+PROCEDURES_TABLE = TableDef(
+    logical_id="ProceduresTable",
+    setting="procedures_table",
+    partition_key=Key("pk"),
+    sort_key=Key("sk"),
+    indexes=(GlobalIndex("by_scope", Key("gsi1pk"), Key("gsi1sk")),),
+    ttl_attribute="expire_at",
+    stream=True,
+)
+
 TABLES: tuple[TableDef, ...] = (
     SESSIONS_TABLE,
     MEMORIES_TABLE,
     JOBS_TABLE,
     IDEMPOTENCY_TABLE,
     API_KEYS_TABLE,
+    PROCEDURES_TABLE,
 )
 
 EXTRACTION_QUEUE = QueueDef(
@@ -121,7 +134,15 @@ CONSOLIDATION_QUEUE = QueueDef(
     visibility_timeout_seconds=360,
 )
 
-QUEUES: tuple[QueueDef, ...] = (EXTRACTION_QUEUE, CONSOLIDATION_QUEUE)
+# FIFO: MessageGroupId = tenant + scope, so one scope has one procedure-learning writer at a time.
+PROCEDURE_LEARNING_QUEUE = QueueDef(
+    logical_id="ProcedureLearningQueue",
+    setting="procedure_learning_queue_url",
+    fifo=True,
+    visibility_timeout_seconds=360,
+)
+
+QUEUES: tuple[QueueDef, ...] = (EXTRACTION_QUEUE, CONSOLIDATION_QUEUE, PROCEDURE_LEARNING_QUEUE)
 
 
 def local_resource_name(logical_id: str, stage: str = "local") -> str:

@@ -36,3 +36,22 @@ CONSOLIDATION_PART_CANDIDATES = 25  # candidate facts per consolidation message
 JOB_RETENTION_DAYS = 30
 MAX_FILTER_CONDITIONS = 8  # conditions in one search/recall `filter`
 MAX_FILTER_VALUES = 32  # values in one `in`
+
+# Procedural memory (procedures, trajectories, learning)
+MAX_PROCEDURE_STEPS = 50
+MAX_PROCEDURE_NAME_CHARS = 200
+MAX_PROCEDURE_DESCRIPTION_CHARS = 2000
+MAX_STEP_TEXT_CHARS = 2000  # a step's instruction / expected, a trajectory step's thought / observation
+MAX_STEP_ARGUMENTS_BYTES = 4 * KIB  # JSON-encoded `arguments` of one step
+MAX_PROCEDURE_PARAMETERS = 20
+MAX_PROCEDURE_BYTES = 96 * KIB  # name + description + steps + parameters + pitfalls, compact JSON
+MAX_PITFALLS = 20  # the oldest pitfall note is dropped when a new one would exceed this
+MAX_PITFALL_CHARS = 1000
+MAX_PROVENANCE_IDS = 100  # trajectory ids and event ids kept on a procedure (each; the newest win)
+MAX_FEEDBACK_NOTE_CHARS = 1000
+MAX_TRAJECTORY_STEPS = 200
+MAX_TRAJECTORY_BYTES = 256 * KIB  # a trajectory's task + steps + outcome, compact JSON
+MAX_TASK_CHARS = 2000
+MAX_GENERATE_TRAJECTORIES = 50  # trajectory_ids in one POST /v1/procedures/generate
+DEPRECATION_MIN_USES = 5  # a procedure is deprecated when, over the outcomes since its steps last changed,
+DEPRECATION_SUCCESS_RATE = 0.3  # there are at least 5 and fewer than 30 % were successes

@@ -26,7 +26,7 @@ def http_handler(routers: Sequence[APIRouter]) -> LambdaHandler:
         app,
         lifespan="off",
         api_gateway_base_path="/",
-        text_mime_types=["application/json", "application/problem+json"],
+        text_mime_types=["application/json", "application/problem+json", "text/markdown"],
     )
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

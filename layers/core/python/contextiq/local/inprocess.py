@@ -31,7 +31,11 @@ def forget_handlers() -> None:
 
 
 def generation_queues(settings: Settings) -> list[tuple[str, str]]:
-    return [(settings.extraction_queue_url, "extraction"), (settings.consolidation_queue_url, "consolidation")]
+    return [
+        (settings.extraction_queue_url, "extraction"),
+        (settings.consolidation_queue_url, "consolidation"),
+        (settings.procedure_learning_queue_url, "procedure_learning"),
+    ]
 
 
 @contextmanager

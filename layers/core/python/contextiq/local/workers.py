@@ -115,6 +115,7 @@ def start_workers(stop: threading.Event) -> list[threading.Thread]:
     plan = [
         (settings.extraction_queue_url, "extraction"),
         (settings.consolidation_queue_url, "consolidation"),
+        (settings.procedure_learning_queue_url, "procedure_learning"),
     ]
 
     def loop(url: str, function: str) -> None:

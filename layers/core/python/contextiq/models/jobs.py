@@ -126,10 +126,12 @@ class JobResult(BaseModel):
     deleted: int = 0
     unchanged: int = 0
     memory_ids: list[str] = Field(default_factory=list)
+    procedure_ids: list[str] = Field(default_factory=list, description="procedure generation jobs")
 
 
 class Job(BaseModel):
     id: str
+    kind: Literal["memories", "procedures"] = "memories"
     status: JobStatus
     scope: dict[str, str]
     create_time: datetime

@@ -85,12 +85,15 @@ class JobStore:
                 deleted=item.get("deleted", 0),
                 unchanged=item.get("unchanged", 0),
                 memory_ids=sorted(item.get("memory_ids") or []),
+                procedure_ids=sorted(item.get("procedure_ids") or []),
             )
             if has_result
             else None
         )
+        spec = json.loads(item["spec"])
         job = Job(
             id=item["id"],
+            kind=spec.get("kind", "memories"),
             status=status,
             scope=json.loads(item["scope"]),
             create_time=item["create_time"],
@@ -151,6 +154,7 @@ class JobStore:
         update = (
             "ADD added :a, updated :u, deleted :d, unchanged :n, parts_done :one, done_parts :part"
             + (", memory_ids :ids" if result.memory_ids else "")
+            + (", procedure_ids :pids" if result.procedure_ids else "")
             + " SET update_time = :now"
         )
         vals: dict[str, Any] = {
@@ -167,6 +171,8 @@ class JobStore:
         }
         if result.memory_ids:
             vals["ids"] = set(result.memory_ids)
+        if result.procedure_ids:
+            vals["pids"] = set(result.procedure_ids)
         return self._update(
             tenant,
             job_id,

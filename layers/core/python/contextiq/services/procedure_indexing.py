@@ -1,0 +1,61 @@
+"""Keep the vector index in step with the procedures table (stream records), and rebuild its part."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contextiq.services.indexing import _binary_as_bytes
+from contextiq.services.procedures import apply_procedure_to_index, indexed_procedure
+from contextiq.services.trajectories import indexed_trajectory
+from contextiq.stores.dynamo.procedures import PROCEDURE_SK, parse_procedure_item
+from contextiq.stores.dynamo.trajectories import TRAJECTORY_SK, TRAJECTORY_VERSION, parse_trajectory_item
+from contextiq.stores.vector.base import VectorIndex
+
+
+def apply_procedure_stream_record(index: VectorIndex, record: dict[str, Any]) -> str:
+    """One DynamoDB stream record of the procedures table (``dynamodb`` part in wire format).
+
+    Procedures: INSERT/MODIFY upsert the new image (or tombstone a deleted one); REMOVE (TTL) tombstones
+    one version past the old image. Trajectories: INSERT upserts, REMOVE (delete or TTL) tombstones.
+    Revisions are not indexed. Versions make replays and out-of-order records harmless.
+    """
+    data = record.get("dynamodb") or {}
+    event = record.get("eventName")
+    image = data.get("OldImage") if event == "REMOVE" else data.get("NewImage")
+    sk = (image or {}).get("sk", {}).get("S")
+    if sk == PROCEDURE_SK:
+        stored = parse_procedure_item(_binary_as_bytes(image or {}))
+        if event == "REMOVE":
+            index.delete(stored.tenant, stored.procedure.id, stored.procedure.version + 1)
+            return "removed"
+        apply_procedure_to_index(index, stored)
+        return "deleted" if stored.deleted else "upserted"
+    if sk == TRAJECTORY_SK:
+        trajectory = parse_trajectory_item(_binary_as_bytes(image or {}))
+        if event == "REMOVE":
+            index.delete(trajectory.tenant, trajectory.trajectory.id, TRAJECTORY_VERSION + 1)
+            return "removed"
+        if trajectory.vector is not None:
+            index.upsert([indexed_trajectory(trajectory)])
+            return "upserted"
+    return "skipped"
+
+
+def rebuild_procedures(index: VectorIndex, container: Any) -> dict[str, int]:
+    """Index every procedure and trajectory of ``container``'s procedures table (for reindexing)."""
+    counts = {"procedures": 0, "trajectories": 0}
+    from contextiq.stores.dynamo.procedures import ProcedureStore
+    from contextiq.stores.dynamo.trajectories import TrajectoryStore
+
+    table = container.settings.procedures_table
+    for stored in ProcedureStore(container.dynamodb, table).scan_all():
+        if stored.deleted or stored.vector is None:
+            index.delete(stored.tenant, stored.procedure.id, stored.procedure.version)
+        else:
+            index.upsert([indexed_procedure(stored)])
+            counts["procedures"] += 1
+    for t in TrajectoryStore(container.dynamodb, table).scan_all():
+        if t.vector is not None:
+            index.upsert([indexed_trajectory(t)])
+            counts["trajectories"] += 1
+    return counts
