@@ -267,6 +267,126 @@ EVENTS: dict[str, dict[str, dict[str, Any]]] = {
     },
 }
 
+PROCEDURE_ID = "01KAEXAMPLEPROCEDURE000000"
+TRAJECTORY_ID = "01KAEXAMPLETRAJECTORY00000"
+PROCEDURE = {"procedure_id": PROCEDURE_ID}
+FLIGHT_STEPS = [
+    {
+        "thought": "Search flights from Paris to Rome",
+        "tool": "search_flights",
+        "arguments": {"origin": "Paris", "destination": "Rome", "date": "2026-12-01"},
+        "observation": "3 flights found. Cheapest: 89 EUR.",
+    },
+    {"tool": "book_flight", "arguments": {"fare": "cheapest"}, "observation": "Booked."},
+]
+
+
+def procedure_image(version: int, status: str = "active") -> dict[str, Any]:
+    image = memory_image(version, "unused")
+    for key in ("fact", "topics", "scope_key"):
+        image.pop(key)
+    steps = [{"instruction": "Search flights", "tool": "search_flights", "arguments": {"origin": "{origin}"}}]
+    return image | {
+        "pk": {"S": f"T#default#P#{PROCEDURE_ID}"},
+        "sk": {"S": "PROCEDURE"},
+        "id": {"S": PROCEDURE_ID},
+        "kind": {"S": "workflow"},
+        "name": {"S": "Book a flight from {origin}"},
+        "description": {"S": "Use when the user wants a flight booked"},
+        "steps": {"S": json.dumps(steps)},
+        "parameters": {"S": json.dumps([{"name": "origin", "required": True}])},
+        "status": {"S": status},
+        "uses": {"N": "0"},
+        "successes": {"N": "0"},
+        "failures": {"N": "0"},
+    }
+
+
+def trajectory_image() -> dict[str, Any]:
+    image = memory_image(1, "unused")
+    for key in ("fact", "topics", "scope_key", "update_time", "version"):
+        image.pop(key)
+    return image | {
+        "pk": {"S": f"T#default#TR#{TRAJECTORY_ID}"},
+        "sk": {"S": "TRAJECTORY"},
+        "id": {"S": TRAJECTORY_ID},
+        "task": {"S": "Book a flight from Paris to Rome"},
+        "steps": {"S": json.dumps(FLIGHT_STEPS)},
+        "outcome": {"S": json.dumps({"status": "success"})},
+    }
+
+
+EVENTS["procedures"] = {
+    "create_procedure": api_event(
+        "POST",
+        "/v1/procedures",
+        {},
+        {
+            "scope": SCOPE,
+            "kind": "workflow",
+            "name": "Book a flight",
+            "description": "Use when the user wants a flight booked between two cities",
+            "steps": [
+                {"instruction": "Search flights", "tool": "search_flights", "arguments": {"origin": "{origin}"}},
+                {"instruction": "Book the cheapest one", "tool": "book_flight", "expected": "a confirmation"},
+            ],
+            "parameters": [{"name": "origin", "description": "departure city"}],
+        },
+        headers={"Idempotency-Key": "demo-procedure-1"},
+    ),
+    "get_procedure": api_event("GET", "/v1/procedures/{procedure_id}", PROCEDURE),
+    "get_procedure_markdown": api_event(
+        "GET", "/v1/procedures/{procedure_id}", PROCEDURE, headers={"Accept": "text/markdown"}
+    ),
+    "list_procedures": api_event(
+        "GET", "/v1/procedures", {}, query={"scope.user_id": "u1", "scope.app": "travel", "status": "active"}
+    ),
+    "patch_procedure": api_event(
+        "PATCH",
+        "/v1/procedures/{procedure_id}",
+        PROCEDURE,
+        {"name": "Book a cheap flight"},
+        headers={"If-Match": '"1"'},
+    ),
+    "delete_procedure": api_event("DELETE", "/v1/procedures/{procedure_id}", PROCEDURE),
+    "list_procedure_revisions": api_event("GET", "/v1/procedures/{procedure_id}/revisions", PROCEDURE),
+    "procedure_feedback": api_event(
+        "POST", "/v1/procedures/{procedure_id}/feedback", PROCEDURE, {"outcome": "failure", "note": "API changed"}
+    ),
+    "search_procedures": api_event(
+        "POST", "/v1/procedures/search", {}, {"scope": SCOPE, "query": "I need a plane ticket", "top_k": 3}
+    ),
+    "generate_procedures": api_event(
+        "POST", "/v1/procedures/generate", {}, {"scope": SCOPE, "trajectory_ids": [TRAJECTORY_ID]}
+    ),
+    "create_trajectory": api_event(
+        "POST",
+        "/v1/trajectories",
+        {},
+        {
+            "scope": SCOPE,
+            "task": "Book a flight from Paris to Rome",
+            "steps": FLIGHT_STEPS,
+            "outcome": {"status": "success"},
+        },
+    ),
+    "get_trajectory": api_event("GET", "/v1/trajectories/{trajectory_id}", {"trajectory_id": TRAJECTORY_ID}),
+    "list_trajectories": api_event("GET", "/v1/trajectories", {}, query={"scope.user_id": "u1", "scope.app": "travel"}),
+    "search_trajectories": api_event("POST", "/v1/trajectories/search", {}, {"scope": SCOPE, "query": "book a flight"}),
+    "delete_trajectory": api_event("DELETE", "/v1/trajectories/{trajectory_id}", {"trajectory_id": TRAJECTORY_ID}),
+}
+EVENTS["procedure_learning"] = {
+    "learn_job": sqs_event(
+        {"tenant": "default", "job_id": JOB_ID}, "ContextIQ-dev-ProcedureLearningQueue.fifo", fifo=True
+    ),
+}
+EVENTS["procedure_indexer"] = {
+    "procedure_inserted": stream_event("INSERT", procedure_image(1), None),
+    "procedure_deprecated": stream_event("MODIFY", procedure_image(2, "deprecated"), procedure_image(1)),
+    "trajectory_inserted": stream_event("INSERT", trajectory_image(), None),
+    "trajectory_deleted": stream_event("REMOVE", None, trajectory_image()),
+}
+
 
 def main() -> None:
     for function, events in EVENTS.items():

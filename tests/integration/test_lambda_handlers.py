@@ -43,7 +43,7 @@ def test_sessions_events_through_the_handler(invoke_script, tmp_path, monkeypatc
     assert spec["statusCode"] == 200 and "/v1/sessions" in json.loads(spec["body"])["paths"]
 
 
-API_FUNCTIONS = ("sessions", "memories", "jobs")
+API_FUNCTIONS = ("sessions", "memories", "jobs", "procedures")
 ALL_EVENTS = sorted(
     (f.parent.name, f.stem) for f in (ROOT / "events").glob("*/*.json") if (ROOT / "functions" / f.parent.name).is_dir()
 )
@@ -59,7 +59,7 @@ def test_every_sample_event_gets_a_deliberate_answer(invoke_script, tmp_path, mo
         assert result["statusCode"] in {200, 201, 202, 204, 404}, result
         if result["statusCode"] >= 400:
             assert json.loads(result["body"])["status"] == result["statusCode"]
-    elif function == "indexer":
+    elif function in ("indexer", "procedure_indexer"):
         assert result == {"batchItemFailures": []}
     else:  # queue workers: the sample job does not exist in a fresh stack; such a message is dropped, not retried
         assert result == {"batchItemFailures": []}
