@@ -149,7 +149,7 @@ def acknowledge_role_wildcards(stack: Stack, role: iam.Role, es_prefixes: Iterab
 
 def acknowledge_findings(stack: ContextIQStack) -> None:
     stage = stack.stage
-    functions = {**stack.api.functions, **stack.workers.functions}
+    functions = {**stack.api.functions, **stack.workers.functions, **stack.procedural.functions}
     base = f"{stack.search.domain_arn}/{stack.search.index_name}"
     es_prefixes = [nag_string(stack, f"{base}/"), nag_string(stack, f"{base}-")]
     for fn in functions.values():
@@ -184,3 +184,4 @@ def acknowledge_findings(stack: ContextIQStack) -> None:
             acknowledge(cloudwatch_role, f"AwsSolutions-IAM4[Policy::{managed}]", REASONS["IAM4"])
 
     acknowledge(stack.workers.indexer_dead_letter_queue, "AwsSolutions-SQS3", REASONS["SQS3"])
+    acknowledge(stack.procedural.indexer_dead_letter_queue, "AwsSolutions-SQS3", REASONS["SQS3"])

@@ -10,6 +10,7 @@ from constructs import Construct
 from infra.components.api import Api
 from infra.components.functions import Layers
 from infra.components.observability import Observability
+from infra.components.procedural import ProceduralWorkers
 from infra.components.queues import Queues
 from infra.components.search import Search
 from infra.components.storage import Storage
@@ -51,7 +52,12 @@ class ContextIQStack(Stack):
         }
         self.api = Api(self, "Api", **backends)  # type: ignore[arg-type]
         self.workers = Workers(self, "Workers", **backends)  # type: ignore[arg-type]
-        functions = {**self.api.lambda_functions, **self.workers.lambda_functions}
+        self.procedural = ProceduralWorkers(self, "ProceduralWorkers", **backends)  # type: ignore[arg-type]
+        functions = {
+            **self.api.lambda_functions,
+            **self.workers.lambda_functions,
+            **self.procedural.lambda_functions,
+        }
         self.observability = Observability(
             self,
             "Observability",
@@ -60,6 +66,7 @@ class ContextIQStack(Stack):
             functions=functions,
             queues=self.queues.pairs,
             indexer_dead_letter_queue=self.workers.indexer_dead_letter_queue,
+            stream_dead_letter_queues={"ProcedureIndexer": self.procedural.indexer_dead_letter_queue},
             tables=self.storage.tables,
             search=self.search,
             alarm_email=alarm_email if alarm_email is not None else stage.alarm_email,
@@ -78,6 +85,7 @@ class ContextIQStack(Stack):
             dlq_output = logical_id.removesuffix("Queue") + "DlqUrl"  # ExtractionDlqUrl, ConsolidationDlqUrl
             CfnOutput(self, dlq_output, value=pair.dead_letter_queue.queue_url)
         CfnOutput(self, "IndexerDlqUrl", value=self.workers.indexer_dead_letter_queue.queue_url)
+        CfnOutput(self, "ProcedureIndexerDlqUrl", value=self.procedural.indexer_dead_letter_queue.queue_url)
         CfnOutput(self, "OpenSearchEndpoint", value=self.search.endpoint)
         CfnOutput(self, "OpenSearchIndex", value=self.search.index_name)
         CfnOutput(self, "DashboardName", value=self.observability.dashboard_name)

@@ -14,8 +14,14 @@ from types import MappingProxyType
 from typing import Literal
 
 # Every Lambda function of the stack; ``functions/<name>/handler.py`` holds its entry point.
-API_FUNCTIONS: tuple[str, ...] = ("sessions", "memories", "jobs")
-WORKER_FUNCTIONS: tuple[str, ...] = ("extraction", "consolidation", "indexer")
+API_FUNCTIONS: tuple[str, ...] = ("sessions", "memories", "jobs", "procedures")
+WORKER_FUNCTIONS: tuple[str, ...] = (
+    "extraction",
+    "consolidation",
+    "indexer",
+    "procedure_learning",
+    "procedure_indexer",
+)
 FUNCTION_NAMES: tuple[str, ...] = API_FUNCTIONS + WORKER_FUNCTIONS
 
 # CloudWatch Logs only accepts these retention periods (days).
@@ -266,9 +272,12 @@ STAGES: Mapping[str, StageConfig] = MappingProxyType(
                 "sessions": _API_SMALL,
                 "memories": _API_SMALL,
                 "jobs": _API_SMALL,
+                "procedures": _API_LARGE,
                 "extraction": FunctionConfig(memory_mb=1024, timeout_seconds=60),
                 "consolidation": FunctionConfig(memory_mb=1024, timeout_seconds=60),
                 "indexer": FunctionConfig(memory_mb=512, timeout_seconds=60),
+                "procedure_learning": FunctionConfig(memory_mb=1024, timeout_seconds=60),
+                "procedure_indexer": FunctionConfig(memory_mb=512, timeout_seconds=60),
             },
             extraction=QueueWorkerConfig(batch_size=1, max_concurrency=2),
             consolidation=QueueWorkerConfig(batch_size=1, max_concurrency=2),
@@ -288,9 +297,12 @@ STAGES: Mapping[str, StageConfig] = MappingProxyType(
                 "sessions": _API_SMALL,
                 "memories": _API_LARGE,
                 "jobs": _API_SMALL,
+                "procedures": _API_LARGE,
                 "extraction": FunctionConfig(memory_mb=1024, timeout_seconds=60, reserved_concurrency=10),
                 "consolidation": FunctionConfig(memory_mb=1024, timeout_seconds=60, reserved_concurrency=10),
                 "indexer": FunctionConfig(memory_mb=512, timeout_seconds=60),
+                "procedure_learning": FunctionConfig(memory_mb=1024, timeout_seconds=60),
+                "procedure_indexer": FunctionConfig(memory_mb=512, timeout_seconds=60),
             },
             extraction=QueueWorkerConfig(batch_size=1, max_concurrency=5),
             consolidation=QueueWorkerConfig(batch_size=1, max_concurrency=5),
@@ -314,9 +326,12 @@ STAGES: Mapping[str, StageConfig] = MappingProxyType(
                 "sessions": _API_LARGE,
                 "memories": _API_LARGE,
                 "jobs": _API_LARGE,
+                "procedures": _API_LARGE,
                 "extraction": FunctionConfig(memory_mb=1024, timeout_seconds=60, reserved_concurrency=20),
                 "consolidation": FunctionConfig(memory_mb=1024, timeout_seconds=60, reserved_concurrency=20),
                 "indexer": FunctionConfig(memory_mb=1024, timeout_seconds=60),
+                "procedure_learning": FunctionConfig(memory_mb=1024, timeout_seconds=60),
+                "procedure_indexer": FunctionConfig(memory_mb=1024, timeout_seconds=60),
             },
             extraction=QueueWorkerConfig(batch_size=1, max_concurrency=10),
             consolidation=QueueWorkerConfig(batch_size=1, max_concurrency=10),

@@ -1,6 +1,6 @@
 """ContextIQ benchmarks. Prints markdown; with --write, also writes docs/benchmarks.md.
 
-    .venv/bin/python scripts/bench.py [--only sessions,search,generation] [--write]
+    .venv/bin/python scripts/bench.py [--only sessions,search,generation,procedures] [--write]
 
 Speed targets live here, never in timed tests. Figures are medians (these 2-core machines are noisy).
 """
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # before contextiq.observability builds the logger
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # see contextiq/cli.py
-SECTIONS = ("sessions", "search", "generation", "recall_eval")
+SECTIONS = ("sessions", "search", "generation", "recall_eval", "procedures")
 
 
 def _module(name: str):  # type: ignore[no-untyped-def]

@@ -1,4 +1,4 @@
-"""The HTTP side: the sessions, memories and jobs functions behind an API Gateway REST API.
+"""The HTTP side: the sessions, memories, jobs and procedures functions behind an API Gateway REST API.
 
 Every method is a Lambda proxy integration with ``api_key_required=True`` (the key identifies the
 tenant; the function resolves it through the api-keys table) except ``GET /openapi.json``. Errors that
@@ -59,6 +59,15 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/memories/{memory_id}", ("GET", "PATCH", "DELETE"), "memories"),
     Route("/v1/memories/{memory_id}/revisions", ("GET",), "memories"),
     Route("/v1/jobs/{job_id}", ("GET",), "jobs"),
+    Route("/v1/procedures", ("GET", "POST"), "procedures"),
+    Route("/v1/procedures/search", ("POST",), "procedures"),
+    Route("/v1/procedures/generate", ("POST",), "procedures"),
+    Route("/v1/procedures/{procedure_id}", ("GET", "PATCH", "DELETE"), "procedures"),
+    Route("/v1/procedures/{procedure_id}/revisions", ("GET",), "procedures"),
+    Route("/v1/procedures/{procedure_id}/feedback", ("POST",), "procedures"),
+    Route("/v1/trajectories", ("GET", "POST"), "procedures"),
+    Route("/v1/trajectories/search", ("POST",), "procedures"),
+    Route("/v1/trajectories/{trajectory_id}", ("GET", "DELETE"), "procedures"),
     Route("/openapi.json", ("GET",), "sessions", api_key_required=False),
 )
 
@@ -234,6 +243,17 @@ class Api(Construct):
         idempotency_table = storage.table("idempotency_table")
         api_keys_table = storage.table("api_keys_table")
         extraction = queues.queue("extraction_queue_url").queue
+        procedures_table = storage.table("procedures_table")
+        learning = queues.queue("procedure_learning_queue_url").queue
+        embedding_and_index: dict[str, str | int] = {
+            "embedder": "bedrock",
+            "embedding_model_id": stage.embedding_model.model_id,
+            "embedding_dimensions": stage.embedding_dimensions,
+            "vector_index": "opensearch",
+            "opensearch_endpoint": search.endpoint,
+            "opensearch_index": search.index_name,
+            "opensearch_service": "es",
+        }
 
         common = {
             "idempotency_table": idempotency_table.table_name,
@@ -274,6 +294,20 @@ class Api(Construct):
                     }
                 ),
             ),
+            "procedures": FunctionSpec(
+                "procedures",
+                "API /v1/procedures/* and /v1/trajectories/* (procedural memory)",
+                settings_env(
+                    {
+                        "procedures_table": procedures_table.table_name,
+                        "sessions_table": sessions_table.table_name,
+                        "jobs_table": jobs_table.table_name,
+                        "procedure_learning_queue_url": learning.queue_url,
+                        **common,
+                        **embedding_and_index,
+                    }
+                ),
+            ),
         }
         functions = {
             name: ContextIQFunction(self, name.capitalize(), spec=spec, stage=stage, layers=layers)
@@ -293,6 +327,16 @@ class Api(Construct):
         jobs_table.grant_read_write_data(jobs.role)
         sessions_table.grant_read_data(jobs.role)
         extraction.grant_send_messages(jobs.role)
+
+        # procedures: its table RW, sessions read (trajectories from sessions), jobs RW (generate + wait),
+        # the learning queue, OpenSearch read+write (write-through), the embedding model.
+        procedural = functions["procedures"]
+        procedures_table.grant_read_write_data(procedural.role)
+        sessions_table.grant_read_data(procedural.role)
+        jobs_table.grant_read_write_data(procedural.role)
+        learning.grant_send_messages(procedural.role)
+        search.grant_http(procedural.role, ("GET", "HEAD", "POST", "PUT"))
+        grant_invoke_model(procedural.role, self, [stage.embedding_model])
         return functions
 
     @property

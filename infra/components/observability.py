@@ -79,6 +79,7 @@ class Observability(Construct):
         tables: Mapping[str, dynamodb.Table],
         search: Search,
         alarm_email: str | None,
+        stream_dead_letter_queues: Mapping[str, sqs.Queue] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         thresholds = stage.alarms
@@ -155,7 +156,7 @@ class Observability(Construct):
 
         facade.add_medium_header("Functions")
         for name, fn in functions.items():
-            iterator = name == "indexer"
+            iterator = name in ("indexer", "procedure_indexer")  # DynamoDB stream consumers
             facade.monitor_lambda_function(
                 lambda_function=fn,
                 human_readable_name=f"Function {name}",
@@ -204,6 +205,13 @@ class Observability(Construct):
             alarm_friendly_name="IndexerDeadLetter",
             add_queue_max_size_alarm={"Critical": mc.MaxMessageCountThreshold(max_message_count=0)},
         )
+        for name, dlq in (stream_dead_letter_queues or {}).items():
+            facade.monitor_sqs_queue(
+                queue=dlq,
+                human_readable_name=f"{name} stream failures (DLQ)",
+                alarm_friendly_name=f"{name}DeadLetter",
+                add_queue_max_size_alarm={"Critical": mc.MaxMessageCountThreshold(max_message_count=0)},
+            )
 
         facade.add_medium_header("Tables")
         for logical_id, table in tables.items():

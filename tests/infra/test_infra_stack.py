@@ -71,7 +71,53 @@ FUNCTION_SETTINGS: dict[str, set[str]] = {
         "opensearch_service",
     },
 }
-OPENSEARCH_USERS = {"memories", "consolidation", "indexer"}
+FUNCTION_SETTINGS |= {
+    "procedures": {
+        "stage",
+        "procedures_table",
+        "sessions_table",
+        "jobs_table",
+        "procedure_learning_queue_url",
+        "idempotency_table",
+        "api_keys_table",
+        "embedder",
+        "embedding_model_id",
+        "embedding_dimensions",
+        "vector_index",
+        "opensearch_endpoint",
+        "opensearch_index",
+        "opensearch_service",
+    },
+    "procedure_learning": {
+        "stage",
+        "procedures_table",
+        "sessions_table",
+        "jobs_table",
+        "embedder",
+        "embedding_model_id",
+        "embedding_dimensions",
+        "vector_index",
+        "opensearch_endpoint",
+        "opensearch_index",
+        "opensearch_service",
+        "extractor",
+        "extraction_model_id",
+    },
+    "procedure_indexer": {
+        "stage",
+        "procedures_table",
+        "embedder",
+        "embedding_model_id",
+        "embedding_dimensions",
+        "vector_index",
+        "opensearch_endpoint",
+        "opensearch_index",
+        "opensearch_service",
+    },
+}
+OPENSEARCH_USERS = {"memories", "consolidation", "indexer", "procedures", "procedure_learning", "procedure_indexer"}
+# Procedural memory's workers are ProceduralWorkers/<Id> (infra/components/procedural.py).
+PROCEDURAL_WORKERS = {"Learning": "procedure_learning", "Indexer": "procedure_indexer"}
 # The only managed policy in the stack (account-level API Gateway logging role; see infra/nag.py).
 ALLOWED_MANAGED_POLICIES = {"AmazonAPIGatewayPushToCloudWatchLogs"}
 # cfn-lint findings we accept, with the reason (docs/infrastructure.md).
@@ -82,12 +128,15 @@ CFN_LINT_IGNORES = {"W3005": "CDK adds DependsOn on a function's role next to th
 
 
 def functions(synth: Synth) -> dict[str, dict[str, Any]]:
-    """function name -> AWS::Lambda::Function resource (construct ids Api/<Name> and Workers/<Name>)."""
+    """function name -> AWS::Lambda::Function resource (construct ids Api/<Name>, Workers/<Name> and
+    ProceduralWorkers/<Id>)."""
     found = {}
     for logical_id, resource in synth.resources("AWS::Lambda::Function").items():
         match = re.match(r"^(?:Api|Workers)([A-Z][a-z]+)Function[0-9A-F]{8}$", logical_id)
-        assert match, f"unexpected function {logical_id}"
-        found[match.group(1).lower()] = resource | {"LogicalId": logical_id}
+        procedural = re.match(r"^ProceduralWorkers([A-Z][a-z]+)Function[0-9A-F]{8}$", logical_id)
+        assert match or procedural, f"unexpected function {logical_id}"
+        name = match.group(1).lower() if match else PROCEDURAL_WORKERS[procedural.group(1)]  # type: ignore[union-attr]
+        found[name] = resource | {"LogicalId": logical_id}
     return found
 
 
@@ -217,6 +266,8 @@ def test_consolidation_queue_is_fifo(synth: Synth) -> None:
     assert sorted(re.sub(r"[0-9A-F]{8}$", "", k) for k in fifo) == [
         "QueuesConsolidationQueue",
         "QueuesConsolidationQueueDeadLetter",
+        "QueuesProcedureLearningQueue",
+        "QueuesProcedureLearningQueueDeadLetter",
     ]
 
 
@@ -295,6 +346,9 @@ def test_least_privilege_grants(synth: Synth) -> None:
         "extraction": {"jobs_table", "idempotency_table"},
         "consolidation": {"memories_table", "jobs_table", "idempotency_table"},
         "indexer": set(),
+        "procedures": {"procedures_table", "jobs_table", "idempotency_table"},
+        "procedure_learning": {"procedures_table", "jobs_table"},
+        "procedure_indexer": set(),
     }
     expected_read_only = {
         "sessions": {"api_keys_table"},
@@ -303,6 +357,9 @@ def test_least_privilege_grants(synth: Synth) -> None:
         "extraction": {"sessions_table"},
         "consolidation": set(),
         "indexer": {"memories_table"},
+        "procedures": {"sessions_table", "api_keys_table"},
+        "procedure_learning": {"sessions_table"},
+        "procedure_indexer": {"procedures_table"},
     }
     for name, fn in fns.items():
         statements = role_statements(synth, role_logical_id(fn))
@@ -315,16 +372,22 @@ def test_least_privilege_grants(synth: Synth) -> None:
             else:
                 assert not actions, (name, setting, actions)
         queue_sends = {json.dumps(st["Resource"]) for st in statements if "sqs:SendMessage" in as_list(st["Action"])}
-        expected_queue = {"jobs": "ExtractionQueue", "extraction": "ConsolidationQueue", "indexer": "IndexerDeadLetter"}
+        expected_queue = {
+            "jobs": "ExtractionQueue",
+            "extraction": "ConsolidationQueue",
+            "indexer": "IndexerDeadLetter",
+            "procedures": "ProcedureLearningQueue",
+            "procedure_indexer": "IndexerDeadLetter",
+        }
         if name in expected_queue:
             assert len(queue_sends) == 1 and expected_queue[name] in queue_sends.pop(), name
         else:
             assert not queue_sends, name
         es_actions = {a for st in statements for a in as_list(st["Action"]) if a.startswith("es:")}
         assert bool(es_actions) is (name in OPENSEARCH_USERS), name
-        if name == "memories":
-            assert es_actions == {"es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"}
-        if name == "indexer":
+        if name in ("memories", "procedures", "procedure_learning"):
+            assert es_actions == {"es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"}, name
+        if name in ("indexer", "procedure_indexer"):
             assert "es:ESHttpDelete" in es_actions
         assert not any("/_msearch" in json.dumps(st["Resource"]) for st in statements), name  # index-scoped only
 
@@ -339,6 +402,9 @@ def test_bedrock_invoke_is_limited_to_the_stage_models(synth: Synth) -> None:
         "indexer": {embed},
         "sessions": set(),
         "jobs": set(),
+        "procedures": {embed},
+        "procedure_learning": {embed, extract},
+        "procedure_indexer": set(),  # indexes the stored vectors, never embeds
     }
     for name, fn in functions(synth).items():
         statements = role_statements(synth, role_logical_id(fn))
@@ -358,7 +424,7 @@ def test_event_sources_report_partial_failures(synth: Synth) -> None:
     mappings = synth.resources("AWS::Lambda::EventSourceMapping").values()
     fns = {fn["LogicalId"]: name for name, fn in functions(synth).items()}
     by_function = {fns[m["Properties"]["FunctionName"]["Ref"]]: m["Properties"] for m in mappings}
-    assert set(by_function) == {"extraction", "consolidation", "indexer"}
+    assert set(by_function) == {"extraction", "consolidation", "indexer", "procedure_learning", "procedure_indexer"}
     for name in ("extraction", "consolidation"):
         props, cfg = by_function[name], getattr(stage, name)
         assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -372,6 +438,16 @@ def test_event_sources_report_partial_failures(synth: Synth) -> None:
     assert indexer["StartingPosition"] == "TRIM_HORIZON"
     assert "IndexerDeadLetter" in json.dumps(indexer["DestinationConfig"]["OnFailure"]["Destination"])
     assert indexer["EventSourceArn"]["Fn::GetAtt"][1] == "StreamArn"
+    learning, procedure_indexer = by_function["procedure_learning"], by_function["procedure_indexer"]
+    assert learning["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert learning["ScalingConfig"] == {"MaximumConcurrency": stage.consolidation.max_concurrency}
+    assert "ProcedureLearningQueue" in json.dumps(learning["EventSourceArn"])
+    assert procedure_indexer["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert procedure_indexer["BisectBatchOnFunctionError"] is True
+    assert "StorageProceduresTable" in json.dumps(procedure_indexer["EventSourceArn"])
+    assert "ProceduralWorkersIndexerDeadLetter" in json.dumps(
+        procedure_indexer["DestinationConfig"]["OnFailure"]["Destination"]
+    )
 
 
 def test_worker_timeouts_fit_the_queue_visibility(synth: Synth) -> None:
@@ -379,6 +455,7 @@ def test_worker_timeouts_fit_the_queue_visibility(synth: Synth) -> None:
     visibility = {q.logical_id: q.visibility_timeout_seconds for q in QUEUES}
     assert stage.functions["extraction"].timeout_seconds * 6 <= visibility["ExtractionQueue"]
     assert stage.functions["consolidation"].timeout_seconds * 6 <= visibility["ConsolidationQueue"]
+    assert stage.functions["procedure_learning"].timeout_seconds * 6 <= visibility["ProcedureLearningQueue"]
 
 
 # -- API ---------------------------------------------------------------------------------------------
@@ -409,6 +486,11 @@ def test_routes_and_api_keys(synth: Synth) -> None:
         "/v1/memories/search",
         "/v1/memories/generate",
         "/v1/jobs/{job_id}",
+        "/v1/procedures",
+        "/v1/procedures/{procedure_id}",
+        "/v1/procedures/{procedure_id}/feedback",
+        "/v1/procedures/generate",
+        "/v1/trajectories/{trajectory_id}",
     ):
         assert path in paths
 

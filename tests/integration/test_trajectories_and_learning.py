@@ -189,3 +189,53 @@ def test_generate_from_a_session_and_source_checks(api, workers) -> None:
     assert api.get(f"/v1/jobs/{job['id']}", headers=B).status_code == 404
     both = api.post("/v1/procedures/generate", json={"scope": SCOPE, "session_id": sid, "trajectory_ids": ["x"]})
     assert both.status_code == 422
+
+
+def _raw(container, pk: str, sk: str) -> dict:  # type: ignore[no-untyped-def]
+    key = {"pk": {"S": pk}, "sk": {"S": sk}}
+    return container.dynamodb.get_item(TableName=container.settings.procedures_table, Key=key)["Item"]
+
+
+def test_reindex_and_the_stream_rebuild_procedures_and_trajectories(api, container) -> None:
+    from contextiq.services.indexing import reindex
+    from contextiq.services.procedure_indexing import apply_procedure_stream_record
+    from contextiq.stores.vector.factory import index_info_for
+
+    body = {
+        "scope": SCOPE,
+        "kind": "skill",
+        "name": "Book a flight",
+        "description": "flights",
+        "steps": [{"instruction": "Search flights", "tool": "search_flights"}],
+    }
+    p = api.post("/v1/procedures", json=body).json()
+    t = _trajectory(api, flight_run(*CITIES[0]))
+    search = {"scope": SCOPE, "query": "book a flight"}
+    container.vector_index.drop()
+    container.vector_index.ensure(index_info_for(container.embedder))
+    assert api.post("/v1/procedures/search", json=search).json()["results"] == []
+    counts = reindex(container)
+    assert counts["procedures"] == 1 and counts["trajectories"] == 1
+    assert [r["procedure"]["id"] for r in api.post("/v1/procedures/search", json=search).json()["results"]] == [p["id"]]
+    assert [r["trajectory"]["id"] for r in api.post("/v1/trajectories/search", json=search).json()["results"]] == [
+        t["id"]
+    ]
+    # the procedures table's stream: versioned, idempotent; a trajectory's REMOVE takes it out
+    index = container.vector_index
+    index.drop()
+    index.ensure(index_info_for(container.embedder))
+    proc_image = _raw(container, f"T#tenant-a#P#{p['id']}", "PROCEDURE")
+    traj_image = _raw(container, f"T#tenant-a#TR#{t['id']}", "TRAJECTORY")
+    assert apply_procedure_stream_record(index, {"eventName": "INSERT", "dynamodb": {"NewImage": proc_image}}) == (
+        "upserted"
+    )
+    assert apply_procedure_stream_record(index, {"eventName": "INSERT", "dynamodb": {"NewImage": traj_image}}) == (
+        "upserted"
+    )
+    assert len(api.post("/v1/procedures/search", json=search).json()["results"]) == 1
+    assert apply_procedure_stream_record(index, {"eventName": "REMOVE", "dynamodb": {"OldImage": traj_image}}) == (
+        "removed"
+    )
+    assert api.post("/v1/trajectories/search", json=search).json()["results"] == []
+    revision = {"eventName": "INSERT", "dynamodb": {"NewImage": {"pk": proc_image["pk"], "sk": {"S": "R#x"}}}}
+    assert apply_procedure_stream_record(index, revision) == "skipped"

@@ -92,4 +92,7 @@ def reindex(container: Any, drop: bool = True, reembed: bool = False) -> dict[st
             yield stored
 
     counts.update(rebuild(index, memories()))
+    from contextiq.services.procedure_indexing import rebuild_procedures
+
+    counts.update(rebuild_procedures(index, container, reembed=reembed))  # the same index holds them
     return counts

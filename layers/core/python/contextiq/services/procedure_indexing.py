@@ -41,21 +41,35 @@ def apply_procedure_stream_record(index: VectorIndex, record: dict[str, Any]) ->
     return "skipped"
 
 
-def rebuild_procedures(index: VectorIndex, container: Any) -> dict[str, int]:
-    """Index every procedure and trajectory of ``container``'s procedures table (for reindexing)."""
-    counts = {"procedures": 0, "trajectories": 0}
+def rebuild_procedures(index: VectorIndex, container: Any, reembed: bool = False) -> dict[str, int]:
+    """Index every procedure and trajectory of ``container``'s procedures table (scripts/reindex.py).
+
+    Stored vectors are reused when the configured embedding model made them; others (or all, with
+    ``reembed``) are embedded again for the index, as memories are.
+    """
+    from dataclasses import replace
+
+    from contextiq.services.procedures import index_text
     from contextiq.stores.dynamo.procedures import ProcedureStore
     from contextiq.stores.dynamo.trajectories import TrajectoryStore
 
+    embedder = container.embedder
+    counts = {"procedures": 0, "trajectories": 0, "procedures_reembedded": 0}
     table = container.settings.procedures_table
     for stored in ProcedureStore(container.dynamodb, table).scan_all():
         if stored.deleted or stored.vector is None:
             index.delete(stored.tenant, stored.procedure.id, stored.procedure.version)
-        else:
-            index.upsert([indexed_procedure(stored)])
-            counts["procedures"] += 1
+            continue
+        if reembed or stored.embedding_model != embedder.model_id:
+            stored = replace(stored, vector=embedder.embed([index_text(stored.procedure)])[0])
+            counts["procedures_reembedded"] += 1
+        index.upsert([indexed_procedure(stored)])
+        counts["procedures"] += 1
     for t in TrajectoryStore(container.dynamodb, table).scan_all():
-        if t.vector is not None:
-            index.upsert([indexed_trajectory(t)])
-            counts["trajectories"] += 1
+        if t.vector is None:
+            continue
+        if reembed or t.embedding_model != embedder.model_id:
+            t = replace(t, vector=embedder.embed([t.trajectory.task])[0])
+        index.upsert([indexed_trajectory(t)])
+        counts["trajectories"] += 1
     return counts

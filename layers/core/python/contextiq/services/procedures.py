@@ -16,6 +16,7 @@ left alone by the rule; reactivating by hand restarts the window.
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -53,6 +54,7 @@ from contextiq.observability import count, logger, timed
 from contextiq.stores.dynamo.procedures import StoredProcedure
 from contextiq.stores.vector.base import IndexedMemory, SearchQuery, VectorIndex
 
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 SUCCESS_WEIGHT = 0.02  # relevance + 0.02 * (smoothed success rate - 0.5): reorders only near-equal relevance
 
 
@@ -70,7 +72,8 @@ def status_tag(kind: str, status: str) -> str:
 def index_text(p: Procedure) -> str:
     """What search matches: name, description (when to use it) and the steps."""
     steps = "\n".join(s.instruction + (f" ({s.tool})" if s.tool else "") for s in p.steps)
-    return f"{p.name}\n{p.description}\n{steps}"
+    # "{origin}" -> "origin": the braces only split the word apart for the embedding model and BM25
+    return _PLACEHOLDER.sub(r"\1", f"{p.name}\n{p.description}\n{steps}")
 
 
 def should_deprecate(win_uses: int, win_successes: int) -> bool:
