@@ -1,6 +1,6 @@
 """ContextIQ benchmarks. Prints markdown; with --write, also writes docs/benchmarks.md.
 
-    .venv/bin/python scripts/bench.py [--only sessions,search,generation,procedures] [--write]
+    .venv/bin/python scripts/bench.py [--only sessions,search,generation,recall_eval,procedures] [--write]
 
 Speed targets live here, never in timed tests. Figures are medians (these 2-core machines are noisy).
 """

@@ -5,15 +5,25 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from contextiq import limits
-from contextiq.api.deps import Actor, IdempotencyKey, Limit, NextToken, Services, Tenant, etag, parse_if_match
+from contextiq.api.conventions import operation
+from contextiq.api.deps import (
+    Actor,
+    IdempotencyKey,
+    IfMatch,
+    Limit,
+    NextToken,
+    Services,
+    Tenant,
+    etag,
+    parse_if_match,
+)
 from contextiq.api.markdown import MEDIA_TYPE, procedure_markdown
-from contextiq.api.problems import problem_responses
 from contextiq.api.responses import respond, stored
-from contextiq.api.routers.memories import scope_from_query
+from contextiq.api.routers.memories import SCOPE_QUERY_PARAMETER, scope_from_query
 from contextiq.models.common import Page
 from contextiq.models.jobs import Job, JobAccepted, JobStatus
 from contextiq.models.procedures import (
@@ -29,12 +39,32 @@ from contextiq.models.procedures import (
 )
 from contextiq.models.trajectories import ProcedureGenerateRequest
 
-ERRORS = problem_responses(400, 403, 404, 409, 412, 413, 422)
-router = APIRouter(prefix="/v1/procedures", tags=["procedures"], responses=ERRORS)
-IfMatch = Annotated[str | None, Header(alias="If-Match", description='the version ETag, e.g. "3"')]
+router = APIRouter(prefix="/v1/procedures", tags=["procedures"])
+PROCEDURE_LINKS = {
+    "getProcedure": {"procedure_id": "$response.body#/id"},
+    "updateProcedure": {"procedure_id": "$response.body#/id"},
+    "deleteProcedure": {"procedure_id": "$response.body#/id"},
+    "listProcedureRevisions": {"procedure_id": "$response.body#/id"},
+    "reportProcedureFeedback": {"procedure_id": "$response.body#/id"},
+}
 
 
-@router.post("", status_code=201, response_model=Procedure, summary="Create a procedure (workflow or skill)")
+@router.post(
+    "",
+    response_model=Procedure,
+    **operation(
+        "createProcedure",
+        "Create a procedure (workflow or skill)",
+        "Stores typed steps (`instruction`, `tool`, `arguments`, `expected`), parameters and a description "
+        "that says when to use it; answers with `status: active` and empty `stats` (`success_rate` null until "
+        "first use). It is searchable when the call returns.",
+        status_code=201,
+        errors=(409,),
+        body=True,
+        headers=("ETag", "Location", "Idempotent-Replayed"),
+        links=PROCEDURE_LINKS,
+    ),
+)
 def create_procedure(
     body: ProcedureCreate, tenant: Tenant, actor: Actor, c: Services, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
@@ -48,8 +78,13 @@ def create_procedure(
 @router.get(
     "",
     response_model=Page[Procedure],
-    summary="List the procedures of one scope",
-    description="The scope is given as `scope.<key>=<value>` query parameters; all keys = the exact scope.",
+    **operation(
+        "listProcedures",
+        "List the procedures of one scope",
+        "The scope is given as `scope.<key>=<value>` query parameters (the exact scope); `kind` and `status` "
+        "filter. Pass `next_token` from a page, with the same query, to get the next one.",
+        extra_parameters=[SCOPE_QUERY_PARAMETER],
+    ),
 )
 def list_procedures(
     request: Request,
@@ -74,9 +109,14 @@ def list_procedures(
 @router.post(
     "/search",
     response_model=ProcedureSearchResponse,
-    summary="Find the procedures for a task",
-    description="Hybrid relevance on name, description and steps; among equally relevant procedures past "
-    "success ranks higher. Deprecated procedures are left out unless `include_deprecated`.",
+    **operation(
+        "searchProcedures",
+        "Find the procedures for a task",
+        "Hybrid relevance on name, description and steps; among about equally relevant procedures past "
+        "success ranks higher. Deprecated procedures are left out unless `include_deprecated`; "
+        "`min_success_rate` leaves out those below it and those never used.",
+        body=True,
+    ),
 )
 def search_procedures(body: ProcedureSearchRequest, tenant: Tenant, c: Services) -> ProcedureSearchResponse:
     return c.procedures.search(tenant, body)
@@ -84,12 +124,27 @@ def search_procedures(body: ProcedureSearchRequest, tenant: Tenant, c: Services)
 
 @router.post(
     "/generate",
-    status_code=202,
     response_model=JobAccepted,
-    summary="Learn procedures from trajectories or a session (asynchronous)",
-    description="Answers 202 with a job on /v1/jobs/{id}. With `wait_seconds` (at most 25) it answers 200 with "
-    "the finished job when it ends in time.",
-    responses={200: {"model": Job, "description": "the job ended within wait_seconds"}},
+    **operation(
+        "generateProcedures",
+        "Learn procedures from trajectories or a session (asynchronous)",
+        "Successful runs are distilled into procedures and consolidated with the scope's (ADD / UPDATE / "
+        "NOOP); failed runs add pitfall notes. Answers 202 with a job on `/v1/jobs/{job_id}`; with "
+        "`wait_seconds` (at most 25) 200 with the finished job when it ends in time. Unknown trajectory ids "
+        "(or another tenant's) are 404.",
+        status_code=202,
+        errors=(404, 409),
+        body=True,
+        headers=("Location", "Idempotent-Replayed"),
+        links={"getJob": {"job_id": "$response.body#/job_id"}},
+        responses={
+            200: {
+                "model": Job,
+                "description": "The job ended within `wait_seconds`",
+                "headers": {"Location": {"$ref": "#/components/headers/Location"}},
+            }
+        },
+    ),
 )
 def generate_procedures(
     body: ProcedureGenerateRequest, tenant: Tenant, c: Services, idempotency_key: IdempotencyKey = None
@@ -116,8 +171,15 @@ def generate_procedures(
 @router.get(
     "/{procedure_id}",
     response_model=Procedure,
-    summary="Get a procedure (JSON, or a Markdown skill document with Accept: text/markdown)",
-    responses={200: {"content": {MEDIA_TYPE: {"schema": {"type": "string"}}}}},
+    **operation(
+        "getProcedure",
+        "Get a procedure (JSON, or a Markdown skill document)",
+        "The procedure with its version (also in `ETag`). With `Accept: text/markdown` the answer is a "
+        "portable skill document: front matter with name and description, then the numbered steps.",
+        errors=(404,),
+        headers=("ETag",),
+        responses={200: {"content": {MEDIA_TYPE: {"schema": {"type": "string"}}}}},
+    ),
 )
 def get_procedure(
     procedure_id: str, tenant: Tenant, c: Services, request: Request, response: Response
@@ -133,7 +195,19 @@ def get_procedure(
     return p
 
 
-@router.patch("/{procedure_id}", response_model=Procedure, summary="Change a procedure (a new revision)")
+@router.patch(
+    "/{procedure_id}",
+    response_model=Procedure,
+    **operation(
+        "updateProcedure",
+        "Change a procedure (a new revision)",
+        "Replaces the fields given; `status` deprecates or reactivates by hand. With `If-Match` only that "
+        "version is changed (412 when stale). New steps restart the outcome window of the deprecation rule.",
+        errors=(404, 409, 412),
+        body=True,
+        headers=("ETag",),
+    ),
+)
 def patch_procedure(
     procedure_id: str,
     body: ProcedurePatch,
@@ -148,7 +222,17 @@ def patch_procedure(
     return p
 
 
-@router.delete("/{procedure_id}", status_code=204, summary="Delete a procedure (its revisions stay readable)")
+@router.delete(
+    "/{procedure_id}",
+    **operation(
+        "deleteProcedure",
+        "Delete a procedure",
+        "Gone from reads, listings and search at once; its revisions stay readable. With `If-Match` only "
+        "that version is deleted (412 when stale).",
+        status_code=204,
+        errors=(404, 409, 412),
+    ),
+)
 def delete_procedure(
     procedure_id: str, tenant: Tenant, actor: Actor, c: Services, if_match: IfMatch = None
 ) -> Response:
@@ -156,7 +240,17 @@ def delete_procedure(
     return Response(status_code=204)
 
 
-@router.get("/{procedure_id}/revisions", response_model=Page[ProcedureRevision], summary="Every change of a procedure")
+@router.get(
+    "/{procedure_id}/revisions",
+    response_model=Page[ProcedureRevision],
+    **operation(
+        "listProcedureRevisions",
+        "List every change of a procedure, in order",
+        "CREATED, UPDATED, DEPRECATED, REACTIVATED, PITFALL_ADDED and DELETED revisions with the content "
+        "after the change, the reason, the actor and the provenance.",
+        errors=(404,),
+    ),
+)
 def list_procedure_revisions(
     procedure_id: str, tenant: Tenant, c: Services, limit: Limit = limits.MAX_PAGE_SIZE, next_token: NextToken = None
 ) -> Page[ProcedureRevision]:
@@ -167,10 +261,17 @@ def list_procedure_revisions(
 @router.post(
     "/{procedure_id}/feedback",
     response_model=Procedure,
-    summary="Report how using a procedure went",
-    description=f"Counts the outcome atomically. Over the outcomes since the steps last changed, at least "
-    f"{limits.DEPRECATION_MIN_USES} with a success rate below {limits.DEPRECATION_SUCCESS_RATE} deprecates the "
-    "procedure (with a revision saying why); feedback that brings the rate back reactivates it.",
+    **operation(
+        "reportProcedureFeedback",
+        "Report how using a procedure went",
+        f"Counts the outcome atomically (also under concurrency). Over the outcomes since the steps last "
+        f"changed, at least {limits.DEPRECATION_MIN_USES} with a success rate below "
+        f"{limits.DEPRECATION_SUCCESS_RATE:.0%} deprecates the procedure (with a revision saying why); "
+        "feedback that brings the rate back reactivates it.",
+        errors=(404, 409),
+        body=True,
+        headers=("ETag", "Idempotent-Replayed"),
+    ),
 )
 def procedure_feedback(
     procedure_id: str,

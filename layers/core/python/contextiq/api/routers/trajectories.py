@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from contextiq import limits
+from contextiq.api.conventions import operation
 from contextiq.api.deps import IdempotencyKey, Limit, NextToken, Services, Tenant
-from contextiq.api.problems import problem_responses
 from contextiq.api.responses import respond, stored
-from contextiq.api.routers.memories import scope_from_query
+from contextiq.api.routers.memories import SCOPE_QUERY_PARAMETER, scope_from_query
 from contextiq.models.common import Page
 from contextiq.models.trajectories import (
     Trajectory,
@@ -20,16 +20,28 @@ from contextiq.models.trajectories import (
     TrajectorySearchResponse,
 )
 
-ERRORS = problem_responses(400, 403, 404, 409, 413, 422)
-router = APIRouter(prefix="/v1/trajectories", tags=["trajectories"], responses=ERRORS)
+router = APIRouter(prefix="/v1/trajectories", tags=["trajectories"])
+LINKS = {
+    "getTrajectory": {"trajectory_id": "$response.body#/id"},
+    "deleteTrajectory": {"trajectory_id": "$response.body#/id"},
+}
 
 
 @router.post(
     "",
-    status_code=201,
     response_model=Trajectory,
-    summary="Record a trajectory (inline steps, or a session's events)",
-    description="From a session, steps keep the ids of the events they came from (see docs/procedures.md).",
+    **operation(
+        "createTrajectory",
+        "Record a trajectory (inline steps, or a session's events)",
+        "What an agent did for a task and how it ended. From a session (`session_id`, optionally "
+        "`after_seq` / `before_seq`), tool calls, tool results and agent text become steps that keep the "
+        "ids of the events they came from. Another tenant's session is 404.",
+        status_code=201,
+        errors=(404, 409),
+        body=True,
+        headers=("Location", "Idempotent-Replayed"),
+        links=LINKS,
+    ),
 )
 def create_trajectory(
     body: TrajectoryCreate, tenant: Tenant, c: Services, idempotency_key: IdempotencyKey = None
@@ -41,7 +53,16 @@ def create_trajectory(
     return respond(c, tenant, "POST /v1/trajectories", idempotency_key, body, action)
 
 
-@router.get("", response_model=Page[Trajectory], summary="List the trajectories of one scope")
+@router.get(
+    "",
+    response_model=Page[Trajectory],
+    **operation(
+        "listTrajectories",
+        "List the trajectories of one scope",
+        "The scope is given as `scope.<key>=<value>` query parameters (the exact scope); `outcome` filters.",
+        extra_parameters=[SCOPE_QUERY_PARAMETER],
+    ),
+)
 def list_trajectories(
     request: Request,
     tenant: Tenant,
@@ -54,17 +75,39 @@ def list_trajectories(
     return Page[Trajectory](items=items, next_token=token)
 
 
-@router.post("/search", response_model=TrajectorySearchResponse, summary="Find trajectories by task similarity")
+@router.post(
+    "/search",
+    response_model=TrajectorySearchResponse,
+    **operation(
+        "searchTrajectories",
+        "Find trajectories by task similarity",
+        "Hybrid search on the task within one exact scope, optionally only one outcome, best first.",
+        body=True,
+    ),
+)
 def search_trajectories(body: TrajectorySearchRequest, tenant: Tenant, c: Services) -> TrajectorySearchResponse:
     return c.trajectories.search(tenant, body)
 
 
-@router.get("/{trajectory_id}", response_model=Trajectory, summary="Get a trajectory")
+@router.get(
+    "/{trajectory_id}",
+    response_model=Trajectory,
+    **operation("getTrajectory", "Get a trajectory", "The trajectory; expired ones are 404.", errors=(404,)),
+)
 def get_trajectory(trajectory_id: str, tenant: Tenant, c: Services) -> Trajectory:
     return c.trajectories.get(tenant, trajectory_id)
 
 
-@router.delete("/{trajectory_id}", status_code=204, summary="Delete a trajectory")
+@router.delete(
+    "/{trajectory_id}",
+    **operation(
+        "deleteTrajectory",
+        "Delete a trajectory",
+        "Removes it from reads, listings and search; procedures learned from it keep its id as provenance.",
+        status_code=204,
+        errors=(404,),
+    ),
+)
 def delete_trajectory(trajectory_id: str, tenant: Tenant, c: Services) -> Response:
     c.trajectories.delete(tenant, trajectory_id)
     return Response(status_code=204)
