@@ -239,3 +239,27 @@ def test_reindex_and_the_stream_rebuild_procedures_and_trajectories(api, contain
     assert api.post("/v1/trajectories/search", json=search).json()["results"] == []
     revision = {"eventName": "INSERT", "dynamodb": {"NewImage": {"pk": proc_image["pk"], "sk": {"S": "R#x"}}}}
     assert apply_procedure_stream_record(index, revision) == "skipped"
+
+
+def test_a_learning_job_that_keeps_failing_is_failed_and_dead_lettered(api, workers, container, monkeypatch) -> None:
+    import json
+
+    from contextiq.ai.extractors.base import MalformedModelOutputError
+    from contextiq.local.bootstrap import dead_letter_url
+    from contextiq.local.workers import load_function
+
+    learning = load_function("procedure_learning")
+
+    def broken(*_a, **_k):  # type: ignore[no-untyped-def]
+        raise MalformedModelOutputError("record_procedure input does not match the schema")
+
+    monkeypatch.setattr(learning.container.procedure_learning_worker._learner._distiller, "distill", broken)
+    ids = [_trajectory(api, flight_run(*CITIES[0]))["id"]]
+    job_id = api.post("/v1/procedures/generate", json={"scope": SCOPE, "trajectory_ids": ids}).json()["job_id"]
+    workers()
+    job = api.get(f"/v1/jobs/{job_id}").json()
+    assert job["status"] == "FAILED" and "MalformedModelOutputError" in job["error"] and "3 deliveries" in job["error"]
+    dlq = dead_letter_url(container.settings.procedure_learning_queue_url)
+    dead = container.sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10).get("Messages", [])
+    assert [json.loads(m["Body"])["job_id"] for m in dead] == [job_id]
+    assert api.get("/v1/procedures", params={"scope.user_id": "u1", "scope.app": "travel"}).json()["items"] == []
