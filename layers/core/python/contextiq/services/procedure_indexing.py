@@ -49,7 +49,7 @@ def rebuild_procedures(index: VectorIndex, container: Any, reembed: bool = False
     """
     from dataclasses import replace
 
-    from contextiq.services.procedures import index_text
+    from contextiq.services.procedures import embedding_text
     from contextiq.stores.dynamo.procedures import ProcedureStore
     from contextiq.stores.dynamo.trajectories import TrajectoryStore
 
@@ -61,7 +61,7 @@ def rebuild_procedures(index: VectorIndex, container: Any, reembed: bool = False
             index.delete(stored.tenant, stored.procedure.id, stored.procedure.version)
             continue
         if reembed or stored.embedding_model != embedder.model_id:
-            stored = replace(stored, vector=embedder.embed([index_text(stored.procedure)])[0])
+            stored = replace(stored, vector=embedder.embed([embedding_text(stored.procedure)])[0])
             counts["procedures_reembedded"] += 1
         index.upsert([indexed_procedure(stored)])
         counts["procedures"] += 1

@@ -76,6 +76,12 @@ def index_text(p: Procedure) -> str:
     return _PLACEHOLDER.sub(r"\1", f"{p.name}\n{p.description}\n{steps}")
 
 
+def embedding_text(p: Procedure) -> str:
+    """What the vector encodes: the name and the description (when to use it), which is what a task
+    request paraphrases; the steps stay in the keyword text (``index_text``)."""
+    return _PLACEHOLDER.sub(r"\1", f"{p.name}\n{p.description}")
+
+
 def should_deprecate(win_uses: int, win_successes: int) -> bool:
     return win_uses >= limits.DEPRECATION_MIN_USES and win_successes / win_uses < limits.DEPRECATION_SUCCESS_RATE
 
@@ -246,7 +252,7 @@ class ProcedureService:
             )
 
     def _embed(self, p: Procedure) -> list[float]:
-        return self._embedder.embed([index_text(p)])[0]
+        return self._embedder.embed([embedding_text(p)])[0]
 
     def _write_through(self, stored: StoredProcedure) -> None:
         try:
@@ -327,7 +333,7 @@ class ProcedureService:
             self._check_size(new)
             vector = stored.vector
             if (
-                index_text(new) != index_text(old)
+                embedding_text(new) != embedding_text(old)
                 or vector is None
                 or stored.embedding_model != self._embedder.model_id
             ):

@@ -166,10 +166,9 @@ class LocalDistiller:
             for name, vals in examples.items()
         ]
         trajectory_ids, event_ids = provenance_of(same)
-        runs_text = f"{len(same)} successful run" + ("s" if len(same) != 1 else "")
         return DistilledProcedure(
             name=_cut(task, MAX_NAME_CHARS),
-            description=f"Use for tasks like: {_cut(task, 1800)}. Learned from {runs_text}.",
+            description=f"Use for tasks like: {_cut(task, 1800)}.",
             kind=ProcedureKind.WORKFLOW if len(steps) > 1 else ProcedureKind.SKILL,
             steps=steps,
             parameters=parameters,
