@@ -37,8 +37,9 @@ from contextiq.ai.distillers.local import LocalDistiller  # noqa: E402
 from contextiq.ai.embedders.minilm import MiniLMEmbedder  # noqa: E402
 from contextiq.evaluation.procedures import KINDS, _fill, trajectories_for  # noqa: E402
 from contextiq.ids import utcnow  # noqa: E402
+from contextiq.models.memories import scope_key  # noqa: E402
 from contextiq.models.trajectories import Trajectory, TrajectoryStep  # noqa: E402
-from contextiq.services.procedures import index_scope, status_tag  # noqa: E402
+from contextiq.services.procedures import procedure_filters  # noqa: E402
 from contextiq.stores.vector.base import IndexedMemory, IndexInfo, SearchQuery  # noqa: E402
 from contextiq.stores.vector.embedded import EmbeddedVectorIndex  # noqa: E402
 
@@ -75,7 +76,6 @@ def search_latency(embedder: MiniLMEmbedder, sizes: tuple[int, ...] = (1000, 10_
     query_vectors = [embedder.embed_query(q) for q in query_texts]
     embed_ms = (time.perf_counter() - t0) * 1000 / len(query_texts)
     out: dict = {"embed_query_ms": embed_ms, "sizes": {}}
-    active, deprecated = status_tag("workflow", "active"), status_tag("workflow", "deprecated")
     for size in sizes:
         tmp = Path(tempfile.mkdtemp(prefix="bench-proc-"))
         index = EmbeddedVectorIndex(tmp / "index", fsync=False)
@@ -94,11 +94,13 @@ def search_latency(embedder: MiniLMEmbedder, sizes: tuple[int, ...] = (1000, 10_
                 IndexedMemory(
                     tenant=TENANT,
                     memory_id=f"p{i:06d}",
-                    scope_key=index_scope("procedure", SCOPE),
+                    scope_key=scope_key(SCOPE),
                     fact=base_texts[i % len(base_texts)],
-                    topics=(deprecated if i % 10 == 0 else active,),
+                    topics=(),
                     vector=vec.tolist(),
                     version=1,
+                    attrs={"procedure_kind": ("workflow",), "status": ("deprecated" if i % 10 == 0 else "active",)},
+                    kind="procedure",
                 )
             )
         for start in range(0, len(docs), 500):
@@ -109,13 +111,14 @@ def search_latency(embedder: MiniLMEmbedder, sizes: tuple[int, ...] = (1000, 10_
             index.search(
                 SearchQuery(
                     tenant=TENANT,
-                    scope_key=index_scope("procedure", SCOPE),
+                    scope_key=scope_key(SCOPE),
                     text=text,
                     vector=vec,
                     top_k=20,
                     mode="hybrid",
-                    topics=(active,),
+                    filters=procedure_filters(["workflow", "skill"], ["active"]),
                     now=int(time.time()),
+                    kind="procedure",
                 )
             )
             times.append((time.perf_counter() - t) * 1000)

@@ -141,9 +141,8 @@ def test_generate_learns_one_parameterised_workflow_and_redelivery_adds_nothing(
     # SQS redelivers the job's message: nothing new
     from contextiq.models.trajectories import ProcedureLearningMessage
 
-    container.procedure_learning_worker.handle(
-        ProcedureLearningMessage(tenant="tenant-a", job_id=job["id"]).model_dump()
-    )
+    message = ProcedureLearningMessage(tenant="tenant-a", job_id=job["id"])
+    container.procedure_learning_worker.handle(message)
     stored = container.jobs.get("tenant-a", job["id"])
     container.jobs._ddb.update_item(  # as if the first delivery died before counting its result
         TableName=container.settings.jobs_table,
@@ -153,7 +152,7 @@ def test_generate_learns_one_parameterised_workflow_and_redelivery_adds_nothing(
         ExpressionAttributeValues={":r": {"S": "RUNNING"}},
     )
     assert stored is not None
-    container.procedure_learning_worker.handle({"tenant": "tenant-a", "job_id": job["id"]})
+    container.procedure_learning_worker.handle(message)
     listed = api.get("/v1/procedures", params={"scope.user_id": "u1", "scope.app": "travel"}).json()["items"]
     assert [x["id"] for x in listed] == [pid]
     # the same runs again, in a new job: already known

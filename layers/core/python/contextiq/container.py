@@ -25,10 +25,10 @@ if TYPE_CHECKING:
     from contextiq.services.generation import ConsolidationWorker, ExtractionWorker, GenerationService
     from contextiq.services.idempotency import IdempotentRunner
     from contextiq.services.memories import MemoryService
-    from contextiq.stores.dynamo.jobs import JobStore
     from contextiq.services.procedure_jobs import ProcedureJobService, ProcedureLearningWorker
     from contextiq.services.procedures import ProcedureService
     from contextiq.services.trajectories import TrajectoryService
+    from contextiq.stores.dynamo.jobs import JobStore
     from contextiq.stores.dynamo.memories import MemoryStore
     from contextiq.stores.vector.base import VectorIndex
 

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_
 from contextiq import limits
 from contextiq.models.common import Metadata, Request, TtlSeconds
 from contextiq.models.memories import Scope
+from contextiq.models.pipeline import JobMessage
 from contextiq.models.procedures import Arguments, StepText, ToolName
 
 Task = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=limits.MAX_TASK_CHARS)]
@@ -148,9 +149,10 @@ class ProcedureJobSpec(BaseModel):
     def of(cls, req: ProcedureGenerateRequest) -> ProcedureJobSpec:
         return cls.model_validate(req.model_dump(exclude={"wait_seconds"}, exclude_none=True))
 
+    def to_json(self) -> str:
+        """The stored form (``kind`` tells GET /v1/jobs/{id} which kind of job it is)."""
+        return self.model_dump_json(exclude_none=True)
 
-class ProcedureLearningMessage(BaseModel):
-    """The procedure-learning queue's message (FIFO, one group per tenant + scope)."""
 
-    tenant: Annotated[str, StringConstraints(min_length=1, max_length=128)]
-    job_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+class ProcedureLearningMessage(JobMessage):
+    """The procedure-learning queue's message (FIFO, one group per tenant + scope): learn for one job."""

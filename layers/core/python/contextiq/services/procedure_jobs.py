@@ -17,6 +17,7 @@ from contextiq.errors import ConflictError, FieldProblem, InvalidInputError, Not
 from contextiq.ids import new_id, utcnow
 from contextiq.models.jobs import Job, JobResult, JobStatus
 from contextiq.models.memories import scope_key
+from contextiq.models.pipeline import parse_message
 from contextiq.models.trajectories import (
     Outcome,
     ProcedureGenerateRequest,
@@ -73,9 +74,9 @@ class ProcedureJobService:
                 )
         now = self._clock()
         job = Job(id=new_id(), status=JobStatus.PENDING, scope=req.scope, create_time=now, update_time=now)
-        self._jobs.create(tenant, job, ProcedureJobSpec.of(req).model_dump(mode="json", exclude_none=True))
+        self._jobs.create(tenant, job, ProcedureJobSpec.of(req))
         message = ProcedureLearningMessage(tenant=tenant, job_id=job.id)
-        self._queue.send(message.model_dump(), group_id=learning_group(tenant, req.scope), dedup_id=job.id)
+        self._queue.send(message, group_id=learning_group(tenant, req.scope), dedup_id=job.id)
         count("ProcedureJobsSubmitted")
         return job
 
@@ -114,8 +115,13 @@ class ProcedureLearningWorker:
             return [self._trajectories.create(tenant, req, trajectory_id=trajectory_id)]
         return [self._trajectories.get(tenant, trajectory_id)]
 
-    def handle(self, raw: dict[str, object]) -> str:
-        message = ProcedureLearningMessage.model_validate(raw)
+    def fail(self, tenant: str, job_id: str, reason: str) -> None:
+        """Mark the job FAILED with ``reason`` (a message that keeps failing, or can never succeed)."""
+        if self._jobs.fail(tenant, job_id, reason, self._clock()):
+            count("JobsFailed")
+            logger.warning("job failed", extra={"job_id": job_id, "reason": reason})
+
+    def handle(self, message: ProcedureLearningMessage) -> str:
         tenant, job_id = message.tenant, message.job_id
         logger.append_keys(job_id=job_id)
         stored = self._jobs.get(tenant, job_id)
@@ -126,7 +132,7 @@ class ProcedureLearningWorker:
             return "already finished"
         now = self._clock()
         self._jobs.mark_running(tenant, job_id, now)
-        spec = ProcedureJobSpec.model_validate(stored.spec)
+        spec = parse_message(ProcedureJobSpec, stored.spec_json)  # MalformedMessageError: the job fails at once
         runs = self._runs(tenant, job_id, spec)
         if self._jobs.set_parts(tenant, job_id, 1, len(runs), now) is None:
             return "job ended meanwhile"

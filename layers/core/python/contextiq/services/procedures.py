@@ -2,8 +2,8 @@
 
 DynamoDB is the record; the vector index is written through after every versioned change and repaired
 by the procedures-table stream (services/procedure_indexing.py), as for memories. Procedures live in
-their own index partitions (``index_scope``), so memory search never returns a procedure and procedure
-search never returns a memory.
+their own document kinds (``kind="procedure"`` / ``"trajectory"`` in the index), so memory search never
+returns a procedure and procedure search never returns a memory.
 
 Deprecation rule (docs/procedures.md): counting only the outcomes reported since the steps last
 changed (the *window*), a procedure with at least ``DEPRECATION_MIN_USES`` outcomes and a success rate
@@ -52,21 +52,15 @@ from contextiq.models.procedures import (
 )
 from contextiq.observability import count, logger, timed
 from contextiq.stores.dynamo.procedures import StoredProcedure
-from contextiq.stores.vector.base import IndexedMemory, SearchQuery, VectorIndex
+from contextiq.stores.vector.base import Condition, IndexedMemory, SearchQuery, VectorIndex
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 SUCCESS_WEIGHT = 0.02  # relevance + 0.02 * (smoothed success rate - 0.5): reorders only near-equal relevance
 
 
-def index_scope(kind: str, scope: dict[str, str]) -> str:
-    """The index partition of a document kind in a scope. Memories use the bare ``scope_key`` (hex), so
-    ``procedure:...`` and ``trajectory:...`` partitions can never meet a memory search."""
-    return f"{kind}:{scope_key(scope)}"
-
-
-def status_tag(kind: str, status: str) -> str:
-    """The one index topic of a procedure: search filters kind and status with the any-of topic filter."""
-    return f"ks:{kind}:{status}"
+def procedure_filters(kinds: Sequence[str], statuses: Sequence[str]) -> tuple[Condition, ...]:
+    """Index attribute filters: a procedure is indexed with ``procedure_kind`` and ``status`` attributes."""
+    return (Condition("procedure_kind", tuple(kinds)), Condition("status", tuple(statuses)))
 
 
 def index_text(p: Procedure) -> str:
@@ -138,9 +132,11 @@ def indexed_procedure(stored: StoredProcedure) -> IndexedMemory:
     return IndexedMemory(
         tenant=stored.tenant,
         memory_id=p.id,
-        scope_key=index_scope("procedure", p.scope),
+        scope_key=scope_key(p.scope),
         fact=index_text(p),
-        topics=(status_tag(p.kind.value, p.status.value),),
+        topics=(),
+        attrs={"procedure_kind": (p.kind.value,), "status": (p.status.value,)},
+        kind="procedure",
         vector=stored.vector,
         version=p.version,
         expire_at=epoch(p.expire_time) if p.expire_time else None,
@@ -520,13 +516,14 @@ class ProcedureService:
         hits = self._index.search(
             SearchQuery(
                 tenant=tenant,
-                scope_key=index_scope("procedure", req.scope),
+                scope_key=scope_key(req.scope),
                 text=req.query,
                 vector=vector,
                 top_k=fetch,
                 mode=req.mode,
-                topics=tuple(status_tag(k, s) for k in kinds for s in statuses),
+                filters=procedure_filters(kinds, statuses),
                 now=epoch(now),
+                kind="procedure",
             )
         )
         records = self._repo.get_many(tenant, [h.memory_id for h in hits])
@@ -567,12 +564,13 @@ class ProcedureService:
         hits = self._index.search(
             SearchQuery(
                 tenant=tenant,
-                scope_key=index_scope("procedure", scope),
+                scope_key=scope_key(scope),
                 text=req.query,
                 vector=vector,
                 top_k=top_k,
                 mode="semantic",
                 now=epoch(now),
+                kind="procedure",
             )
         )
         records = self._repo.get_many(tenant, [h.memory_id for h in hits])

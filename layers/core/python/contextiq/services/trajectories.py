@@ -24,6 +24,7 @@ from contextiq.ai.embedders.base import Embedder
 from contextiq.errors import FieldProblem, InvalidInputError, NotFoundError, PayloadTooLargeError
 from contextiq.ids import epoch, new_id, utcnow
 from contextiq.models.common import json_size
+from contextiq.models.memories import scope_key
 from contextiq.models.sessions import Event
 from contextiq.models.trajectories import (
     Trajectory,
@@ -34,10 +35,9 @@ from contextiq.models.trajectories import (
     TrajectoryStep,
 )
 from contextiq.observability import count
-from contextiq.services.procedures import index_scope
 from contextiq.services.sessions import SessionService
 from contextiq.stores.dynamo.trajectories import TRAJECTORY_VERSION, StoredTrajectory, TrajectoryStore
-from contextiq.stores.vector.base import IndexedMemory, SearchQuery, VectorIndex
+from contextiq.stores.vector.base import Condition, IndexedMemory, SearchQuery, VectorIndex
 
 CALL_KEYS = ("function_call", "functionCall", "tool_call", "toolUse")
 RESULT_KEYS = ("function_response", "functionResponse", "tool_result", "toolResult")
@@ -117,9 +117,11 @@ def indexed_trajectory(stored: StoredTrajectory) -> IndexedMemory:
     return IndexedMemory(
         tenant=stored.tenant,
         memory_id=t.id,
-        scope_key=index_scope("trajectory", t.scope),
+        scope_key=scope_key(t.scope),
         fact=t.task,
-        topics=(f"outcome:{t.outcome.status}",),
+        topics=(),
+        attrs={"outcome": (t.outcome.status,)},
+        kind="trajectory",
         vector=stored.vector,
         version=TRAJECTORY_VERSION,
         expire_at=epoch(t.expire_time) if t.expire_time else None,
@@ -231,12 +233,13 @@ class TrajectoryService:
         hits = self._index.search(
             SearchQuery(
                 tenant=tenant,
-                scope_key=index_scope("trajectory", req.scope),
+                scope_key=scope_key(req.scope),
                 text=req.query,
                 vector=self._embedder.embed_query(req.query),
                 top_k=req.top_k,
                 mode="hybrid",
-                topics=(f"outcome:{req.outcome}",) if req.outcome else (),
+                filters=(Condition("outcome", (req.outcome,)),) if req.outcome else (),
+                kind="trajectory",
                 now=epoch(now),
             )
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
@@ -20,6 +20,12 @@ from contextiq.models.pipeline import JobSpec, parse_message
 from contextiq.stores.dynamo.base import from_item, is_condition_failure, to_item, values
 
 JOB_SK = "JOB"
+
+
+class SerializedSpec(Protocol):
+    """What a job stores about its request: memory generation's JobSpec, or procedure learning's."""
+
+    def to_json(self) -> str: ...
 
 
 def job_pk(tenant: str, job_id: str) -> str:
@@ -52,7 +58,7 @@ class JobStore:
     def _key(self, tenant: str, job_id: str) -> dict[str, Any]:
         return to_item({"pk": job_pk(tenant, job_id), "sk": JOB_SK})
 
-    def create(self, tenant: str, job: Job, spec: JobSpec) -> None:
+    def create(self, tenant: str, job: Job, spec: SerializedSpec) -> None:
         self._ddb.put_item(
             TableName=self._table,
             Item=to_item(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 SearchMode = Literal["hybrid", "semantic", "keyword"]
-DocKind = Literal["memory", "event"]  # a search only ever sees documents of its own kind
+DocKind = Literal["memory", "event", "procedure", "trajectory"]  # a search only ever sees documents of its own kind
 Scalar = str | int | float | bool
 
 
