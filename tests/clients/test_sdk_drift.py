@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from contextiq_sdk import AsyncClient, Client, aclient, client
+from contextiq_sdk import AsyncClient, Client, aclient, aprocedural, client, procedural
 from contextiq_sdk.routes import ROUTES, Route
 
 from .conftest import ROOT
@@ -61,16 +61,17 @@ def test_route_parameters_bodies_and_responses_match_the_document(name: str) -> 
 
 
 def _sdk_models() -> dict[str, type[BaseModel]]:
-    from contextiq_sdk import models
+    from contextiq_sdk import models, models_procedural
 
     found: dict[str, type[BaseModel]] = {}
     for route in ROUTES.values():
         for model in [route.body, *route.responses.values()]:
             if model is not None:
                 found[_schema_name(model)] = model
-    for _, obj in inspect.getmembers(models, inspect.isclass):
-        if issubclass(obj, BaseModel) and obj.__module__ == models.__name__ and obj.__name__ in SCHEMAS:
-            found[obj.__name__] = obj
+    for module in (models, models_procedural):
+        for _, obj in inspect.getmembers(module, inspect.isclass):
+            if issubclass(obj, BaseModel) and obj.__module__ == module.__name__ and obj.__name__ in SCHEMAS:
+                found[obj.__name__] = obj
     return found
 
 
@@ -112,9 +113,13 @@ def _public_methods(cls: type) -> dict[str, inspect.Signature]:
     }
 
 
-@pytest.mark.parametrize("resource", ["Sessions", "Events", "Memories", "Jobs"])
+@pytest.mark.parametrize(
+    "resource", ["Sessions", "Events", "Memories", "Jobs", "procedural.Procedures", "procedural.Trajectories"]
+)
 def test_async_client_has_the_same_surface_as_the_sync_client(resource: str) -> None:
-    sync, asyn = _public_methods(getattr(client, resource)), _public_methods(getattr(aclient, resource))
+    module, name = resource.split(".") if "." in resource else ("client", resource)
+    sync_module, async_module = (procedural, aprocedural) if module == "procedural" else (client, aclient)
+    sync, asyn = _public_methods(getattr(sync_module, name)), _public_methods(getattr(async_module, name))
     assert sync.keys() == asyn.keys()
     for name in sync:
         assert list(sync[name].parameters) == list(asyn[name].parameters), name
@@ -122,6 +127,6 @@ def test_async_client_has_the_same_surface_as_the_sync_client(resource: str) -> 
 
 
 def test_every_route_is_called_by_a_client_method() -> None:
-    source = inspect.getsource(client)
+    source = inspect.getsource(client) + inspect.getsource(procedural)
     uncalled = [name for name in ROUTES if f'"{name}"' not in source]
     assert uncalled == []

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from contextiq_sdk import _core
+from contextiq_sdk import _core, aprocedural
 from contextiq_sdk import models as m
 from contextiq_sdk.errors import APIConnectionError, WaitTimeoutError
 
@@ -46,6 +46,8 @@ class AsyncClient:
         self.events = Events(self)
         self.memories = Memories(self)
         self.jobs = Jobs(self)
+        self.procedures = aprocedural.Procedures(self)
+        self.trajectories = aprocedural.Trajectories(self)
 
     async def __aenter__(self) -> AsyncClient:
         return self

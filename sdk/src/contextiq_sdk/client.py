@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from contextiq_sdk import _core
+from contextiq_sdk import _core, procedural
 from contextiq_sdk import models as m
 from contextiq_sdk.errors import APIConnectionError, WaitTimeoutError
 
@@ -44,6 +44,8 @@ class Client:
         self.events = Events(self)
         self.memories = Memories(self)
         self.jobs = Jobs(self)
+        self.procedures = procedural.Procedures(self)
+        self.trajectories = procedural.Trajectories(self)
 
     def __enter__(self) -> Client:
         return self

@@ -244,10 +244,12 @@ class JobResult(Response):
     deleted: int = 0
     unchanged: int = 0
     memory_ids: list[str] = Field(default_factory=list)
+    procedure_ids: list[str] = Field(default_factory=list)
 
 
 class Job(Response):
     id: str
+    kind: Literal["memories", "procedures"] = "memories"
     status: JobStatus
     scope: dict[str, str]
     create_time: datetime

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from contextiq_sdk import models as m
+from contextiq_sdk import models_procedural as p
 
 PAGE = ("limit", "next_token")
 
@@ -68,4 +69,62 @@ ROUTES: dict[str, Route] = {
         idempotency_key=True,
     ),
     "get_job": Route("getJob", "GET", "/v1/jobs/{job_id}", {200: m.Job}),
+    "create_procedure": Route(
+        "createProcedure", "POST", "/v1/procedures", {201: p.Procedure}, p.ProcedureCreate, idempotency_key=True
+    ),
+    "list_procedures": Route(
+        "listProcedures", "GET", "/v1/procedures", {200: p.ProcedurePage}, query=("kind", "status", *PAGE, "scope")
+    ),
+    "generate_procedures": Route(
+        "generateProcedures",
+        "POST",
+        "/v1/procedures/generate",
+        {200: m.Job, 202: m.JobAccepted},
+        p.ProcedureGenerateRequest,
+        idempotency_key=True,
+    ),
+    "search_procedures": Route(
+        "searchProcedures",
+        "POST",
+        "/v1/procedures/search",
+        {200: p.ProcedureSearchResponse},
+        p.ProcedureSearchRequest,
+        read_only=True,
+    ),
+    "get_procedure": Route("getProcedure", "GET", "/v1/procedures/{procedure_id}", {200: p.Procedure}),
+    "update_procedure": Route(
+        "updateProcedure", "PATCH", "/v1/procedures/{procedure_id}", {200: p.Procedure}, p.ProcedurePatch, if_match=True
+    ),
+    "delete_procedure": Route("deleteProcedure", "DELETE", "/v1/procedures/{procedure_id}", {204: None}, if_match=True),
+    "procedure_feedback": Route(
+        "reportProcedureFeedback",
+        "POST",
+        "/v1/procedures/{procedure_id}/feedback",
+        {200: p.Procedure},
+        p.Feedback,
+        idempotency_key=True,
+    ),
+    "list_procedure_revisions": Route(
+        "listProcedureRevisions",
+        "GET",
+        "/v1/procedures/{procedure_id}/revisions",
+        {200: p.ProcedureRevisionPage},
+        query=PAGE,
+    ),
+    "create_trajectory": Route(
+        "createTrajectory", "POST", "/v1/trajectories", {201: p.Trajectory}, p.TrajectoryCreate, idempotency_key=True
+    ),
+    "list_trajectories": Route(
+        "listTrajectories", "GET", "/v1/trajectories", {200: p.TrajectoryPage}, query=("outcome", *PAGE, "scope")
+    ),
+    "search_trajectories": Route(
+        "searchTrajectories",
+        "POST",
+        "/v1/trajectories/search",
+        {200: p.TrajectorySearchResponse},
+        p.TrajectorySearchRequest,
+        read_only=True,
+    ),
+    "get_trajectory": Route("getTrajectory", "GET", "/v1/trajectories/{trajectory_id}", {200: p.Trajectory}),
+    "delete_trajectory": Route("deleteTrajectory", "DELETE", "/v1/trajectories/{trajectory_id}", {204: None}),
 }
