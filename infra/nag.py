@@ -46,8 +46,10 @@ REASONS: dict[str, str] = {
         "index family, and the domain policy mirrors it."
     ),
     "L1": (
-        "Python 3.12 is pinned on purpose: the deps layer is built for cp312/aarch64 by scripts/build_layers.py "
-        "and the code is tested on it; move runtime, layer and tests together."
+        "Python 3.12 is pinned on purpose: the deps layer holds cp312/aarch64 wheels (scripts/build_layers.py), "
+        "so the runtime and the layer must change together. The test suite runs on the development interpreter "
+        "(Python 3.11, pyproject requires-python >=3.11), not on 3.12: upgrading means rebuilding the layer for "
+        "the new runtime and loading every handler on it (tests/infra/test_layers.py checks the import closure)."
     ),
     "DDB3": (
         "dev tables hold disposable data; point-in-time recovery is enabled in staging and prod (infra/stages.py)."

@@ -57,6 +57,11 @@ QuotaPeriod = Literal["DAY", "WEEK", "MONTH"]
 _INFERENCE_PROFILE_PREFIX = re.compile(r"^(us|eu|apac|jp|au|ca|us-gov|global)\.")
 
 
+def foundation_model_id(model_id: str) -> str:
+    """``us.anthropic.claude-...`` -> ``anthropic.claude-...``; a plain foundation-model id unchanged."""
+    return _INFERENCE_PROFILE_PREFIX.sub("", model_id, count=1)
+
+
 class UnknownStageError(ValueError):
     """Raised for a stage name that is not in ``STAGES``."""
 
@@ -188,7 +193,7 @@ class BedrockModel:
 
     @property
     def foundation_model_id(self) -> str:
-        return _INFERENCE_PROFILE_PREFIX.sub("", self.model_id, count=1)
+        return foundation_model_id(self.model_id)
 
 
 @dataclass(frozen=True)
@@ -218,9 +223,11 @@ class StageConfig:
     api_throttle: Throttle  # stage-wide default method throttling
     usage_plan: UsagePlanConfig
     search: SearchConfig
+    # The extraction/decision model, picked per stage (see "Changing the extraction model" in
+    # docs/infrastructure.md); tests/infra/test_models.py rejects ids on infra/retired_models.py.
+    extraction_model: BedrockModel
     embedding_model: BedrockModel = BedrockModel("amazon.titan-embed-text-v2:0")
     embedding_dimensions: int = 1024
-    extraction_model: BedrockModel = BedrockModel("anthropic.claude-3-5-haiku-20241022-v1:0")
     alarm_email: str | None = None
     alarms: AlarmThresholds = field(default_factory=AlarmThresholds)
     # Create the account-level role API Gateway needs to write logs (AWS::ApiGateway::Account).
@@ -257,6 +264,14 @@ class StageConfig:
         return f"contextiq-{self.name}"
 
 
+# Claude Haiku 4.5 through the US cross-region inference profile: Active on Bedrock's model card
+# (https://docs.aws.amazon.com/bedrock/latest/userguide/model-card-anthropic-claude-haiku-4-5.html).
+# The profile routes a request from a US source region to one of these destination regions; IAM must
+# allow the profile and the foundation model in each of them (inference-profiles-prereq.html).
+CLAUDE_HAIKU_4_5_US = BedrockModel(
+    "us.anthropic.claude-haiku-4-5-20251001-v1:0", inference_profile_regions=("us-east-1", "us-east-2", "us-west-2")
+)
+
 _API_SMALL = FunctionConfig(memory_mb=512, timeout_seconds=29)
 _API_LARGE = FunctionConfig(memory_mb=1024, timeout_seconds=29)
 
@@ -264,6 +279,7 @@ STAGES: Mapping[str, StageConfig] = MappingProxyType(
     {
         "dev": StageConfig(
             name="dev",
+            extraction_model=CLAUDE_HAIKU_4_5_US,
             log_level="DEBUG",
             log_retention_days=7,
             retain_data=False,
@@ -289,6 +305,7 @@ STAGES: Mapping[str, StageConfig] = MappingProxyType(
         ),
         "staging": StageConfig(
             name="staging",
+            extraction_model=CLAUDE_HAIKU_4_5_US,
             log_level="INFO",
             log_retention_days=30,
             retain_data=False,
@@ -318,6 +335,7 @@ STAGES: Mapping[str, StageConfig] = MappingProxyType(
         ),
         "prod": StageConfig(
             name="prod",
+            extraction_model=CLAUDE_HAIKU_4_5_US,
             log_level="INFO",
             log_retention_days=365,
             retain_data=True,

@@ -98,10 +98,10 @@ def test_stage_config_validation() -> None:
     with pytest.raises(ValueError, match="multiple"):
         SearchConfig(instance_type="t3.small.search", instance_count=3, volume_size_gb=10, availability_zone_count=2)
     with pytest.raises(ValueError, match="inference profile"):
-        BedrockModel("us.anthropic.claude-3-5-haiku-20241022-v1:0")
-    profile = BedrockModel("us.anthropic.claude-3-5-haiku-20241022-v1:0", ("us-east-1", "us-west-2"))
+        BedrockModel("us.anthropic.claude-haiku-4-5-20251001-v1:0")
+    profile = BedrockModel("us.anthropic.claude-haiku-4-5-20251001-v1:0", ("us-east-1", "us-west-2"))
     assert profile.is_inference_profile
-    assert profile.foundation_model_id == "anthropic.claude-3-5-haiku-20241022-v1:0"
+    assert profile.foundation_model_id == "anthropic.claude-haiku-4-5-20251001-v1:0"
 
 
 @pytest.mark.infra
@@ -124,11 +124,11 @@ def test_inference_profile_grants_name_each_region() -> None:
     from infra.components.functions import bedrock_model_arns
 
     stack = Stack(App(), "S", env={"account": "111122223333", "region": "us-east-1"})
-    model = BedrockModel("us.anthropic.claude-3-5-haiku-20241022-v1:0", ("us-east-1", "us-west-2"))
+    model = BedrockModel("us.anthropic.claude-haiku-4-5-20251001-v1:0", ("us-east-1", "us-west-2"))
     arns = [stack.resolve(arn) for arn in bedrock_model_arns(stack, model)]
     text = json.dumps(arns)
-    assert "inference-profile/us.anthropic.claude-3-5-haiku-20241022-v1:0" in text
-    assert text.count("foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0") == 2
+    assert "inference-profile/us.anthropic.claude-haiku-4-5-20251001-v1:0" in text
+    assert text.count("foundation-model/anthropic.claude-haiku-4-5-20251001-v1:0") == 2
     assert "*" not in text
 
 

@@ -252,6 +252,7 @@ def test_queues_have_dead_letter_queues(synth: Synth, definition: Any) -> None:
         "deadLetterTargetArn": {"Fn::GetAtt": [dlq_key, "Arn"]},
         "maxReceiveCount": definition.max_receive_count,
     }
+    assert props["RedrivePolicy"]["maxReceiveCount"] >= 5  # AWS guidance for Lambda event sources
     assert props["VisibilityTimeout"] == definition.visibility_timeout_seconds
     assert props["MessageRetentionPeriod"] == definition.retention_days * 86400
     assert dlq["MessageRetentionPeriod"] == definition.dlq_retention_days * 86400

@@ -24,7 +24,7 @@ from contextiq.ai.extractors.bedrock import BedrockDecider, BedrockUnavailableEr
 from contextiq.ai.extractors.prompts import DECISION_SYSTEM_PROMPT
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bedrock"
-MODEL = "anthropic.claude-3-5-haiku-20241022-v1:0"
+MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 PARIS = ExistingMemory("01HXC0MEM0000000000000PARS", "Alice lives in Paris", ("USER_PERSONAL_INFO",), 0.83)
 VEGE = ExistingMemory("01HXC0MEM0000000000000VEGE", "Alice is vegetarian", ("USER_PREFERENCES",), 0.41)
 SIMILAR = [PARIS, VEGE]

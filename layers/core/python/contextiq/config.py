@@ -42,7 +42,9 @@ class Settings(BaseSettings):
     # "wait_for": a write returns once searchable, so consolidation (and a client) reads its own writes.
     opensearch_refresh: Literal["false", "wait_for"] = "wait_for"
     extractor: Literal["bedrock", "local"] = "bedrock"
-    extraction_model_id: str = "anthropic.claude-3-5-haiku-20241022-v1:0"
+    # The cloud stack sets it per stage (infra/stages.py); this default only matters for a run against
+    # real Bedrock outside the stack. A cross-region inference profile (docs/infrastructure.md).
+    extraction_model_id: str = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
     data_dir: Path = Path(".contextiq")
 
     # How long an API-key -> tenant lookup is cached in a warm Lambda.

@@ -46,7 +46,11 @@ class QueueDef:
     setting: str
     fifo: bool = False
     visibility_timeout_seconds: int = 180
-    max_receive_count: int = 3
+    # AWS: "set the maxReceiveCount on the source queue's redrive policy to at least 5" for a Lambda
+    # event source, so a message that only met throttling or a cold, slow start is not sent to the DLQ
+    # (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html). The worker marks the
+    # job FAILED on the last delivery, so a job still ends FAILED with its reason.
+    max_receive_count: int = 5
     retention_days: int = 4
     dlq_retention_days: int = 14
     content_based_deduplication: bool = field(default=False)

@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from fastapi import APIRouter
 from mangum import Mangum
 
+from contextiq import deadline
 from contextiq.api.app import create_app
 from contextiq.config import get_settings
 from contextiq.container import Container
@@ -33,6 +34,7 @@ def http_handler(routers: Sequence[APIRouter]) -> LambdaHandler:
     @tracer.capture_lambda_handler
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        deadline.start(context)
         container.idempotency.register_lambda_context(context)
         response: dict[str, Any] = asgi(event, context)  # type: ignore[arg-type]
         return response

@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
+from contextiq import deadline
 from contextiq.definitions import QueueDef
 from contextiq.handlers.types import LambdaHandler
 from contextiq.models.pipeline import JobMessage, MalformedMessageError, parse_message
@@ -84,6 +85,7 @@ def sqs_worker(queue: QueueDef, message_type: type[M], worker: Callable[[], Queu
     @tracer.capture_lambda_handler
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        deadline.start(context)
         return dict(
             process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
         )

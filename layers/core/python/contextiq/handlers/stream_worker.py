@@ -8,6 +8,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from contextiq import deadline
 from contextiq.handlers.types import LambdaHandler
 from contextiq.observability import logger, metrics, tracer
 
@@ -20,6 +21,7 @@ def batch_handler(event_type: EventType, record_handler: Callable[[Any], Any]) -
     @tracer.capture_lambda_handler
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        deadline.start(context)
         return dict(
             process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
         )

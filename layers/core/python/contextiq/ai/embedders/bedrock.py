@@ -4,9 +4,9 @@ Request body (Titan V2): ``{"inputText": str, "dimensions": 256|512|1024, "norma
 response body: ``{"embedding": [float, ...], "inputTextTokenCount": int, ...}``. Titan V2 embeds one
 text per call, so batches fan out over a small thread pool (boto3 clients are thread-safe).
 
-Throttling and transient faults are retried here with exponential backoff and full jitter, on top of
-whatever retry mode the client was built with (``factory.build_embedder`` uses botocore's "adaptive"
-mode, which also rate-limits the client after throttling).
+Throttling and transient faults are retried by the one shared policy (:mod:`contextiq.ai.retry`: full
+jitter, at most ``max_attempts`` calls, never past the time left in the Lambda invocation). The client
+``factory.build_embedder`` builds has botocore's own retries off, so attempts never multiply.
 """
 
 from __future__ import annotations
@@ -21,21 +21,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from contextiq.ai import retry
+
 DEFAULT_MODEL_ID = "amazon.titan-embed-text-v2:0"
 TITAN_V2_DIMENSIONS = (256, 512, 1024)
 # Titan V2 accepts up to 8,192 tokens / 50,000 characters per text.
 MAX_INPUT_CHARS = 50_000
 
-RETRYABLE_ERROR_CODES = frozenset(
-    {
-        "ThrottlingException",
-        "TooManyRequestsException",
-        "ServiceUnavailableException",
-        "ModelNotReadyException",
-        "InternalServerException",
-        "ModelTimeoutException",
-    }
-)
+RETRYABLE_ERROR_CODES = retry.RETRYABLE_ERROR_CODES
 
 
 class EmbeddingError(RuntimeError):
@@ -53,24 +46,24 @@ class BedrockTitanEmbedder:
         normalize: bool = True,
         *,
         max_workers: int = 4,
-        max_attempts: int = 6,
+        max_attempts: int = 3,
         base_delay: float = 0.25,
-        max_delay: float = 8.0,
+        max_delay: float = 2.0,
         sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
     ) -> None:
         if model_id.startswith("amazon.titan-embed-text-v2") and dimensions not in TITAN_V2_DIMENSIONS:
             raise ValueError(f"Titan Text Embeddings V2 supports dimensions {TITAN_V2_DIMENSIONS}, not {dimensions}")
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be >= 1")
         self._client = client
         self._model_id = model_id
         self._dimensions = dimensions
         self._normalize = normalize
         self._max_workers = max(1, max_workers)
-        self._max_attempts = max_attempts
-        self._base_delay = base_delay
-        self._max_delay = max_delay
+        self._policy = retry.RetryPolicy(
+            max_attempts=max_attempts, base_delay=base_delay, max_delay=max_delay, attempt_seconds=1.0
+        )
         self._sleep = sleep
+        self._rng = rng or random.Random()
 
     @property
     def model_id(self) -> str:
@@ -104,32 +97,26 @@ class BedrockTitanEmbedder:
 
     def _embed_one(self, text: str) -> list[float]:
         body = self._body(text)
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                response = self._client.invoke_model(
-                    modelId=self._model_id,
-                    body=body,
-                    contentType="application/json",
-                    accept="application/json",
-                )
-            except ClientError as exc:
-                code = exc.response.get("Error", {}).get("Code", "")
-                if code in RETRYABLE_ERROR_CODES and attempt < self._max_attempts:
-                    self._sleep(self._backoff(attempt))
-                    continue
-                message = exc.response.get("Error", {}).get("Message", str(exc))
-                raise EmbeddingError(
-                    f"Bedrock InvokeModel failed for {self._model_id} after {attempt} attempt(s): "
-                    f"{code or 'error'}: {message}"
-                ) from exc
-            return self._parse(response)
 
-    def _backoff(self, attempt: int) -> float:
-        """Full jitter: uniform in [0, min(max_delay, base * 2**(attempt-1))]."""
-        cap = min(self._max_delay, self._base_delay * (2 ** (attempt - 1)))
-        return random.uniform(0.0, cap)
+        def invoke() -> Any:
+            return self._client.invoke_model(
+                modelId=self._model_id, body=body, contentType="application/json", accept="application/json"
+            )
+
+        what = f"Bedrock InvokeModel on {self._model_id}"
+        try:
+            response = retry.call_with_retries(invoke, policy=self._policy, what=what, sleep=self._sleep, rng=self._rng)
+        except retry.RetriesExhaustedError as exc:
+            raise EmbeddingError(
+                f"Bedrock InvokeModel failed for {self._model_id} after {exc.attempts} attempt(s): {exc.code}: {exc}"
+            ) from exc
+        except ClientError as exc:
+            code = retry.error_code(exc)
+            message = exc.response.get("Error", {}).get("Message", str(exc))
+            raise EmbeddingError(
+                f"Bedrock InvokeModel failed for {self._model_id} after 1 attempt(s): {code or 'error'}: {message}"
+            ) from exc
+        return self._parse(response)
 
     def _parse(self, response: Any) -> list[float]:
         try:

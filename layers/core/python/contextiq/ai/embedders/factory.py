@@ -15,17 +15,19 @@ if TYPE_CHECKING:
 HASHING_DEFAULT_DIMENSIONS = 256
 
 
-def bedrock_runtime_client(region: str) -> object:
-    """A ``bedrock-runtime`` client with adaptive retries (client-side rate limiting on throttling)."""
-    import boto3
-    from botocore.config import Config
+#: One Titan embedding call answers in well under a second; 10 s means something is wrong, and leaves
+#: a 29 s API function time to retry once and still answer.
+EMBED_READ_TIMEOUT_SECONDS = 10
 
-    config = Config(
-        retries={"mode": "adaptive", "max_attempts": 8},
-        connect_timeout=5,
-        read_timeout=30,
-        max_pool_connections=16,
-    )
+
+def bedrock_runtime_client(region: str) -> object:
+    """A ``bedrock-runtime`` client with botocore's retries off: ``BedrockTitanEmbedder`` applies the
+    one retry policy (:mod:`contextiq.ai.retry`), bounded by the invocation's remaining time."""
+    import boto3
+
+    from contextiq.ai.retry import client_config
+
+    config = client_config(read_timeout=EMBED_READ_TIMEOUT_SECONDS, connect_timeout=3, max_pool_connections=16)
     return boto3.client("bedrock-runtime", region_name=region, config=config)
 
 

@@ -7,8 +7,10 @@ carry exactly one ``toolUse`` block of that tool; its ``input`` is validated wit
 request (topics that were asked for, event ids that were shown, memory ids that were given). Anything else
 raises :class:`MalformedModelOutputError`: a job fails rather than storing garbage.
 
-Throttling and transient unavailability are retried with exponential backoff and jitter; the sleep and
-the random source are injectable so tests run instantly and deterministically.
+Throttling and transient unavailability are retried by the one shared policy
+(:mod:`contextiq.ai.retry`: full-jitter backoff, bounded by the time left in the Lambda invocation; the
+client's own botocore retries are off); the sleep and the random source are injectable so tests run
+instantly and deterministically.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
-from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from contextiq.ai import retry
 from contextiq.ai.extractors.base import (
     Action,
     CandidateFact,
@@ -45,7 +47,6 @@ from contextiq.ai.extractors.prompts import (
     render_decision_request,
     turn_ids,
 )
-from contextiq.retry import Backoff, attempts
 
 #: Largest rendered conversation (characters) one extraction request accepts (~15k tokens). Callers chunk
 #: longer conversations; the few-shot examples and system prompt are not counted.
@@ -53,17 +54,8 @@ MAX_INPUT_CHARS = 60_000
 EXTRACTION_MAX_TOKENS = 2_048
 DECISION_MAX_TOKENS = 512
 
-#: Error codes worth another attempt: the request was fine, the service was not ready for it.
-RETRYABLE_ERROR_CODES = frozenset(
-    {
-        "ThrottlingException",
-        "TooManyRequestsException",
-        "ServiceUnavailableException",
-        "ServiceUnavailable",
-        "ModelNotReadyException",
-        "InternalServerException",
-    }
-)
+#: Error codes worth another attempt (the shared list of :mod:`contextiq.ai.retry`).
+RETRYABLE_ERROR_CODES = retry.RETRYABLE_ERROR_CODES
 
 
 class InputTooLargeError(ValueError):
@@ -104,29 +96,27 @@ class _ConverseCaller:
         self.sleep: Sleep = sleep or time.sleep
         self.rng = rng or random.Random()
 
-        self._backoff = Backoff(base=base_delay, cap=max_delay, floor=0.5)  # "equal jitter"
+    @property
+    def policy(self) -> retry.RetryPolicy:
+        return retry.RetryPolicy(
+            max_attempts=self.max_retries + 1, base_delay=self.base_delay, max_delay=self.max_delay
+        )
 
     def backoff(self, attempt: int) -> float:
-        """Delay before retry number ``attempt`` (0-based)."""
-        return self._backoff.delay(attempt, self.rng)
+        """Delay before retry number ``attempt`` (0-based): the shared full-jitter policy."""
+        return self.policy.delay(attempt, self.rng)
 
     def converse(self, request: dict[str, Any]) -> Mapping[str, Any]:
-        for attempt in attempts(self.max_retries + 1, self._backoff, self.sleep, self.rng):
-            try:
-                response: Mapping[str, Any] = self.client.converse(**request)
-                return response
-            except ClientError as exc:
-                code = str(exc.response.get("Error", {}).get("Code", ""))
-                if code not in RETRYABLE_ERROR_CODES:
-                    raise
-                if attempt == self.max_retries:
-                    raise BedrockUnavailableError(
-                        f"Bedrock converse on {self.model_id} failed with {code} after "
-                        f"{attempt + 1} attempts ({self.max_retries} retries); giving up",
-                        code,
-                        attempt + 1,
-                    ) from exc
-        raise AssertionError("unreachable")  # pragma: no cover
+        try:
+            return retry.call_with_retries(
+                lambda: self.client.converse(**request),
+                policy=self.policy,
+                what=f"Bedrock converse on {self.model_id}",
+                sleep=self.sleep,
+                rng=self.rng,
+            )
+        except retry.RetriesExhaustedError as exc:
+            raise BedrockUnavailableError(str(exc), exc.code, exc.attempts) from exc
 
 
 def tool_input(response: Mapping[str, Any], tool_name: str) -> dict[str, Any]:

@@ -7,16 +7,22 @@ from typing import Any
 from contextiq.ai.extractors.base import Decider, Extractor
 from contextiq.config import Settings
 
+#: One Converse call may take this long (a 2k-token answer from a small model takes well under it);
+#: the worker functions run 60 s, so a stuck call still leaves the job timeout guard time to record it.
+CONVERSE_READ_TIMEOUT_SECONDS = 40
+
 
 def bedrock_runtime_client(settings: Settings) -> Any:
-    """A bedrock-runtime client whose own retries are off: BedrockExtractor/Decider retry with backoff."""
+    """A bedrock-runtime client whose own retries are off: BedrockExtractor/Decider use the one retry
+    policy of :mod:`contextiq.ai.retry`, bounded by the invocation's remaining time."""
     import boto3
-    from botocore.config import Config
+
+    from contextiq.ai.retry import client_config
 
     return boto3.client(
         "bedrock-runtime",
         region_name=settings.region,
-        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}, read_timeout=120, connect_timeout=10),
+        config=client_config(read_timeout=CONVERSE_READ_TIMEOUT_SECONDS, connect_timeout=5),
     )
 
 
