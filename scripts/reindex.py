@@ -1,4 +1,8 @@
-"""Drop and rebuild the vector index from the memories table (the system of record).
+"""Rebuild the vector index from the memories table (the system of record).
+
+On OpenSearch the rebuild is blue/green: a new concrete index is filled while the alias keeps serving
+the old one, the alias swaps atomically, the old index is deleted, and memories written meanwhile are
+applied again (search answers throughout). The local embedded index is dropped and refilled.
 
     python scripts/reindex.py            # the running local stack (`make run`): asks the server to do it
     CONTEXTIQ_... env vars set           # a cloud stage: run with the stage's settings and credentials

@@ -129,6 +129,14 @@ class Search(Construct):
 
         for arn in stage.opensearch_extra_principal_arns:
             self._allow(iam.ArnPrincipal(arn), OPERATOR_METHODS)
+            # scripts/reindex.py swaps the alias to the rebuilt index with one atomic POST /_aliases.
+            self.access_policy.add_statements(
+                iam.PolicyStatement(
+                    principals=[iam.ArnPrincipal(arn)],
+                    actions=[HTTP_ACTIONS["POST"]],
+                    resources=[f"{self.domain_arn}/_aliases"],
+                )
+            )
 
     @property
     def index_resources(self) -> list[str]:

@@ -153,6 +153,8 @@ class FakeOpenSearchServer:
             if alias not in self.aliases:
                 return 404, {"error": f"alias [{alias}] missing", "status": 404}
             return 200, {self.aliases[alias]: {"aliases": {alias: {}}}}
+        if parts == ["_aliases"] and method == "POST":
+            return self._update_aliases(body)
         if parts[-1] == "_bulk" and method in ("POST", "PUT"):
             return self._bulk(parts[0] if len(parts) == 2 else None, body, params)
         if parts[-1] == "_search" and method in ("POST", "GET") and len(parts) == 2:
@@ -160,6 +162,24 @@ class FakeOpenSearchServer:
         if parts[-1] == "_msearch" and method in ("POST", "GET"):
             return 200, self._msearch(parts[0] if len(parts) == 2 else None, body)
         raise FakeOpenSearchError(400, "unsupported_by_fake", f"{method} /{'/'.join(parts)}")
+
+    def _update_aliases(self, body: dict[str, Any]) -> tuple[int, Any]:
+        """``POST /_aliases``: every action applies, or none does (OpenSearch applies them atomically)."""
+        aliases = dict(self.aliases)
+        for action in body["actions"]:
+            ((op, spec),) = action.items()
+            if spec["index"] not in self.indices:
+                raise FakeOpenSearchError(404, "index_not_found_exception", f"no such index [{spec['index']}]")
+            if op == "add":
+                aliases[spec["alias"]] = spec["index"]
+            elif op == "remove" and aliases.get(spec["alias"]) == spec["index"]:
+                del aliases[spec["alias"]]
+            elif op == "remove":
+                raise FakeOpenSearchError(404, "aliases_not_found_exception", f"aliases [{spec['alias']}] missing")
+            else:
+                raise FakeOpenSearchError(400, "unsupported_by_fake", f"alias action {op}")
+        self.aliases = aliases
+        return 200, {"acknowledged": True}
 
     def _index(self, name: str) -> _Index:
         idx = self.indices.get(self.aliases.get(name, name))

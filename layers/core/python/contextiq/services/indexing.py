@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from contextiq.stores.dynamo.memories import MEMORY_SK, StoredMemory, parse_memory_item
 from contextiq.stores.vector.base import VectorIndex
 from contextiq.stores.vector.documents import apply_memory
+
+# A blue/green rebuild re-applies memories updated since it started, minus this (clock skew between writers).
+CATCH_UP_MARGIN = timedelta(seconds=60)
 
 
 def apply_stream_record(index: VectorIndex, record: dict[str, Any]) -> str:
@@ -68,7 +72,10 @@ def reindex(container: Any, drop: bool = True, reembed: bool = False) -> dict[st
     """Rebuild ``container``'s vector index from its memories table (see scripts/reindex.py).
 
     Stored vectors are reused when the configured embedding model made them; others (or all, with
-    ``reembed``) are embedded again.
+    ``reembed``) are embedded again. An index that supports it (OpenSearch) is rebuilt blue/green: a new
+    concrete index is filled behind the alias's back, the alias swaps to it atomically, the old one is
+    deleted, so search answers throughout; memories changed while it was filled are applied once more
+    after the swap. Others (the local embedded index) are dropped and refilled.
     """
     from dataclasses import replace
 
@@ -76,13 +83,12 @@ def reindex(container: Any, drop: bool = True, reembed: bool = False) -> dict[st
 
     embedder = container.embedder
     index = container.vector_index
-    if drop:
-        index.drop()
-        index.ensure(index_info_for(embedder))
     counts = {"reembedded": 0}
 
-    def memories() -> Iterator[StoredMemory]:
+    def memories(since: datetime | None = None) -> Iterator[StoredMemory]:
         for stored in container.memory_store.scan_all():
+            if since is not None and stored.memory.update_time < since:
+                continue
             stale = stored.vector is None or stored.embedding_model != embedder.model_id
             if not stored.deleted and (reembed or stale):
                 counts["reembedded"] += 1
@@ -91,6 +97,18 @@ def reindex(container: Any, drop: bool = True, reembed: bool = False) -> dict[st
                 )
             yield stored
 
+    if drop and hasattr(index, "create_generation"):
+        # Writers keep landing in the live index meanwhile; CATCH_UP_MARGIN covers clock skew between them.
+        started = datetime.now(UTC) - CATCH_UP_MARGIN
+        generation = index.create_generation(index_info_for(embedder))
+        counts.update(rebuild(generation, memories()))
+        counts["dropped_indexes"] = len(index.swap_to(generation))
+        caught_up = rebuild(index, memories(since=started))
+        counts["caught_up"] = caught_up["upserted"] + caught_up["tombstones"]
+        return counts
+    if drop:
+        index.drop()
+        index.ensure(index_info_for(embedder))
     counts.update(rebuild(index, memories()))
     from contextiq.services.procedure_indexing import rebuild_procedures
 

@@ -222,6 +222,7 @@ class OpenSearchVectorIndex:
         self._keyword_weight = keyword_weight
         self._bulk_chunk = bulk_chunk
         self._info: IndexInfo | None = None
+        self._require_alias = True  # False only for a writer of a not-yet-live generation (blue/green)
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> OpenSearchVectorIndex:
@@ -330,13 +331,49 @@ class OpenSearchVectorIndex:
         targets = sorted(aliases) or [self._index]  # no alias: maybe a plain index of that name
         self._client.indices.delete(index=",".join(targets), ignore=[404])
 
+    # -- blue/green rebuild (scripts/reindex.py via services.indexing.reindex) ------------------------
+
+    def alias_targets(self) -> list[str]:
+        """The concrete indexes the alias points at now (empty when it does not exist)."""
+        from opensearchpy.exceptions import NotFoundError
+
+        try:
+            return sorted(self._client.indices.get_alias(name=self._index))
+        except NotFoundError:
+            return []
+
+    def create_generation(self, info: IndexInfo) -> OpenSearchVectorIndex:
+        """Create the next concrete index (``<alias>-000002``...) *outside* the alias and return a writer
+        for it. Searches and the stream indexer keep using the live index until :meth:`swap_to`."""
+        numbers = [int(n.rsplit("-", 1)[1]) for n in self.alias_targets() if n.rsplit("-", 1)[-1].isdigit()]
+        name = f"{self._index}-{max(numbers, default=0) + 1:06d}"
+        self._client.indices.create(index=name, body=index_body(info))
+        writer = OpenSearchVectorIndex(
+            self._client, name, refresh=False, keyword_weight=self._keyword_weight, bulk_chunk=self._bulk_chunk
+        )
+        writer._require_alias = False
+        writer._info = info
+        return writer
+
+    def swap_to(self, generation: OpenSearchVectorIndex) -> list[str]:
+        """Point the alias at ``generation`` in one atomic ``_aliases`` call, then delete the indexes it
+        pointed at before. Returns the deleted names."""
+        old = self.alias_targets()
+        actions: list[dict[str, Any]] = [{"remove": {"index": name, "alias": self._index}} for name in old]
+        actions.append({"add": {"index": generation.index_name, "alias": self._index}})
+        self._client.indices.update_aliases(body={"actions": actions})
+        self._info = generation._info
+        if old:
+            self._client.indices.delete(index=",".join(old), ignore=[404])
+        return old
+
     # -- internals ---------------------------------------------------------------------------------
 
     def _bulk(self, lines: Sequence[str]) -> None:
         step = 2 * self._bulk_chunk
         for start in range(0, len(lines), step):
             body = "\n".join(lines[start : start + step]) + "\n"
-            kwargs: dict[str, Any] = {"require_alias": "true"}
+            kwargs: dict[str, Any] = {"require_alias": "true"} if self._require_alias else {}
             if self._refresh:
                 kwargs["refresh"] = _refresh_param(self._refresh)
             response = self._client.bulk(body=body, index=self._index, **kwargs)
