@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from contextiq.definitions import EXTRACTION_QUEUE
 from tests.conftest import TENANT_B_KEY
 
 SCOPE = {"user_id": "alice"}
@@ -128,7 +129,8 @@ def test_poison_message_ends_in_dlq_and_job_failed(api, workers, container, monk
     workers()
     job = api.get(f"/v1/jobs/{job_id}").json()
     assert job["status"] == "FAILED"
-    assert "MalformedModelOutputError" in job["error"] and "3 deliveries" in job["error"]
+    deliveries = f"{EXTRACTION_QUEUE.max_receive_count} deliveries"  # maxReceiveCount 5 (AWS guidance)
+    assert "MalformedModelOutputError" in job["error"] and deliveries in job["error"]
     dlq = dead_letter_url(container.settings.extraction_queue_url)
     dead = container.sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10).get("Messages", [])
     assert [json.loads(m["Body"])["job_id"] for m in dead] == [job_id]
