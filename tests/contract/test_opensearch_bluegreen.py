@@ -9,9 +9,9 @@ from types import SimpleNamespace
 from contextiq.ai.embedders.hashing import HashingEmbedder
 from contextiq.models.memories import Memory, scope_key
 from contextiq.services.indexing import reindex
-from contextiq.services.memories import indexed_document
 from contextiq.stores.dynamo.memories import StoredMemory
 from contextiq.stores.vector.base import SearchQuery
+from contextiq.stores.vector.documents import memory_document as indexed_document
 from contextiq.stores.vector.factory import index_info_for
 from contextiq.stores.vector.opensearch import OpenSearchVectorIndex
 from tests.contract.fake_opensearch import FakeOpenSearchServer, fake_client

@@ -72,7 +72,8 @@ def test_a_failing_message_gives_up_on_its_job_only_on_its_last_delivery() -> No
     assert _run(worker, (GOOD, EXTRACTION_QUEUE.max_receive_count - 1)) == ["all"]
     assert worker.failed == []
     assert _run(worker, (GOOD, EXTRACTION_QUEUE.max_receive_count)) == ["all"]
-    assert worker.failed == [("t", "j", "TimeoutError: model slow (after 3 deliveries)")]
+    deliveries = EXTRACTION_QUEUE.max_receive_count
+    assert worker.failed == [("t", "j", f"TimeoutError: model slow (after {deliveries} deliveries)")]
 
 
 def test_a_malformed_message_fails_at_once_and_is_never_handled() -> None:
