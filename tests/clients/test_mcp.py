@@ -35,7 +35,15 @@ def test_tools_and_resources_over_stdio(live: Server, client_env: dict[str, str]
     async def scenario() -> None:
         async with Client(params, read_timeout_seconds=120) as mcp:
             tools = {t.name: t for t in (await mcp.list_tools()).tools}
-            assert set(tools) >= {"remember", "recall", "forget", "list_memories", "generate_memories", "append_event"}
+            assert set(tools) >= {
+                "remember",
+                "recall",
+                "forget",
+                "list_memories",
+                "generate_memories",
+                "append_event",
+                "search_procedures",
+            }
             remember = tools["remember"].input_schema
             assert remember["required"] == ["fact"] and "description" in remember["properties"]["fact"]
             assert tools["recall"].description and "natural-language" in tools["recall"].description
@@ -65,6 +73,12 @@ def test_tools_and_resources_over_stdio(live: Server, client_env: dict[str, str]
             assert [m["id"] for m in json.loads(memories.contents[0].text)] == [other["id"]]
             default = await mcp.read_resource("contextiq://memories")
             assert len(json.loads(default.contents[0].text)) == len(listed["items"])
+
+            with ContextIQ(live.url, KEY_A) as sdk:
+                steps = [{"instruction": "Open the booking site"}, {"instruction": "Pay"}]
+                proc = sdk.procedures.create({"user_id": uid}, "workflow", "Book a train", "booking trains", steps)
+            procs = _payload(await mcp.call_tool("search_procedures", {"query": "book a train"}))
+            assert procs["results"][0]["id"] == proc.id and len(procs["results"][0]["steps"]) == 2
 
             assert "forgot" in str(_payload(await mcp.call_tool("forget", {"memory_id": stored["id"]})))
             missing = await mcp.call_tool("forget", {"memory_id": stored["id"]})

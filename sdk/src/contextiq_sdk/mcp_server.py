@@ -1,7 +1,7 @@
 """``contextiq mcp``: a Model Context Protocol server (official ``mcp`` SDK) backed by the ContextIQ SDK.
 
-Tools: remember, recall, forget, list_memories, generate_memories, append_event. Resources: a session's
-events (``contextiq://sessions/{session_id}/events``) and a scope's memories
+Tools: remember, recall, forget, list_memories, generate_memories, append_event, search_procedures.
+Resources: a session's events (``contextiq://sessions/{session_id}/events``) and a scope's memories
 (``contextiq://memories/{scope}`` with the scope as ``key=value,key=value``; ``contextiq://memories`` is the
 default scope). Serves stdio, or streamable HTTP with ``--http PORT``. Needs the ``[mcp]`` extra.
 """
@@ -168,6 +168,31 @@ def build_server(client: AsyncClient, default_scope: dict[str, str] | None = Non
     ) -> dict[str, Any]:
         event = await call(client.events.append(session_id, author, text, role=role))
         return {"id": event.id, "seq": event.seq, "session_id": event.session_id}
+
+    @server.tool(
+        description="Find how-to knowledge: stored procedures (step-by-step workflows and skills learned from past "
+        "tasks) that match a task described in natural language, best first, with their steps and success rate. "
+        "Call it before starting a multi-step task."
+    )
+    async def search_procedures(
+        query: Annotated[str, Field(description="The task you are about to do, in natural language.")],
+        scope: Scope = None,
+        top_k: Annotated[int, Field(ge=1, le=100, description="How many procedures to return.")] = 3,
+    ) -> dict[str, Any]:
+        found = await call(client.procedures.search(scope_of(scope), query, top_k=top_k))
+        return {
+            "results": [
+                {
+                    "id": hit.procedure.id,
+                    "name": hit.procedure.name,
+                    "description": hit.procedure.description,
+                    "steps": [s.model_dump(exclude_none=True) for s in hit.procedure.steps],
+                    "success_rate": hit.procedure.stats.success_rate,
+                    "score": round(hit.score, 4),
+                }
+                for hit in found.results
+            ]
+        }
 
     @server.resource(
         "contextiq://sessions/{session_id}/events",
