@@ -8,7 +8,7 @@ CDK := JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx -y aws-cdk@2
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-fast lint fmt synth layers deploy bench openapi clean
+.PHONY: install run test test-fast lint fmt synth layers deploy account-setup bench openapi clean
 
 install: $(STAMP)
 
@@ -46,7 +46,11 @@ synth: layers
 	$(CDK) synth -c stage=$(STAGE) --quiet
 
 deploy: layers
-	$(CDK) deploy -c stage=$(STAGE) --require-approval broadening
+	$(CDK) deploy ContextIQ-$(STAGE) -c stage=$(STAGE) --require-approval broadening
+
+# Once per account and region, before the first stage: API Gateway's account-wide logging role.
+account-setup: layers
+	$(CDK) deploy ContextIQ-ApiGatewayAccount -c stage=$(STAGE) --require-approval broadening
 
 bench: install
 	$(PY) scripts/bench.py

@@ -13,6 +13,8 @@ from typing import Any
 from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks
 
+from infra.account import ApiGatewayAccountStack
+from infra.nag import acknowledge_account_findings
 from infra.stack import ContextIQStack
 from infra.stages import UnknownStageError, get_stage
 
@@ -35,6 +37,8 @@ def build_app(context: dict[str, Any] | None = None, outdir: str | None = None, 
         alarm_email=app.node.try_get_context("alarm_email"),
         env=environment(app),
     )
+    # Deployed once per account/region (`cdk deploy ContextIQ-ApiGatewayAccount`), never with a stage.
+    acknowledge_account_findings(ApiGatewayAccountStack(app, env=environment(app)))
     if nag:
         Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app

@@ -20,6 +20,7 @@ from aws_cdk import aws_iam as iam
 from constructs import IConstruct
 
 if TYPE_CHECKING:
+    from infra.account import ApiGatewayAccountStack
     from infra.stack import ContextIQStack
 
 # Actions that do not support resource-level permissions, so their statements need "Resource": "*".
@@ -175,15 +176,12 @@ def acknowledge_findings(stack: ContextIQStack) -> None:
     for method in rest_api.methods:
         acknowledge(method, "AwsSolutions-APIG4", REASONS["APIG4"])
         acknowledge(method, "AwsSolutions-COG4", REASONS["COG4"])
-    cloudwatch_role = rest_api.node.try_find_child("CloudWatchRole")
-    if isinstance(cloudwatch_role, iam.Role):
-        cfn_role = cloudwatch_role.node.default_child
-        assert isinstance(cfn_role, iam.CfnRole)
-        for arn in stack.resolve(cfn_role.managed_policy_arns) or []:
-            managed = nag_string(stack, arn)
-            if not managed.endswith("/AmazonAPIGatewayPushToCloudWatchLogs"):
-                raise ValueError(f"unexpected managed policy {managed} on the API Gateway CloudWatch role")
-            acknowledge(cloudwatch_role, f"AwsSolutions-IAM4[Policy::{managed}]", REASONS["IAM4"])
-
     acknowledge(stack.workers.indexer_dead_letter_queue, "AwsSolutions-SQS3", REASONS["SQS3"])
     acknowledge(stack.procedural.indexer_dead_letter_queue, "AwsSolutions-SQS3", REASONS["SQS3"])
+
+
+def acknowledge_account_findings(stack: ApiGatewayAccountStack) -> None:
+    from infra.account import PUSH_TO_CLOUDWATCH
+
+    managed = f"arn:<AWS::Partition>:iam::aws:policy/{PUSH_TO_CLOUDWATCH}"
+    acknowledge(stack.role, f"AwsSolutions-IAM4[Policy::{managed}]", REASONS["IAM4"])

@@ -230,9 +230,6 @@ class StageConfig:
     embedding_dimensions: int = 1024
     alarm_email: str | None = None
     alarms: AlarmThresholds = field(default_factory=AlarmThresholds)
-    # Create the account-level role API Gateway needs to write logs (AWS::ApiGateway::Account).
-    # Turn off if the account already has one managed elsewhere.
-    api_gateway_cloudwatch_role: bool = True
     # Extra IAM principals (e.g. an operator role running scripts/reindex.py) allowed on the domain.
     opensearch_extra_principal_arns: tuple[str, ...] = ()
 

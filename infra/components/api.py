@@ -13,7 +13,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from aws_cdk import RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -182,8 +181,8 @@ class Api(Construct):
             description=f"ContextIQ memory service ({stage.name})",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             api_key_source_type=apigw.ApiKeySourceType.HEADER,
-            cloud_watch_role=stage.api_gateway_cloudwatch_role,
-            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
+            # The account-wide AWS::ApiGateway::Account lives in its own stack (infra/account.py).
+            cloud_watch_role=False,
             deploy_options=apigw.StageOptions(
                 stage_name=stage.name,
                 access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
