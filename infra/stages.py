@@ -21,6 +21,7 @@ WORKER_FUNCTIONS: tuple[str, ...] = (
     "indexer",
     "procedure_learning",
     "procedure_indexer",
+    "sweeper",
 )
 FUNCTION_NAMES: tuple[str, ...] = API_FUNCTIONS + WORKER_FUNCTIONS
 
@@ -204,6 +205,7 @@ class AlarmThresholds:
     lambda_error_count: int = 5  # errors per 5 minutes, per function
     lambda_throttle_count: int = 0  # alarm when throttles exceed this, per 5 minutes
     dynamodb_throttled_requests: int = 0  # alarm when throttled events exceed this, per 5 minutes
+    failed_jobs: int = 0  # alarm when more generation jobs than this end FAILED, per 5 minutes
     opensearch_disk_usage_percent: float = 75.0
     opensearch_jvm_pressure_percent: float = 85.0
 
@@ -230,6 +232,8 @@ class StageConfig:
     embedding_dimensions: int = 1024
     alarm_email: str | None = None
     alarms: AlarmThresholds = field(default_factory=AlarmThresholds)
+    # How often the stale-job sweeper runs (EventBridge schedule).
+    job_sweep_minutes: int = 10
     # Extra IAM principals (e.g. an operator role running scripts/reindex.py) allowed on the domain.
     opensearch_extra_principal_arns: tuple[str, ...] = ()
 
@@ -248,6 +252,8 @@ class StageConfig:
             reserved = self.functions[name].reserved_concurrency
             if reserved is not None and worker.max_concurrency > reserved:
                 raise ValueError(f"{name}: event source max_concurrency exceeds the reserved concurrency")
+        if not 1 <= self.job_sweep_minutes <= 60:
+            raise ValueError("job_sweep_minutes must be within 1..60")
         if self.usage_plan.throttle.rate_limit > self.api_throttle.rate_limit:
             raise ValueError("the usage plan (per key) rate cannot exceed the stage-wide rate")
 
@@ -271,6 +277,7 @@ CLAUDE_HAIKU_4_5_US = BedrockModel(
 
 _API_SMALL = FunctionConfig(memory_mb=512, timeout_seconds=29)
 _API_LARGE = FunctionConfig(memory_mb=1024, timeout_seconds=29)
+_SWEEPER = FunctionConfig(memory_mb=256, timeout_seconds=120, reserved_concurrency=None)
 
 STAGES: Mapping[str, StageConfig] = MappingProxyType(
     {
@@ -291,6 +298,7 @@ STAGES: Mapping[str, StageConfig] = MappingProxyType(
                 "indexer": FunctionConfig(memory_mb=512, timeout_seconds=60),
                 "procedure_learning": FunctionConfig(memory_mb=1024, timeout_seconds=60),
                 "procedure_indexer": FunctionConfig(memory_mb=512, timeout_seconds=60),
+                "sweeper": _SWEEPER,
             },
             extraction=QueueWorkerConfig(batch_size=1, max_concurrency=2),
             consolidation=QueueWorkerConfig(batch_size=1, max_concurrency=2),
@@ -317,6 +325,7 @@ STAGES: Mapping[str, StageConfig] = MappingProxyType(
                 "indexer": FunctionConfig(memory_mb=512, timeout_seconds=60),
                 "procedure_learning": FunctionConfig(memory_mb=1024, timeout_seconds=60),
                 "procedure_indexer": FunctionConfig(memory_mb=512, timeout_seconds=60),
+                "sweeper": _SWEEPER,
             },
             extraction=QueueWorkerConfig(batch_size=1, max_concurrency=5),
             consolidation=QueueWorkerConfig(batch_size=1, max_concurrency=5),
@@ -347,6 +356,7 @@ STAGES: Mapping[str, StageConfig] = MappingProxyType(
                 "indexer": FunctionConfig(memory_mb=1024, timeout_seconds=60),
                 "procedure_learning": FunctionConfig(memory_mb=1024, timeout_seconds=60),
                 "procedure_indexer": FunctionConfig(memory_mb=1024, timeout_seconds=60),
+                "sweeper": _SWEEPER,
             },
             extraction=QueueWorkerConfig(batch_size=1, max_concurrency=10),
             consolidation=QueueWorkerConfig(batch_size=1, max_concurrency=10),

@@ -265,6 +265,20 @@ EVENTS: dict[str, dict[str, dict[str, Any]]] = {
         ),
         "memory_expired": stream_event("REMOVE", None, memory_image(2, "The user is vegan")),
     },
+    "sweeper": {
+        # EventBridge "Scheduled Event" (the rule in infra/components/workers.py); the body is not read.
+        "scheduled": {
+            "version": "0",
+            "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "123456789012",
+            "time": "2026-01-01T00:10:00Z",
+            "region": "us-east-1",
+            "resources": ["arn:aws:events:us-east-1:123456789012:rule/ContextIQ-dev-JobSweeper"],
+            "detail": {},
+        }
+    },
 }
 
 PROCEDURE_ID = "01KAEXAMPLEPROCEDURE000000"

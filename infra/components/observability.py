@@ -20,6 +20,7 @@ import cdk_monitoring_constructs as mc
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -42,6 +43,34 @@ BUSINESS_METRICS: Mapping[str, tuple[str, ...]] = {
 }
 LATENCY_METRICS = frozenset({"ExtractionLatency", "SearchLatency"})
 PERIOD = Duration.minutes(5)
+# The functions that mark jobs FAILED (contextiq.services.generation.fail_job, the stale-job sweeper).
+JOB_FAILING_FUNCTIONS: tuple[str, ...] = ("extraction", "consolidation", "procedure_learning", "sweeper")
+
+
+def failed_jobs_metric(stage: str) -> cloudwatch.MathExpression:
+    """Jobs that ended FAILED, summed over the functions that fail them.
+
+    An alarm cannot use a SEARCH expression, and a CloudWatch metric is identified by its full dimension
+    set: Powertools publishes ``JobsFailed`` with exactly ``service`` (``contextiq-<function>``, from
+    POWERTOOLS_SERVICE_NAME) and ``stage`` (tests/infra/test_jobs_alarm.py checks the EMF it emits), so
+    the alarm names each series and adds them with metric math (FILL: a quiet function has no data).
+    """
+    series = {
+        f"failed{i}": cloudwatch.Metric(
+            namespace=METRICS_NAMESPACE,
+            metric_name="JobsFailed",
+            dimensions_map={"service": f"contextiq-{name}", "stage": stage},
+            statistic="Sum",
+            period=PERIOD,
+        )
+        for i, name in enumerate(JOB_FAILING_FUNCTIONS)
+    }
+    return cloudwatch.MathExpression(
+        expression="+".join(f"FILL({key}, 0)" for key in series),
+        using_metrics=series,
+        period=PERIOD,
+        label="JobsFailed",
+    )
 
 
 def business_metric(stage: str, name: str, statistic: str) -> cloudwatch.MathExpression:
@@ -272,6 +301,23 @@ class Observability(Construct):
                 ),
             ],
         )
+
+        self.failed_jobs_alarm = cloudwatch.Alarm(
+            self,
+            "JobsFailedAlarm",
+            alarm_name=f"{stage.stack_name}-JobsFailed",
+            alarm_description=(
+                "Generation jobs ended FAILED (worker error on the last delivery, Lambda timeout guard, or the "
+                "stale-job sweeper): GET /v1/jobs/{id} shows the reason; see docs/operations.md"
+            ),
+            metric=failed_jobs_metric(stage.name),
+            threshold=thresholds.failed_jobs,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            datapoints_to_alarm=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.failed_jobs_alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.topic))
 
         facade.add_medium_header("Business metrics")
         groups = []

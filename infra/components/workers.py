@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
@@ -112,6 +114,11 @@ class Workers(Construct):
                 "index memories into OpenSearch (DynamoDB stream of the memories table)",
                 settings_env({"memories_table": memories_table.table_name, **embedding, **vector_index}),
             ),
+            "sweeper": FunctionSpec(
+                "sweeper",
+                "fail generation jobs stuck PENDING/RUNNING past the pipeline's longest run (schedule)",
+                settings_env({"jobs_table": jobs_table.table_name}),
+            ),
         }
         self.functions: Mapping[str, ContextIQFunction] = {
             name: ContextIQFunction(self, name.capitalize(), spec=spec, stage=stage, layers=layers)
@@ -174,6 +181,17 @@ class Workers(Construct):
                 report_batch_item_failures=True,
                 on_failure=sources.SqsDlq(self.indexer_dead_letter_queue),
             )
+        )
+
+        # sweeper: jobs read (Scan) + write (UpdateItem), every job_sweep_minutes.
+        sweeper = self.functions["sweeper"]
+        jobs_table.grant_read_write_data(sweeper.role)
+        self.sweep_rule = events.Rule(
+            self,
+            "JobSweepSchedule",
+            description="ContextIQ: fail generation jobs that stopped making progress",
+            schedule=events.Schedule.rate(Duration.minutes(stage.job_sweep_minutes)),
+            targets=[targets.LambdaFunction(sweeper.function, retry_attempts=0)],
         )
 
     @property

@@ -35,6 +35,7 @@ FUNCTION_SETTINGS: dict[str, set[str]] = {
         "opensearch_service",
     },
     "jobs": {"stage", "jobs_table", "sessions_table", "extraction_queue_url", "idempotency_table", "api_keys_table"},
+    "sweeper": {"stage", "jobs_table"},
     "extraction": {
         "stage",
         "sessions_table",
@@ -350,6 +351,7 @@ def test_least_privilege_grants(synth: Synth) -> None:
         "procedures": {"procedures_table", "jobs_table", "idempotency_table"},
         "procedure_learning": {"procedures_table", "jobs_table"},
         "procedure_indexer": set(),
+        "sweeper": {"jobs_table"},
     }
     expected_read_only = {
         "sessions": {"api_keys_table"},
@@ -361,6 +363,7 @@ def test_least_privilege_grants(synth: Synth) -> None:
         "procedures": {"sessions_table", "api_keys_table"},
         "procedure_learning": {"sessions_table"},
         "procedure_indexer": {"procedures_table"},
+        "sweeper": set(),
     }
     for name, fn in fns.items():
         statements = role_statements(synth, role_logical_id(fn))
@@ -406,6 +409,7 @@ def test_bedrock_invoke_is_limited_to_the_stage_models(synth: Synth) -> None:
         "procedures": {embed},
         "procedure_learning": {embed, extract},
         "procedure_indexer": set(),  # indexes the stored vectors, never embeds
+        "sweeper": set(),
     }
     for name, fn in functions(synth).items():
         statements = role_statements(synth, role_logical_id(fn))

@@ -8,6 +8,7 @@ invocation at a time, and the embedder's worker threads must see the same deadli
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -39,3 +40,34 @@ def clear() -> None:
 def remaining() -> float | None:
     """Seconds left in the current invocation, or ``None`` when there is no deadline."""
     return None if _end is None else max(0.0, _end - _clock())
+
+
+class TimeoutGuard:
+    """Run ``on_timeout`` (once, on a daemon thread) ``margin`` seconds before the invocation ends,
+    unless the ``with`` block finishes first. No deadline (local runtime, tests): never fires.
+
+    Lambda stops a timed-out invocation without running ``finally`` blocks or ``except`` handlers, so
+    code that must record a failure (a job marked FAILED with its reason) has to run before the end.
+    """
+
+    def __init__(self, on_timeout: Callable[[], None], margin: float = 3.0) -> None:
+        self._on_timeout = on_timeout
+        self._margin = margin
+        self._timer: threading.Timer | None = None
+        self.fired = False
+
+    def _fire(self) -> None:
+        self.fired = True
+        self._on_timeout()
+
+    def __enter__(self) -> TimeoutGuard:
+        left = remaining()
+        if left is not None:
+            self._timer = threading.Timer(max(0.0, left - self._margin), self._fire)
+            self._timer.daemon = True
+            self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._timer is not None:
+            self._timer.cancel()

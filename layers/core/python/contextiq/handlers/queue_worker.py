@@ -27,6 +27,9 @@ from contextiq.observability import logger, metrics, tracer
 M = TypeVar("M", bound=JobMessage)
 M_contra = TypeVar("M_contra", bound=JobMessage, contravariant=True)
 
+# Seconds before the Lambda timeout at which the guard records the job's failure (one UpdateItem).
+TIMEOUT_GUARD_SECONDS = 3.0
+
 
 class QueueWorker(Protocol[M_contra]):
     def handle(self, message: M_contra) -> str: ...
@@ -66,14 +69,27 @@ def sqs_worker(queue: QueueDef, message_type: type[M], worker: Callable[[], Queu
             )
             give_up(job, str(exc))
             raise
+        receives = int(record.attributes.approximate_receive_count or 1)
+
+        def on_timeout() -> None:
+            # Lambda kills a timed-out invocation without running the except below: record it now.
+            if receives >= queue.max_receive_count:
+                reason = (
+                    f"timed out: the {queue.logical_id} worker reached its Lambda timeout on delivery "
+                    f"{receives} of {queue.max_receive_count} (no retry left)"
+                )
+                give_up(message, reason)
+            else:
+                logger.warning("about to time out; the message will be redelivered", extra={"receive_count": receives})
+
         try:
-            outcome = worker().handle(message)
+            with deadline.TimeoutGuard(on_timeout, margin=TIMEOUT_GUARD_SECONDS):
+                outcome = worker().handle(message)
         except MalformedMessageError as exc:  # e.g. the job's stored spec
             logger.error("malformed job input", extra={"job_id": message.job_id, "error": str(exc)})
             give_up(message, str(exc))
             raise
         except Exception as exc:
-            receives = int(record.attributes.approximate_receive_count or 1)
             logger.exception("message failed", extra={"receive_count": receives, "job_id": message.job_id})
             if receives >= queue.max_receive_count:
                 give_up(message, f"{type(exc).__name__}: {exc} (after {receives} deliveries)")

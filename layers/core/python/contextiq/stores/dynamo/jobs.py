@@ -7,6 +7,7 @@ never counted twice; the job succeeds when every part has been counted.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -218,3 +219,28 @@ class JobStore:
                 running=JobStatus.RUNNING.value,
             ),
         )
+
+    def iter_stale(self, updated_before: datetime) -> Iterator[StoredJob]:
+        """Every PENDING or RUNNING job not updated since ``updated_before`` (all tenants).
+
+        A filtered Scan: the sweeper runs every few minutes over a table whose items expire after
+        ``JOB_RETENTION_DAYS``, so it reads at most that many days of jobs (docs/operations.md).
+        """
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "FilterExpression": "#s IN (:pending, :running) AND update_time < :before AND sk = :sk",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": values(
+                pending=JobStatus.PENDING.value,
+                running=JobStatus.RUNNING.value,
+                before=isoformat(updated_before),
+                sk=JOB_SK,
+            ),
+        }
+        while True:
+            page = self._ddb.scan(**kwargs)
+            for raw in page.get("Items", []):
+                yield self._parse(raw)
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
