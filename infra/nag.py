@@ -80,6 +80,10 @@ REASONS: dict[str, str] = {
         "AmazonAPIGatewayPushToCloudWatchLogs is the AWS-documented policy for the account-level role API Gateway "
         "uses to write access/execution logs; it has no resource to scope to."
     ),
+    "SMG4": (
+        "The page-token key has no rotation Lambda: rotating it only invalidates the page tokens in flight "
+        "(clients restart a listing on 422), so it is rotated by hand with put-secret-value when needed."
+    ),
     "SQS3": (
         "This queue is the dead-letter destination of the indexer's DynamoDB stream event source (on-failure "
         "destination), which the rule cannot see because it only recognises SQS redrive policies."
@@ -178,6 +182,7 @@ def acknowledge_findings(stack: ContextIQStack) -> None:
         acknowledge(method, "AwsSolutions-COG4", REASONS["COG4"])
     acknowledge(stack.workers.indexer_dead_letter_queue, "AwsSolutions-SQS3", REASONS["SQS3"])
     acknowledge(stack.procedural.indexer_dead_letter_queue, "AwsSolutions-SQS3", REASONS["SQS3"])
+    acknowledge(stack.api.page_token_key, "AwsSolutions-SMG4", REASONS["SMG4"])
 
 
 def acknowledge_account_findings(stack: ApiGatewayAccountStack) -> None:

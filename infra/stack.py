@@ -51,7 +51,12 @@ class ContextIQStack(Stack):
             "search": self.search,
         }
         self.api = Api(self, "Api", **backends)  # type: ignore[arg-type]
-        self.workers = Workers(self, "Workers", **backends)  # type: ignore[arg-type]
+        self.workers = Workers(
+            self,
+            "Workers",
+            page_token_key=self.api.page_token_key,
+            **backends,  # type: ignore[arg-type]
+        )
         self.procedural = ProceduralWorkers(self, "ProceduralWorkers", **backends)  # type: ignore[arg-type]
         functions = {
             **self.api.lambda_functions,

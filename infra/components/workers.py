@@ -15,6 +15,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -55,6 +56,7 @@ class Workers(Construct):
         storage: Storage,
         queues: Queues,
         search: Search,
+        page_token_key: secretsmanager.ISecret,
     ) -> None:
         super().__init__(scope, construct_id)
         sessions_table = storage.table("sessions_table")
@@ -91,6 +93,7 @@ class Workers(Construct):
                         "jobs_table": jobs_table.table_name,
                         "idempotency_table": idempotency_table.table_name,
                         "consolidation_queue_url": consolidation_q.queue.queue_url,
+                        "page_token_secret_arn": page_token_key.secret_arn,  # it pages a session's events
                         **extractor,
                     }
                 ),
@@ -128,6 +131,7 @@ class Workers(Construct):
 
         # extraction: sessions read, jobs RW, consolidation send, idempotency RW, the extraction model.
         sessions_table.grant_read_data(extraction.role)
+        page_token_key.grant_read(extraction.role)
         jobs_table.grant_read_write_data(extraction.role)
         idempotency_table.grant_read_write_data(extraction.role)
         consolidation_q.queue.grant_send_messages(extraction.role)

@@ -20,12 +20,13 @@ from tests.infra.support import ROOT, Synth
 pytestmark = [pytest.mark.infra, pytest.mark.xdist_group("infra")]
 
 FUNCTION_SETTINGS: dict[str, set[str]] = {
-    "sessions": {"stage", "sessions_table", "idempotency_table", "api_keys_table"},
+    "sessions": {"stage", "sessions_table", "idempotency_table", "api_keys_table", "page_token_secret_arn"},
     "memories": {
         "stage",
         "memories_table",
         "idempotency_table",
         "api_keys_table",
+        "page_token_secret_arn",
         "embedder",
         "embedding_model_id",
         "embedding_dimensions",
@@ -34,7 +35,15 @@ FUNCTION_SETTINGS: dict[str, set[str]] = {
         "opensearch_index",
         "opensearch_service",
     },
-    "jobs": {"stage", "jobs_table", "sessions_table", "extraction_queue_url", "idempotency_table", "api_keys_table"},
+    "jobs": {
+        "stage",
+        "jobs_table",
+        "sessions_table",
+        "extraction_queue_url",
+        "idempotency_table",
+        "api_keys_table",
+        "page_token_secret_arn",
+    },
     "sweeper": {"stage", "jobs_table"},
     "extraction": {
         "stage",
@@ -42,6 +51,7 @@ FUNCTION_SETTINGS: dict[str, set[str]] = {
         "jobs_table",
         "idempotency_table",
         "consolidation_queue_url",
+        "page_token_secret_arn",
         "extractor",
         "extraction_model_id",
     },

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     # How long an API-key -> tenant lookup is cached in a warm Lambda.
     api_key_cache_seconds: int = 60
     idempotency_expiry_seconds: int = 3600
+    # Page tokens are encrypted and signed with a per-stage key: this value, else the Secrets Manager
+    # secret named here (the cloud), else a key generated once and kept in data_dir (local).
+    page_token_key: str = Field(default="", repr=False)
+    page_token_secret_arn: str = ""
 
 
 @lru_cache(maxsize=1)

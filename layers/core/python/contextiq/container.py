@@ -6,6 +6,9 @@ for type checking at the top), so each function's cold start pays only for what 
 
 from __future__ import annotations
 
+import os
+import secrets
+from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -15,6 +18,7 @@ from botocore.config import Config
 from contextiq.config import Settings
 from contextiq.services.sessions import SessionService
 from contextiq.stores.dynamo.api_keys import ApiKeyStore
+from contextiq.stores.dynamo.base import PageTokens
 from contextiq.stores.dynamo.sessions import SessionStore
 
 if TYPE_CHECKING:
@@ -35,6 +39,22 @@ if TYPE_CHECKING:
 _BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=64)
 
 
+def page_token_key(settings: Settings, client: Callable[[str], Any]) -> bytes:
+    """The stage's page-token key: configured, from Secrets Manager, or generated into data_dir."""
+    if settings.page_token_key:
+        return settings.page_token_key.encode()
+    if settings.page_token_secret_arn:
+        secret = client("secretsmanager").get_secret_value(SecretId=settings.page_token_secret_arn)
+        return str(secret["SecretString"]).encode()
+    path = settings.data_dir / "page-token.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(32))
+    return path.read_text().strip().encode()
+
+
 class Container:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -46,6 +66,10 @@ class Container:
     @cached_property
     def sqs(self) -> SQSClient:
         return boto3.client("sqs", region_name=self.settings.region, config=_BOTO_CONFIG)
+
+    @cached_property
+    def page_tokens(self) -> PageTokens:
+        return PageTokens(lambda: page_token_key(self.settings, self.client))
 
     @cached_property
     def api_keys(self) -> ApiKeyStore:
@@ -64,7 +88,7 @@ class Container:
 
     @cached_property
     def sessions(self) -> SessionService:
-        return SessionService(SessionStore(self.dynamodb, self.settings.sessions_table))
+        return SessionService(SessionStore(self.dynamodb, self.settings.sessions_table, self.page_tokens))
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -82,7 +106,7 @@ class Container:
     def memory_store(self) -> MemoryStore:
         from contextiq.stores.dynamo.memories import MemoryStore
 
-        return MemoryStore(self.dynamodb, self.settings.memories_table)
+        return MemoryStore(self.dynamodb, self.settings.memories_table, self.page_tokens)
 
     @cached_property
     def memories(self) -> MemoryService:

@@ -15,6 +15,7 @@ MAX_TTL_SECONDS = 366 * 24 * 3600
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 MAX_PAGE_TOKEN_LENGTH = 2048
 MAX_JSON_DEPTH = 32  # nesting of any JSON request body, counted from the body itself
+MAX_INTEGER_DIGITS = 4300  # digits of one JSON integer (Python's own int/str conversion limit)
 MAX_EVENT_PARTS = 64
 MAX_STATE_REMOVE_KEYS = 1000  # keys in one PATCH `remove`
 MAX_SEQ = 10**10 - 2  # event seqs are stored as 10 digits; `after_seq` up to this

@@ -6,57 +6,12 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from fastapi import APIRouter, FastAPI
 
-from contextiq import __version__, limits
-from contextiq.api.problems import install_fallback_handler, install_problem_handlers, problem_response
+from contextiq import __version__
+from contextiq.api.guard import RequestGuard
+from contextiq.api.problems import install_fallback_handler, install_problem_handlers
 from contextiq.container import Container
 
 ASGIApp = Callable[..., Awaitable[None]]
-
-
-class BodySizeLimit:
-    """413 for bodies over MAX_REQUEST_BODY_BYTES, before anything parses them."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int = limits.MAX_REQUEST_BODY_BYTES) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(scope, receive, send)
-            return
-        seen = 0
-
-        async def counting_receive() -> dict:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _TooLargeError
-            return message
-
-        try:
-            await self.app(scope, counting_receive, send)
-        except _TooLargeError:
-            await self._reject(scope, receive, send)
-
-    async def _reject(self, scope: dict, receive: Callable, send: Callable) -> None:
-        response = problem_response(
-            413,
-            "payload-too-large",
-            "Payload too large",
-            f"request bodies are limited to {self.max_bytes} bytes",
-            instance=scope.get("path"),
-        )
-        await response(scope, receive, send)
-
-
-class _TooLargeError(Exception):
-    pass
 
 
 def create_app(container: Container, routers: Sequence[APIRouter] | None = None) -> FastAPI:
@@ -80,5 +35,5 @@ def create_app(container: Container, routers: Sequence[APIRouter] | None = None)
     install_fallback_handler(app)
     for router in routers:
         app.include_router(router)
-    app.add_middleware(BodySizeLimit)
+    app.add_middleware(RequestGuard)
     return app

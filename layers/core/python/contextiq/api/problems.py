@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -129,7 +131,19 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405:
+            allow = ", ".join(allowed_methods(request.url.path))
+            if request.method == "OPTIONS":
+                return Response(status_code=204, headers={"Allow": allow})
+            return problem_response(
+                405,
+                "method-not-allowed",
+                "Method not allowed",
+                f"{request.method} is not allowed on this path; it allows {allow}",
+                instance=request.url.path,
+                headers={"Allow": allow},
+            )
         titles = {404: "Not found", 405: "Method not allowed"}
         code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
         return problem_response(
@@ -140,6 +154,27 @@ def install_problem_handlers(app: FastAPI) -> None:
             instance=request.url.path,
             headers=getattr(exc, "headers", None),
         )
+
+
+@lru_cache(maxsize=1)
+def _path_methods() -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    from contextiq.api.openapi import full_openapi
+
+    table = []
+    for template, item in full_openapi()["paths"].items():
+        pattern = re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$")
+        table.append((pattern, frozenset(m.upper() for m in item)))
+    return table
+
+
+def allowed_methods(path: str) -> list[str]:
+    """Every method the API serves on ``path`` (Starlette's 405 names only one route's), from the
+    OpenAPI document: each Lambda mounts one router, but a client sees the whole API."""
+    methods = {"OPTIONS"}
+    for pattern, found in _path_methods():
+        if pattern.match(path):
+            methods |= found
+    return sorted(methods)
 
 
 def install_fallback_handler(app: FastAPI) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from fastapi import APIRouter
 from mangum import Mangum
@@ -15,7 +14,7 @@ from contextiq.api.app import create_app
 from contextiq.config import get_settings
 from contextiq.container import Container
 from contextiq.handlers.types import LambdaHandler
-from contextiq.observability import logger, metrics, tracer
+from contextiq.observability import metrics, tracer, with_lambda_context
 
 
 def http_handler(routers: Sequence[APIRouter]) -> LambdaHandler:
@@ -30,7 +29,7 @@ def http_handler(routers: Sequence[APIRouter]) -> LambdaHandler:
         text_mime_types=["application/json", "application/problem+json", "text/markdown"],
     )
 
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+    @with_lambda_context
     @tracer.capture_lambda_handler
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

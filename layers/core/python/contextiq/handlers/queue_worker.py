@@ -22,7 +22,7 @@ from contextiq import deadline
 from contextiq.definitions import QueueDef
 from contextiq.handlers.types import LambdaHandler
 from contextiq.models.pipeline import JobMessage, MalformedMessageError, parse_message
-from contextiq.observability import logger, metrics, tracer
+from contextiq.observability import logger, metrics, tracer, with_lambda_context
 
 M = TypeVar("M", bound=JobMessage)
 M_contra = TypeVar("M_contra", bound=JobMessage, contravariant=True)
@@ -97,7 +97,7 @@ def sqs_worker(queue: QueueDef, message_type: type[M], worker: Callable[[], Queu
         logger.info("message done", extra={"outcome": outcome, "job_id": message.job_id})
         return outcome
 
-    @logger.inject_lambda_context(clear_state=True)
+    @with_lambda_context
     @tracer.capture_lambda_handler
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

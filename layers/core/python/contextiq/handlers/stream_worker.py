@@ -10,14 +10,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from contextiq import deadline
 from contextiq.handlers.types import LambdaHandler
-from contextiq.observability import logger, metrics, tracer
+from contextiq.observability import metrics, tracer, with_lambda_context
 
 
 def batch_handler(event_type: EventType, record_handler: Callable[[Any], Any]) -> LambdaHandler:
     """A handler that runs ``record_handler`` per record and reports only the failed ones for retry."""
     processor = BatchProcessor(event_type=event_type)
 
-    @logger.inject_lambda_context(clear_state=True)
+    @with_lambda_context
     @tracer.capture_lambda_handler
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

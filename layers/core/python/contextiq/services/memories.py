@@ -74,8 +74,10 @@ class MemoryRepository(Protocol):
 
 
 class MemoryService:
-    MAX_ATTEMPTS = 8
-    BACKOFF = Backoff(base=0.01, cap=0.2)
+    # A change without If-Match applies to the latest version: a lost race re-reads and re-applies it.
+    # As for appends, 64 rounds settle dozens of concurrent writers; only then 409 (retry).
+    MAX_ATTEMPTS = 64
+    BACKOFF = Backoff(base=0.005, cap=0.2)
 
     def __init__(
         self,

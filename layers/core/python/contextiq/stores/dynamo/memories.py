@@ -26,13 +26,13 @@ from contextiq.errors import VersionConflictError
 from contextiq.ids import epoch, epoch_ms, isoformat
 from contextiq.models.memories import Memory, Revision, RevisionAction, Source, scope_key
 from contextiq.stores.dynamo.base import (
+    PageTokens,
     batch_attempts,
-    decode_token,
     dumps,
-    encode_token,
     from_item,
     is_condition_failure,
     is_transaction_conflict,
+    loads_stored,
     query_full_page,
     to_item,
     values,
@@ -94,7 +94,7 @@ def parse_memory_item(raw: dict[str, Any]) -> StoredMemory:
         scope=json.loads(item["scope"]),
         fact=item["fact"],
         topics=list(item.get("topics") or []),
-        metadata=json.loads(item.get("metadata", "{}")),
+        metadata=loads_stored(item.get("metadata", "{}")),
         source=Source(**source) if source else None,
         create_time=item["create_time"],
         update_time=item["update_time"],
@@ -107,9 +107,10 @@ def parse_memory_item(raw: dict[str, Any]) -> StoredMemory:
 
 
 class MemoryStore:
-    def __init__(self, client: Any, table_name: str) -> None:
+    def __init__(self, client: Any, table_name: str, tokens: PageTokens) -> None:
         self._ddb = client
         self._table = table_name
+        self._tokens = tokens
 
     def _memory_item(self, tenant: str, m: Memory, vector: Sequence[float], model: str) -> dict[str, Any]:
         return to_item(
@@ -258,11 +259,12 @@ class MemoryStore:
             vals["topic"] = topic  # element of the topics list
         kwargs["FilterExpression"] = " AND ".join(filters)
         kwargs["ExpressionAttributeValues"] = values(**vals)
-        start = decode_token(token, {"gsi1pk": pk})
+        binding = json.dumps(["memories", tenant, scope_key(scope), topic])
+        start = self._tokens.decode(token, binding, {"gsi1pk": pk})
         if start:
             kwargs["ExclusiveStartKey"] = start
-        raw, next_token = query_full_page(self._ddb, kwargs, limit)
-        return [parse_memory_item(i) for i in raw], next_token
+        raw, last = query_full_page(self._ddb, kwargs, limit)
+        return [parse_memory_item(i) for i in raw], self._tokens.encode(last, binding)
 
     def revisions(
         self, tenant: str, memory_id: str, limit: int, token: str | None
@@ -275,7 +277,8 @@ class MemoryStore:
             "Limit": limit,
             "ConsistentRead": True,
         }
-        start = decode_token(token, {"pk": pk})
+        binding = json.dumps(["revisions", tenant, memory_id])
+        start = self._tokens.decode(token, binding, {"pk": pk})
         if start:
             kwargs["ExclusiveStartKey"] = start
         resp = self._ddb.query(**kwargs)
@@ -296,7 +299,7 @@ class MemoryStore:
                     version=item["version"],
                 )
             )
-        return revisions, encode_token(resp.get("LastEvaluatedKey"))
+        return revisions, self._tokens.encode(resp.get("LastEvaluatedKey"), binding)
 
     def scan_all(self, segment: int = 0, total_segments: int = 1) -> Iterator[StoredMemory]:
         """Every MEMORY item (live and tombstones) of every tenant: for scripts/reindex.py."""

@@ -24,13 +24,13 @@ from contextiq.errors import VersionConflictError
 from contextiq.ids import epoch, isoformat
 from contextiq.models.sessions import Event, Session
 from contextiq.stores.dynamo.base import (
+    PageTokens,
     batch_attempts,
-    decode_token,
     dumps,
-    encode_token,
     from_item,
     is_condition_failure,
     is_transaction_conflict,
+    loads_stored,
     query_full_page,
     to_item,
     values,
@@ -49,9 +49,10 @@ def event_sk(seq: int) -> str:
 
 
 class SessionStore:
-    def __init__(self, client: Any, table_name: str) -> None:
+    def __init__(self, client: Any, table_name: str, tokens: PageTokens) -> None:
         self._ddb = client
         self._table = table_name
+        self._tokens = tokens
 
     # -- sessions -------------------------------------------------------------------------------
 
@@ -84,8 +85,8 @@ class SessionStore:
             id=item["id"],
             user_id=item["user_id"],
             app_name=item.get("app_name"),
-            state=json.loads(item["state"]),
-            metadata=json.loads(item["metadata"]),
+            state=loads_stored(item["state"]),
+            metadata=loads_stored(item["metadata"]),
             create_time=item["create_time"],
             update_time=item["update_time"],
             expire_time=datetime.fromtimestamp(expire_at, UTC) if expire_at else None,
@@ -129,11 +130,12 @@ class SessionStore:
             "ExpressionAttributeValues": values(pk=gsi1pk, prefix=prefix, now=epoch(now)),
             "Limit": limit,
         }
-        start = decode_token(token, {"gsi1pk": gsi1pk})
+        binding = json.dumps(["sessions", tenant, user_id, app_name])
+        start = self._tokens.decode(token, binding, {"gsi1pk": gsi1pk})
         if start:
             kwargs["ExclusiveStartKey"] = start
-        raw, next_token = query_full_page(self._ddb, kwargs, limit)
-        return [self._to_session(i) for i in raw], next_token
+        raw, last = query_full_page(self._ddb, kwargs, limit)
+        return [self._to_session(i) for i in raw], self._tokens.encode(last, binding)
 
     def replace_state(self, tenant: str, session: Session, state: dict[str, Any], now: datetime) -> Session:
         """Write ``state`` if the stored version is still ``session.version``."""
@@ -233,9 +235,9 @@ class SessionStore:
             seq=item["seq"],
             author=item["author"],
             role=item.get("role"),
-            content=json.loads(item["content"]),
+            content=loads_stored(item["content"]),
             timestamp=item["timestamp"],
-            metadata=json.loads(item["metadata"]),
+            metadata=loads_stored(item["metadata"]),
         )
 
     def list_events(
@@ -249,12 +251,13 @@ class SessionStore:
             "Limit": limit,
             "ConsistentRead": True,
         }
-        start = decode_token(token, {"pk": pk})
+        binding = json.dumps(["events", tenant, session_id, after_seq])
+        start = self._tokens.decode(token, binding, {"pk": pk})
         if start:
             kwargs["ExclusiveStartKey"] = start
         resp = self._ddb.query(**kwargs)
         events = [self._to_event(session_id, i) for i in resp.get("Items", [])]
-        return events, encode_token(resp.get("LastEvaluatedKey"))
+        return events, self._tokens.encode(resp.get("LastEvaluatedKey"), binding)
 
     # -- deletion -------------------------------------------------------------------------------
 
