@@ -10,7 +10,7 @@ import os
 import secrets
 from collections.abc import Callable
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -69,7 +69,10 @@ class Container:
 
     @cached_property
     def page_tokens(self) -> PageTokens:
-        return PageTokens(lambda: page_token_key(self.settings, self.client))
+        return PageTokens(lambda: page_token_key(self.settings, self._client))
+
+    def _client(self, service: str) -> Any:
+        return boto3.client(service, region_name=self.settings.region, config=_BOTO_CONFIG)  # type: ignore[call-overload]
 
     @cached_property
     def api_keys(self) -> ApiKeyStore:
