@@ -81,6 +81,8 @@ def test_each_invocation_logs_only_its_own_lambda_context() -> None:
     from contextiq.local.workers import LambdaContextStub
     from contextiq.observability import logger, with_lambda_context
 
+    logger.thread_safe_clear_keys()  # as a fresh request thread
+    logger.remove_keys(["job_id", "function_name"])  # what an earlier test may have left process-wide
     out = io.StringIO()
     handler = logging.StreamHandler(out)
     handler.setFormatter(logger.registered_formatter)

@@ -221,7 +221,7 @@ class JobWorker:
 
     def _open_job(self, tenant: str, job_id: str) -> tuple[StoredJob | None, str]:
         """The job, if there is still work to do for it; else None and why."""
-        logger.append_keys(job_id=job_id)
+        logger.thread_safe_append_keys(job_id=job_id)  # this invocation only (observability.with_lambda_context)
         stored = self._jobs.get(tenant, job_id)
         if stored is None:  # never created or expired: retrying cannot help
             logger.warning("message for an unknown job dropped", extra={"job_id": job_id})
