@@ -18,7 +18,7 @@ import math
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, WithJsonSchema
 
 from contextiq import limits
 from contextiq.stores.vector.attrs import flatten
@@ -72,7 +72,33 @@ def parse_filter(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-MetadataFilter = Annotated[dict[str, Any], AfterValidator(parse_filter)]
+_SCALAR: dict[str, Any] = {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]}
+# What parse_filter enforces, for the OpenAPI document (except gte <= lte, which JSON Schema cannot say).
+FILTER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "maxProperties": limits.MAX_FILTER_CONDITIONS,
+    "propertyNames": {"pattern": r"^metadata\.[^#\x00-\x1f]{1," + str(limits.MAX_ID_LENGTH) + "}$"},
+    "additionalProperties": {
+        "anyOf": [
+            _SCALAR,
+            {
+                "type": "object",
+                "properties": {
+                    "in": {"type": "array", "minItems": 1, "maxItems": limits.MAX_FILTER_VALUES, "items": _SCALAR}
+                },
+                "required": ["in"],
+                "additionalProperties": False,
+            },
+            {
+                "type": "object",
+                "properties": {"gte": {"type": "number"}, "lte": {"type": "number"}},
+                "minProperties": 1,
+                "additionalProperties": False,
+            },
+        ]
+    },
+}
+MetadataFilter = Annotated[dict[str, Any], AfterValidator(parse_filter), WithJsonSchema(FILTER_SCHEMA)]
 
 
 def conditions(value: Mapping[str, Any] | None) -> tuple[Condition, ...]:
