@@ -158,7 +158,9 @@ class Container:
         from contextiq.stores.dynamo.procedures import ProcedureStore
 
         return ProcedureService(
-            ProcedureStore(self.dynamodb, self.settings.procedures_table), self.embedder, self.vector_index
+            ProcedureStore(self.dynamodb, self.settings.procedures_table, self.page_tokens),
+            self.embedder,
+            self.vector_index,
         )
 
     @cached_property
@@ -167,7 +169,7 @@ class Container:
         from contextiq.stores.dynamo.trajectories import TrajectoryStore
 
         return TrajectoryService(
-            TrajectoryStore(self.dynamodb, self.settings.procedures_table),
+            TrajectoryStore(self.dynamodb, self.settings.procedures_table, self.page_tokens),
             self.sessions,
             self.embedder,
             self.vector_index,

@@ -56,7 +56,7 @@ def rebuild_procedures(index: VectorIndex, container: Any, reembed: bool = False
     embedder = container.embedder
     counts = {"procedures": 0, "trajectories": 0, "procedures_reembedded": 0}
     table = container.settings.procedures_table
-    for stored in ProcedureStore(container.dynamodb, table).scan_all():
+    for stored in ProcedureStore(container.dynamodb, table, container.page_tokens).scan_all():
         if stored.deleted or stored.vector is None:
             index.delete(stored.tenant, stored.procedure.id, stored.procedure.version)
             continue
@@ -65,7 +65,7 @@ def rebuild_procedures(index: VectorIndex, container: Any, reembed: bool = False
             counts["procedures_reembedded"] += 1
         index.upsert([indexed_procedure(stored)])
         counts["procedures"] += 1
-    for t in TrajectoryStore(container.dynamodb, table).scan_all():
+    for t in TrajectoryStore(container.dynamodb, table, container.page_tokens).scan_all():
         if t.vector is None:
             continue
         if reembed or t.embedding_model != embedder.model_id:

@@ -34,9 +34,8 @@ from contextiq.models.procedures import (
     Step,
 )
 from contextiq.stores.dynamo.base import (
-    decode_token,
+    PageTokens,
     dumps,
-    encode_token,
     from_item,
     is_condition_failure,
     is_transaction_conflict,
@@ -137,9 +136,10 @@ def content_attributes(p: Procedure) -> dict[str, Any]:
 
 
 class ProcedureStore:
-    def __init__(self, client: Any, table_name: str) -> None:
+    def __init__(self, client: Any, table_name: str, tokens: PageTokens) -> None:
         self._ddb = client
         self._table = table_name
+        self._tokens = tokens
 
     def _key(self, tenant: str, procedure_id: str) -> dict[str, Any]:
         return to_item({"pk": procedure_pk(tenant, procedure_id), "sk": PROCEDURE_SK})
@@ -326,11 +326,12 @@ class ProcedureStore:
         }
         if names:
             kwargs["ExpressionAttributeNames"] = names
-        start = decode_token(token, {"gsi1pk": pk})
+        binding = json.dumps(["procedures", tenant, pk, kind, status])
+        start = self._tokens.decode(token, binding, {"gsi1pk": pk})
         if start:
             kwargs["ExclusiveStartKey"] = start
-        raw, next_token = query_full_page(self._ddb, kwargs, limit)
-        return [parse_procedure_item(i) for i in raw], next_token
+        raw, last = query_full_page(self._ddb, kwargs, limit)
+        return [parse_procedure_item(i) for i in raw], self._tokens.encode(last, binding)
 
     def revisions(
         self, tenant: str, procedure_id: str, limit: int, token: str | None
@@ -343,12 +344,13 @@ class ProcedureStore:
             "Limit": limit,
             "ConsistentRead": True,
         }
-        start = decode_token(token, {"pk": pk})
+        binding = json.dumps(["procedure-revisions", tenant, procedure_id])
+        start = self._tokens.decode(token, binding, {"pk": pk})
         if start:
             kwargs["ExclusiveStartKey"] = start
         resp = self._ddb.query(**kwargs)
         revisions = [ProcedureRevision.model_validate_json(from_item(raw)["body"]) for raw in resp.get("Items", [])]
-        return revisions, encode_token(resp.get("LastEvaluatedKey"))
+        return revisions, self._tokens.encode(resp.get("LastEvaluatedKey"), binding)
 
     def scan_all(self) -> Iterator[StoredProcedure]:
         """Every PROCEDURE item (live and tombstones) of every tenant: for rebuilding the index."""

@@ -21,7 +21,7 @@ from contextiq.ids import epoch, isoformat
 from contextiq.models.memories import scope_key
 from contextiq.models.trajectories import Outcome, Trajectory, TrajectoryStep
 from contextiq.stores.dynamo.base import (
-    decode_token,
+    PageTokens,
     dumps,
     from_item,
     is_condition_failure,
@@ -71,9 +71,10 @@ def parse_trajectory_item(raw: dict[str, Any]) -> StoredTrajectory:
 
 
 class TrajectoryStore:
-    def __init__(self, client: Any, table_name: str) -> None:
+    def __init__(self, client: Any, table_name: str, tokens: PageTokens) -> None:
         self._ddb = client
         self._table = table_name
+        self._tokens = tokens
 
     def _key(self, tenant: str, trajectory_id: str) -> dict[str, Any]:
         return to_item({"pk": trajectory_pk(tenant, trajectory_id), "sk": TRAJECTORY_SK})
@@ -152,11 +153,12 @@ class TrajectoryStore:
             "FilterExpression": " AND ".join(filters),
             "ExpressionAttributeValues": values(**vals),
         }
-        start = decode_token(token, {"gsi1pk": pk})
+        binding = json.dumps(["trajectories", tenant, pk, outcome])
+        start = self._tokens.decode(token, binding, {"gsi1pk": pk})
         if start:
             kwargs["ExclusiveStartKey"] = start
-        raw, next_token = query_full_page(self._ddb, kwargs, limit)
-        return [parse_trajectory_item(i) for i in raw], next_token
+        raw, last = query_full_page(self._ddb, kwargs, limit)
+        return [parse_trajectory_item(i) for i in raw], self._tokens.encode(last, binding)
 
     def scan_all(self) -> Iterator[StoredTrajectory]:
         kwargs: dict[str, Any] = {
