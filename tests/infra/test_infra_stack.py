@@ -85,6 +85,7 @@ FUNCTION_SETTINGS: dict[str, set[str]] = {
 FUNCTION_SETTINGS |= {
     "procedures": {
         "stage",
+        "page_token_secret_arn",
         "procedures_table",
         "sessions_table",
         "jobs_table",
