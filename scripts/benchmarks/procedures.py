@@ -39,7 +39,7 @@ from contextiq.evaluation.procedures import KINDS, _fill, trajectories_for  # no
 from contextiq.ids import utcnow  # noqa: E402
 from contextiq.models.memories import scope_key  # noqa: E402
 from contextiq.models.trajectories import Trajectory, TrajectoryStep  # noqa: E402
-from contextiq.services.procedures import procedure_filters  # noqa: E402
+from contextiq.services.procedure_projection import procedure_filters  # noqa: E402
 from contextiq.stores.vector.base import IndexedMemory, IndexInfo, SearchQuery  # noqa: E402
 from contextiq.stores.vector.embedded import EmbeddedVectorIndex  # noqa: E402
 

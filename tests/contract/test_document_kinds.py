@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from contextiq.models.memories import scope_key
-from contextiq.services.procedures import procedure_filters
+from contextiq.services.procedure_projection import procedure_filters
 from contextiq.stores.vector.base import Condition, DocKind, SearchQuery, VectorIndex
 from tests.contract.vector_contract_helpers import mem, unit
 

@@ -14,7 +14,8 @@ from contextiq.models.procedures import Procedure, ProcedureStats, Step
 from contextiq.models.sessions import Event
 from contextiq.models.trajectories import Outcome, Trajectory, TrajectoryStep
 from contextiq.services.procedure_learning import masked_task
-from contextiq.services.procedures import should_deprecate, smoothed_success
+from contextiq.services.procedure_search import smoothed_success
+from contextiq.services.procedures import should_deprecate
 from contextiq.services.trajectories import steps_from_events
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from contextiq.services.indexing import _binary_as_bytes
-from contextiq.services.procedures import apply_procedure_to_index, indexed_procedure
+from contextiq.services.procedure_projection import apply_procedure_to_index, indexed_procedure
 from contextiq.services.trajectories import indexed_trajectory
 from contextiq.stores.dynamo.procedures import PROCEDURE_SK, parse_procedure_item
 from contextiq.stores.dynamo.trajectories import TRAJECTORY_SK, TRAJECTORY_VERSION, parse_trajectory_item
@@ -49,7 +49,7 @@ def rebuild_procedures(index: VectorIndex, container: Any, reembed: bool = False
     """
     from dataclasses import replace
 
-    from contextiq.services.procedures import embedding_text
+    from contextiq.services.procedure_projection import embedding_text
     from contextiq.stores.dynamo.procedures import ProcedureStore
     from contextiq.stores.dynamo.trajectories import TrajectoryStore
 

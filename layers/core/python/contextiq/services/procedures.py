@@ -1,9 +1,11 @@
-"""Procedures: create, read, change (with revisions), delete, outcome feedback, search.
+"""Procedures: create, read, change (with revisions), delete, outcome feedback; search is delegated.
 
 DynamoDB is the record; the vector index is written through after every versioned change and repaired
 by the procedures-table stream (services/procedure_indexing.py), as for memories. Procedures live in
 their own document kinds (``kind="procedure"`` / ``"trajectory"`` in the index), so memory search never
-returns a procedure and procedure search never returns a memory.
+returns a procedure and procedure search never returns a memory. The rest of the procedure service lives
+beside this module: the index projection (procedure_projection.py), the repository protocol and
+revisions (procedure_records.py), and search and ranking (procedure_search.py).
 
 Deprecation rule (docs/procedures.md): counting only the outcomes reported since the steps last
 changed (the *window*), a procedure with at least ``DEPRECATION_MIN_USES`` outcomes and a success rate
@@ -15,12 +17,9 @@ left alone by the rule; reactivating by hand restarts the window.
 
 from __future__ import annotations
 
-import random
-import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from contextiq import limits
 from contextiq.ai.embedders.base import Embedder
@@ -32,8 +31,7 @@ from contextiq.errors import (
     PreconditionFailedError,
     VersionConflictError,
 )
-from contextiq.ids import epoch, new_id, utcnow
-from contextiq.models.memories import scope_key
+from contextiq.ids import new_id, utcnow
 from contextiq.models.procedures import (
     Feedback,
     Pitfall,
@@ -44,151 +42,27 @@ from contextiq.models.procedures import (
     ProcedureRevision,
     ProcedureSearchRequest,
     ProcedureSearchResponse,
-    ProcedureSearchResult,
     ProcedureStats,
     ProcedureStatus,
     Provenance,
     procedure_content_size,
 )
-from contextiq.observability import count, logger, timed
+from contextiq.observability import count, logger
+from contextiq.retry import Backoff, attempts
+from contextiq.services.procedure_projection import apply_procedure_to_index, embedding_text
+from contextiq.services.procedure_records import Change, ProcedureRepository, live, merge_provenance, new_revision
+from contextiq.services.procedure_search import ProcedureSearch
 from contextiq.stores.dynamo.procedures import StoredProcedure
-from contextiq.stores.vector.base import Condition, IndexedMemory, SearchQuery, VectorIndex
-
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-SUCCESS_WEIGHT = 0.02  # relevance + 0.02 * (smoothed success rate - 0.5): reorders only near-equal relevance
-
-
-def procedure_filters(kinds: Sequence[str], statuses: Sequence[str]) -> tuple[Condition, ...]:
-    """Index attribute filters: a procedure is indexed with ``procedure_kind`` and ``status`` attributes."""
-    return (Condition("procedure_kind", tuple(kinds)), Condition("status", tuple(statuses)))
-
-
-def index_text(p: Procedure) -> str:
-    """What search matches: name, description (when to use it) and the steps."""
-    steps = "\n".join(s.instruction + (f" ({s.tool})" if s.tool else "") for s in p.steps)
-    # "{origin}" -> "origin": the braces only split the word apart for the embedding model and BM25
-    return _PLACEHOLDER.sub(r"\1", f"{p.name}\n{p.description}\n{steps}")
-
-
-def embedding_text(p: Procedure) -> str:
-    """What the vector encodes: the name and the description (when to use it), which is what a task
-    request paraphrases; the steps stay in the keyword text (``index_text``)."""
-    return _PLACEHOLDER.sub(r"\1", f"{p.name}\n{p.description}")
+from contextiq.stores.vector.base import VectorIndex
 
 
 def should_deprecate(win_uses: int, win_successes: int) -> bool:
     return win_uses >= limits.DEPRECATION_MIN_USES and win_successes / win_uses < limits.DEPRECATION_SUCCESS_RATE
 
 
-def smoothed_success(stats: ProcedureStats) -> float:
-    """Laplace-smoothed success rate: 0.5 for an unused procedure, moving towards the observed rate."""
-    return (stats.successes + 1) / (stats.uses + 2)
-
-
-class ProcedureRepository(Protocol):
-    def create(
-        self, tenant: str, p: Procedure, vector: Sequence[float], model: str, revision: ProcedureRevision
-    ) -> None: ...
-    def update(
-        self,
-        tenant: str,
-        p: Procedure,
-        expected_version: int,
-        revision: ProcedureRevision,
-        *,
-        vector: Sequence[float] | None = None,
-        model: str | None = None,
-        reset_window: bool = False,
-        auto_status: bool = False,
-        window: tuple[int, int] | None = None,
-    ) -> None: ...
-    def record_outcome(
-        self, tenant: str, procedure_id: str, success: bool, now: datetime
-    ) -> StoredProcedure | None: ...
-    def tombstone(
-        self, tenant: str, procedure_id: str, expected_version: int, revision: ProcedureRevision, now: datetime
-    ) -> None: ...
-    def get(self, tenant: str, procedure_id: str) -> StoredProcedure | None: ...
-    def get_many(self, tenant: str, procedure_ids: Sequence[str]) -> dict[str, StoredProcedure]: ...
-    def list_scope(
-        self,
-        tenant: str,
-        scope: dict[str, str],
-        kind: str | None,
-        status: str | None,
-        limit: int,
-        token: str | None,
-        *,
-        now: datetime,
-    ) -> tuple[list[StoredProcedure], str | None]: ...
-    def revisions(
-        self, tenant: str, procedure_id: str, limit: int, token: str | None
-    ) -> tuple[list[ProcedureRevision], str | None]: ...
-
-
-def indexed_procedure(stored: StoredProcedure) -> IndexedMemory:
-    p = stored.procedure
-    assert stored.vector is not None
-    return IndexedMemory(
-        tenant=stored.tenant,
-        memory_id=p.id,
-        scope_key=scope_key(p.scope),
-        fact=index_text(p),
-        topics=(),
-        attrs={"procedure_kind": (p.kind.value,), "status": (p.status.value,)},
-        kind="procedure",
-        vector=stored.vector,
-        version=p.version,
-        expire_at=epoch(p.expire_time) if p.expire_time else None,
-    )
-
-
-def apply_procedure_to_index(index: VectorIndex, stored: StoredProcedure) -> None:
-    if stored.deleted or stored.vector is None:
-        index.delete(stored.tenant, stored.procedure.id, stored.procedure.version)
-    else:
-        index.upsert([indexed_procedure(stored)])
-
-
-def _revision(
-    p: Procedure,
-    action: ProcedureAction,
-    actor: str,
-    reason: str | None,
-    now: datetime,
-    provenance: Provenance | None = None,
-) -> ProcedureRevision:
-    return ProcedureRevision(
-        revision_id=new_id(),
-        procedure_id=p.id,
-        action=action,
-        reason=reason,
-        actor=actor,
-        name=p.name,
-        description=p.description,
-        steps=p.steps,
-        parameters=p.parameters,
-        status=p.status,
-        provenance=provenance,
-        time=now,
-        version=p.version,
-    )
-
-
-def merge_provenance(old: Provenance, new: Provenance) -> Provenance:
-    cap = limits.MAX_PROVENANCE_IDS
-    return Provenance(
-        trajectory_ids=list(dict.fromkeys([*old.trajectory_ids, *new.trajectory_ids]))[-cap:],
-        event_ids=list(dict.fromkeys([*old.event_ids, *new.event_ids]))[-cap:],
-    )
-
-
-# A change computed from the stored procedure: (new procedure, action, reason, options for the write).
-Change = tuple[Procedure, ProcedureAction, str | None, dict[str, object]]
-
-
 class ProcedureService:
     MAX_ATTEMPTS = 8
+    BACKOFF = Backoff(base=0.01, cap=0.2)
 
     def __init__(
         self,
@@ -203,18 +77,12 @@ class ProcedureService:
         self._index = index
         self._clock = clock
         self._sleep = sleep
+        self._search = ProcedureSearch(repo, embedder, index, lambda: self._clock())
 
     # -- reads ----------------------------------------------------------------------------------
 
-    @staticmethod
-    def _live(stored: StoredProcedure | None, now: datetime) -> StoredProcedure | None:
-        if stored is None or stored.deleted:
-            return None
-        expire = stored.procedure.expire_time
-        return None if expire and expire <= now else stored
-
     def _get_live(self, tenant: str, procedure_id: str) -> StoredProcedure:
-        stored = self._live(self._repo.get(tenant, procedure_id), self._clock())
+        stored = live(self._repo.get(tenant, procedure_id), self._clock())
         if stored is None:
             raise NotFoundError(f"procedure {procedure_id} not found")
         return stored
@@ -287,7 +155,7 @@ class ProcedureService:
         )
         self._check_size(p)
         vector = self._embed(p)
-        revision = _revision(p, ProcedureAction.CREATED, actor, reason, now, provenance)
+        revision = new_revision(p, ProcedureAction.CREATED, actor, reason, now, provenance)
         try:
             self._repo.create(tenant, p, vector, self._embedder.model_id, revision)
         except VersionConflictError as err:
@@ -315,7 +183,7 @@ class ProcedureService:
         ``compute`` returns None for "nothing to do". Without ``if_match`` a lost race re-applies the
         change to the newer version; with it, a lost race is a 412.
         """
-        for attempt in range(self.MAX_ATTEMPTS):
+        for _ in attempts(self.MAX_ATTEMPTS, self.BACKOFF, self._sleep):
             stored = self._get_live(tenant, procedure_id)
             old = stored.procedure
             if if_match is not None and old.version != if_match:
@@ -335,7 +203,7 @@ class ProcedureService:
             ):
                 vector = self._embed(new)
             provenance = opts.pop("provenance", None)
-            revision = _revision(new, action, actor, reason, now, provenance)  # type: ignore[arg-type]
+            revision = new_revision(new, action, actor, reason, now, provenance)  # type: ignore[arg-type]
             try:
                 self._repo.update(
                     tenant,
@@ -349,7 +217,6 @@ class ProcedureService:
             except VersionConflictError:
                 if if_match is not None:
                     raise self._stale(old.version + 1, if_match) from None
-                self._sleep(random.uniform(0, min(0.2, 0.01 * 2**attempt)))
                 continue
             self._write_through(StoredProcedure(tenant, new, vector, self._embedder.model_id))
             return new
@@ -435,7 +302,7 @@ class ProcedureService:
         return added
 
     def delete(self, tenant: str, procedure_id: str, actor: str, if_match: int | None = None) -> None:
-        for attempt in range(self.MAX_ATTEMPTS):
+        for _ in attempts(self.MAX_ATTEMPTS, self.BACKOFF, self._sleep):
             stored = self._get_live(tenant, procedure_id)
             old = stored.procedure
             if if_match is not None and old.version != if_match:
@@ -444,12 +311,15 @@ class ProcedureService:
             gone = old.model_copy(update={"version": old.version + 1, "update_time": now})
             try:
                 self._repo.tombstone(
-                    tenant, procedure_id, old.version, _revision(gone, ProcedureAction.DELETED, actor, None, now), now
+                    tenant,
+                    procedure_id,
+                    old.version,
+                    new_revision(gone, ProcedureAction.DELETED, actor, None, now),
+                    now,
                 )
             except VersionConflictError:
                 if if_match is not None:
                     raise self._stale(old.version + 1, if_match) from None
-                self._sleep(random.uniform(0, min(0.2, 0.01 * 2**attempt)))
                 continue
             self._write_through(StoredProcedure(tenant, gone, None, None, deleted=True))
             count("ProceduresDeleted")
@@ -461,10 +331,15 @@ class ProcedureService:
     def feedback(self, tenant: str, procedure_id: str, fb: Feedback, actor: str) -> Procedure:
         """Count the outcome atomically, then apply the deprecation rule (module docstring)."""
         stored = self._repo.record_outcome(tenant, procedure_id, fb.outcome == "success", self._clock())
-        if stored is None or self._live(stored, self._clock()) is None:
+        if stored is None or live(stored, self._clock()) is None:
             raise NotFoundError(f"procedure {procedure_id} not found")
         count("ProcedureFeedback")
-        for attempt in range(self.MAX_ATTEMPTS):
+        for attempt in attempts(self.MAX_ATTEMPTS, self.BACKOFF, self._sleep):
+            if attempt:  # the last write lost a race (counters or content moved): decide again on what is stored now
+                fresh = live(self._repo.get(tenant, procedure_id), self._clock())
+                if fresh is None:
+                    raise NotFoundError(f"procedure {procedure_id} not found")
+                stored = fresh
             p, wu, ws = stored.procedure, stored.win_uses, stored.win_successes
             deprecate = should_deprecate(wu, ws)
             rate = f"{ws} of the last {wu} outcomes succeeded ({ws / wu:.0%})" if wu else "no outcomes"
@@ -488,95 +363,25 @@ class ProcedureService:
                     tenant,
                     new,
                     p.version,
-                    _revision(new, action, actor, reason, now),
+                    new_revision(new, action, actor, reason, now),
                     vector=stored.vector,
                     model=stored.embedding_model,
                     auto_status=True,
                     window=(wu, ws),
                 )
-            except VersionConflictError:  # counters or content moved: decide again on what is stored now
-                self._sleep(random.uniform(0, min(0.2, 0.01 * 2**attempt)))
-                fresh = self._live(self._repo.get(tenant, procedure_id), self._clock())
-                if fresh is None:
-                    raise NotFoundError(f"procedure {procedure_id} not found") from None
-                stored = fresh
+            except VersionConflictError:
                 continue
             count("ProceduresDeprecated" if status == ProcedureStatus.DEPRECATED else "ProceduresReactivated")
             self._write_through(StoredProcedure(tenant, new, stored.vector, stored.embedding_model))
             return new
         return self.get(tenant, procedure_id)
 
-    # -- search ---------------------------------------------------------------------------------
-
-    def _query(self, tenant: str, req: ProcedureSearchRequest, fetch: int) -> list[tuple[StoredProcedure, float]]:
-        now = self._clock()
-        kinds = [req.kind.value] if req.kind else ["workflow", "skill"]
-        statuses = ["active", "deprecated"] if req.include_deprecated else ["active"]
-        vector = None if req.mode == "keyword" else self._embedder.embed_query(req.query)
-        hits = self._index.search(
-            SearchQuery(
-                tenant=tenant,
-                scope_key=scope_key(req.scope),
-                text=req.query,
-                vector=vector,
-                top_k=fetch,
-                mode=req.mode,
-                filters=procedure_filters(kinds, statuses),
-                now=epoch(now),
-                kind="procedure",
-            )
-        )
-        records = self._repo.get_many(tenant, [h.memory_id for h in hits])
-        found = []
-        for hit in hits:
-            stored = self._live(records.get(hit.memory_id), now)
-            if stored is None or stored.procedure.scope != req.scope:
-                continue
-            p = stored.procedure
-            if p.kind.value not in kinds or p.status.value not in statuses:
-                continue  # the index lags a status change: the record decides
-            if req.min_success_rate is not None and (
-                p.stats.success_rate is None or p.stats.success_rate < req.min_success_rate
-            ):
-                continue
-            found.append((stored, hit.score + SUCCESS_WEIGHT * (smoothed_success(p.stats) - 0.5)))
-        found.sort(key=lambda x: (-x[1], x[0].procedure.id))
-        return found
+    # -- search (procedure_search.py) -----------------------------------------------------------
 
     def search(self, tenant: str, req: ProcedureSearchRequest) -> ProcedureSearchResponse:
-        fetch = min(limits.MAX_TOP_K, max(3 * req.top_k, 20))
-        with timed("ProcedureSearchLatency"):
-            found = self._query(tenant, req, fetch)
-        return ProcedureSearchResponse(
-            results=[
-                ProcedureSearchResult(procedure=s.procedure, score=round(score, 6)) for s, score in found[: req.top_k]
-            ]
-        )
+        return self._search.search(tenant, req)
 
     def similar(self, tenant: str, scope: dict[str, str], text: str, top_k: int = 5) -> list[tuple[Procedure, float]]:
         """The scope's procedures (deprecated included) closest in meaning to ``text``, best first, with
         their semantic score ((1 + cos) / 2): for consolidating learned procedures."""
-        req = ProcedureSearchRequest(
-            scope=scope, query=text[: limits.MAX_QUERY_CHARS], top_k=top_k, include_deprecated=True, mode="semantic"
-        )
-        now = self._clock()
-        vector = self._embedder.embed_query(req.query)
-        hits = self._index.search(
-            SearchQuery(
-                tenant=tenant,
-                scope_key=scope_key(scope),
-                text=req.query,
-                vector=vector,
-                top_k=top_k,
-                mode="semantic",
-                now=epoch(now),
-                kind="procedure",
-            )
-        )
-        records = self._repo.get_many(tenant, [h.memory_id for h in hits])
-        out = []
-        for hit in hits:
-            stored = self._live(records.get(hit.memory_id), now)
-            if stored is not None and stored.procedure.scope == scope:
-                out.append((stored.procedure, hit.score))
-        return out
+        return self._search.similar(tenant, scope, text, top_k)
