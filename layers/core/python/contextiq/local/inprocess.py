@@ -45,14 +45,14 @@ def in_process_stack(data_dir: Path, **overrides: Any) -> Iterator[tuple[Contain
 
     from contextiq.local import workers
     from contextiq.local.bootstrap import bootstrap
-    from contextiq.local.moto_fidelity import serialize_dynamodb_requests
+    from contextiq.local.moto_fidelity import patch_moto
     from contextiq.local.runtime import LOCAL_ENV_DEFAULTS
 
     saved = dict(os.environ)
     for key, value in LOCAL_ENV_DEFAULTS.items():
         os.environ.setdefault(key, value)
     os.environ.pop("AWS_ENDPOINT_URL", None)
-    serialize_dynamodb_requests()
+    patch_moto()
     try:
         with mock_aws():
             settings = Settings(stage="local", data_dir=data_dir, api_key_cache_seconds=0, **overrides)

@@ -1,30 +1,317 @@
-"""Make moto's DynamoDB as atomic as the real one.
+"""How the local runtime drives moto's DynamoDB: atomic requests, and a cost per request that does not
+grow with the data already stored.
 
-Real DynamoDB applies each request (a conditional write, a transaction) atomically. moto evaluates
-conditions and applies writes in Python without a lock, so concurrent requests from the local
-server's threads can interleave inside one request (and its transaction snapshot can even crash with
-"dictionary changed size during iteration"). Serialising moto's DynamoDB request handling restores
-per-request atomicity; requests are fast in memory, so throughput stays far above what a laptop sends.
+Three patches, each small and covered by ``tests/integration/test_local_moto_scale.py``:
+
+* **One request at a time.** Real DynamoDB applies each request (a conditional write, a transaction)
+  atomically. moto evaluates conditions and applies writes in Python without a lock, so concurrent
+  requests from the server's threads could interleave inside one request. A re-entrant lock around
+  moto's DynamoDB request handling restores per-request atomicity.
+* **Transactions undo item by item.** moto 5.x ``transact_write_items`` deep-copies every table a
+  transaction touches, on every call, as a backup in case one action fails. An append is one
+  TransactWriteItems, so each append copied the whole sessions table: latency and (through the
+  garbage the copies leave) memory grew with the data, quadratically overall. We make that backup
+  free (``Table.__deepcopy__`` returns the table itself while a transaction runs) and record instead
+  the before-image of each item the transaction writes; on failure those items, and the stream
+  records the transaction produced, are put back. The result is the same all-or-nothing behaviour.
+* **Queries read one partition.** moto's ``Table.query`` sorts *every item of the table* and then
+  filters on the partition key, for the table and for a GSI alike. While a query runs we hand it only
+  the queried partition: the table's own dict for the base table, and for a GSI a map from GSI
+  partition value to item keys that we keep up to date on every write (stale entries are dropped
+  when read, since moto updates items in place).
+
+Stream shards keep at most ``STREAM_RECORDS_KEPT`` records (DynamoDB keeps 24 hours): older records
+are trimmed and sequence numbers keep counting, so a reader that fell further behind resumes at the
+oldest record kept.
+
+Every patch is written against moto 5.2.x; ``pyproject.toml`` pins the range.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 _LOCK = threading.RLock()
+_STATE = threading.local()
+STREAM_RECORDS_KEPT = 10_000
+
+# Called, under the request lock, after each DynamoDB request that changed items, with the
+# (table, hash_key, range_key) of every item it changed (see local/journal.py).
+RequestListener = Callable[[list[tuple[Any, Any, Any]]], None]
+_listeners: list[RequestListener] = []
 
 
-def serialize_dynamodb_requests() -> None:
+def add_request_listener(listener: RequestListener) -> None:
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def remove_request_listener(listener: RequestListener) -> None:
+    if listener in _listeners:
+        _listeners.remove(listener)
+
+
+def dynamodb_lock() -> threading.RLock:
+    """The lock every moto DynamoDB request holds; hold it to read or load tables consistently."""
+    return _LOCK
+
+
+def patch_moto() -> None:
+    """Apply every patch once (idempotent)."""
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import StreamShard, Table
     from moto.dynamodb.responses import DynamoHandler
 
-    if getattr(DynamoHandler, "_contextiq_serialized", False):
+    if getattr(DynamoHandler, "_contextiq_patched", False):
         return
-    original = DynamoHandler.call_action
+    _serialize(DynamoHandler)
+    _undo_transactions(DynamoDBBackend, Table)
+    _partition_queries(Table)
+    _track_writes(DynamoDBBackend, Table)
+    _trim_streams(StreamShard)
+    DynamoHandler._contextiq_patched = True  # type: ignore[attr-defined]
+
+
+# Older name, kept for callers written before the other patches existed.
+serialize_dynamodb_requests = patch_moto
+
+
+def _serialize(handler: Any) -> None:
+    original = handler.call_action
 
     def call_action(self: Any) -> Any:
         with _LOCK:
-            return original(self)
+            _STATE.touched = {}
+            try:
+                return original(self)
+            finally:
+                touched, _STATE.touched = _STATE.touched, None
+                if touched:
+                    for listener in list(_listeners):
+                        listener(list(touched.values()))
 
-    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
-    DynamoHandler._contextiq_serialized = True  # type: ignore[attr-defined]
+    handler.call_action = call_action
+
+
+def _changed(table: Any, hash_key: Any, range_key: Any) -> None:
+    undo: dict[tuple[int, Any, Any], Any] | None = getattr(_STATE, "undo", None)
+    if undo is not None:
+        key = (id(table), hash_key, range_key)
+        if key not in undo:
+            undo[key] = (table, hash_key, range_key, _STATE.before)
+    gsi = getattr(table, "_ciq_gsi", None)
+    if gsi is not None:
+        item = table.get_item(hash_key, range_key) if range_key is not None or not table.range_key_attr else None
+        if item is not None:
+            for attr, partitions in gsi.items():
+                value = item.attrs.get(attr)
+                if value is not None:
+                    partitions.setdefault(value, {})[(hash_key, range_key)] = None
+    touched: dict[tuple[int, Any, Any], tuple[Any, Any, Any]] | None = getattr(_STATE, "touched", None)
+    if touched is not None:
+        touched[(id(table), hash_key, range_key)] = (table, hash_key, range_key)
+
+
+def _track_writes(backend: Any, table_cls: Any) -> None:
+    """Every item write of a request goes through Table.put_item, Table.delete_item or backend.update_item."""
+    put, delete, update = table_cls.put_item, table_cls.delete_item, backend.update_item
+
+    def put_item(self: Any, item_attrs: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        from moto.dynamodb.models.dynamo_type import DynamoType
+
+        hash_key = DynamoType(item_attrs[self.hash_key_attr]) if self.hash_key_attr in item_attrs else None
+        range_key = DynamoType(item_attrs[self.range_key_attr]) if self.range_key_attr in item_attrs else None
+        _STATE.before = _before(self, hash_key, range_key)
+        result = put(self, item_attrs, *args, **kwargs)
+        _changed(self, result.hash_key, result.range_key)
+        return result
+
+    def delete_item(self: Any, hash_key: Any, range_key: Any) -> Any:
+        _STATE.before = _before(self, hash_key, range_key)
+        result = delete(self, hash_key, range_key)
+        if result is not None:
+            _changed(self, hash_key, range_key)
+        return result
+
+    def update_item(self: Any, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        table = self.get_table(table_name)
+        hash_key, range_key = self.get_keys_value(table, key)
+        _STATE.before = _before(table, hash_key, range_key)
+        result = update(self, table_name, key, *args, **kwargs)
+        _changed(table, result.hash_key, result.range_key)
+        return result
+
+    table_cls.put_item, table_cls.delete_item, backend.update_item = put_item, delete_item, update_item
+
+
+def _before(table: Any, hash_key: Any, range_key: Any) -> Any:
+    """A copy of the item as it is now (only needed while a transaction may have to roll back)."""
+    import copy
+
+    if getattr(_STATE, "undo", None) is None or hash_key is None:
+        return None
+    if table.range_key_attr and range_key is None:
+        return None
+    current = table.get_item(hash_key, range_key)
+    return copy.deepcopy(current) if current is not None else None
+
+
+def _undo_transactions(backend: Any, table_cls: Any) -> None:
+    original = backend.transact_write_items
+
+    def table_deepcopy(self: Any, memo: dict[int, Any]) -> Any:
+        if getattr(_STATE, "undo", None) is not None:
+            return self  # moto's whole-table backup: replaced by the item undo log below
+        return _default_deepcopy(self, memo)
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        shards = [
+            (t.stream_shard, t.stream_shard.starting_sequence_number + len(t.stream_shard.items))
+            for t in self.tables.values()
+            if t.stream_shard
+        ]
+        _STATE.undo = {}
+        try:
+            original(self, transact_items)
+        except BaseException:
+            for table, hash_key, range_key, before in _STATE.undo.values():
+                _restore(table, hash_key, range_key, before)
+            for shard, next_sequence in shards:
+                del shard.items[max(0, next_sequence - shard.starting_sequence_number) :]
+            raise
+        finally:
+            undone = _STATE.undo
+            _STATE.undo = None
+        del undone
+
+    table_cls.__deepcopy__ = table_deepcopy
+    backend.transact_write_items = transact_write_items
+
+
+def _default_deepcopy(obj: Any, memo: dict[int, Any]) -> Any:
+    import copy
+
+    cls = obj.__class__
+    clone = cls.__new__(cls)
+    memo[id(obj)] = clone
+    for key, value in obj.__dict__.items():
+        setattr(clone, key, copy.deepcopy(value, memo))
+    return clone
+
+
+def _restore(table: Any, hash_key: Any, range_key: Any, before: Any) -> None:
+    if range_key is not None:
+        if before is None:
+            table.items[hash_key].pop(range_key, None)
+        else:
+            table.items[hash_key][range_key] = before
+    elif before is None:
+        table.items.pop(hash_key, None)
+    else:
+        table.items[hash_key] = before
+    undo = getattr(_STATE, "undo", None)
+    _STATE.undo = None  # the restore itself is not a transactional change
+    try:
+        _changed(table, hash_key, range_key)
+    finally:
+        _STATE.undo = undo
+
+
+def _partition_queries(table_cls: Any) -> None:
+    original_query, original_all_items = table_cls.query, table_cls.all_items
+
+    def all_items(self: Any) -> list[Any]:
+        candidates = getattr(_STATE, "partition", None)
+        if candidates is None or candidates[0] is not self:
+            return list(original_all_items(self))
+        items = list(candidates[1]())
+        return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        with _only_partition(self, _partition(self, hash_key, index_name, kwargs.get("hash_key_conditions"))):
+            return original_query(self, hash_key, *args, **kwargs)
+
+    table_cls.all_items, table_cls.query = all_items, query
+
+
+def _partition(table: Any, hash_key: Any, index_name: str | None, conditions: Any) -> Callable[[], Any] | None:
+    """A function listing the items a query can match, or None to let moto look at every item."""
+    if index_name is None:
+        if hash_key is None or not table.range_key_attr:
+            return None
+        return lambda: list(table.items[hash_key].values()) if hash_key in table.items else []
+    index = next((i for i in table.all_indexes() if i.name == index_name), None)
+    if index is None:
+        return None
+    hash_attrs = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
+    if len(hash_attrs) != 1:
+        return None
+    attr = hash_attrs[0]
+    value = dict(conditions).get(attr) if conditions else hash_key
+    if value is None:
+        return None
+    partitions = _gsi_map(table, attr)
+
+    def items() -> Iterator[Any]:
+        keys = partitions.get(value, {})
+        for key in list(keys):
+            item = table.get_item(*key) if key[1] is not None else table.items.get(key[0])
+            if item is None or item.attrs.get(attr) != value:
+                keys.pop(key, None)  # deleted, or its GSI key changed since
+                continue
+            yield item
+
+    return items
+
+
+def _gsi_map(table: Any, attr: str) -> dict[Any, dict[tuple[Any, Any], None]]:
+    gsi: dict[str, dict[Any, dict[tuple[Any, Any], None]]] | None = getattr(table, "_ciq_gsi", None)
+    if gsi is None:
+        gsi = table._ciq_gsi = {}
+    if attr not in gsi:
+        partitions: dict[Any, dict[tuple[Any, Any], None]] = {}
+        for item in original_all(table):
+            value = item.attrs.get(attr)
+            if value is not None:
+                partitions.setdefault(value, {})[(item.hash_key, item.range_key)] = None
+        gsi[attr] = partitions
+    return gsi[attr]
+
+
+def original_all(table: Any) -> Iterator[Any]:
+    """Every item of a moto table, unsorted."""
+    for entry in list(table.items.values()):
+        if table.range_key_attr:
+            yield from list(entry.values())
+        else:
+            yield entry
+
+
+@contextmanager
+def _only_partition(table: Any, items: Callable[[], Any] | None) -> Iterator[None]:
+    previous = getattr(_STATE, "partition", None)
+    _STATE.partition = (table, items) if items is not None else None
+    try:
+        yield
+    finally:
+        _STATE.partition = previous
+
+
+def _trim_streams(shard_cls: Any) -> None:
+    original_add, original_get = shard_cls.add, shard_cls.get
+
+    def add(self: Any, old: Any, new: Any) -> None:
+        original_add(self, old, new)
+        excess = len(self.items) - STREAM_RECORDS_KEPT
+        if excess > 0:
+            del self.items[:excess]
+            self.starting_sequence_number += excess
+
+    def get(self: Any, start: int, quantity: int) -> Any:
+        return original_get(self, max(start, self.starting_sequence_number), quantity)
+
+    shard_cls.add, shard_cls.get = add, get
