@@ -8,7 +8,7 @@ CDK := JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx -y aws-cdk@2
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-fast lint fmt synth layers deploy account-setup bench openapi clean
+.PHONY: install run reset test test-fast lint fmt synth layers deploy account-setup bench openapi clean
 
 install: $(STAMP)
 
@@ -23,6 +23,10 @@ $(STAMP): pyproject.toml sdk/pyproject.toml
 
 run: install
 	$(VENV)/bin/contextiq local --port $(PORT) $(ARGS)
+
+# Start empty on purpose: deletes .contextiq/ (tables, queues, index, generated key), then runs.
+reset: install
+	$(VENV)/bin/contextiq local --reset --port $(PORT) $(ARGS)
 
 test: install
 	$(PY) -m pytest -n 2 --dist loadgroup -q $(PYTEST_ARGS)

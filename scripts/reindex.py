@@ -33,7 +33,7 @@ def via_local_server(state: dict[str, Any], drop: bool, reembed: bool) -> dict[s
     """The local server owns the embedded index (one process per directory) and moto's data: ask it."""
     query = f"?drop={str(drop).lower()}&reembed={str(reembed).lower()}"
     request = urllib.request.Request(  # noqa: S310 - a loopback URL the local runtime wrote
-        state["url"] + "/_local/reindex" + query, method="POST", headers={"x-api-key": state["api_key"]}
+        state["url"] + "/_local/reindex" + query, method="POST", headers={"x-contextiq-admin": state["admin_token"]}
     )
     with urllib.request.urlopen(request, timeout=600) as response:  # noqa: S310
         result: dict[str, int] = json.loads(response.read())

@@ -25,21 +25,37 @@ def main(argv: list[str] | None = None) -> int:
         metavar="KEY:TENANT",
         help="accept KEY for TENANT (repeatable); without it one key is generated and printed",
     )
-    local.add_argument("--data-dir", type=Path, default=Path(".contextiq"), help="where the vector index lives")
+    local.add_argument(
+        "--data-dir", type=Path, default=Path(".contextiq"), help="where tables, queues and the index are kept"
+    )
+    local.add_argument("--reset", action="store_true", help="delete everything in --data-dir first: start empty")
     local.add_argument("--no-workers", action="store_true", help="do not poll the generation queues")
     local.add_argument("--quiet", action="store_true")
     add_client_commands(sub)
     args = parser.parse_args(argv)
 
     if args.command == "local":
+        from contextiq.local.datadir import DataDirInUseError
         from contextiq.local.runtime import parse_api_keys, serve
 
         try:
             keys = parse_api_keys(args.api_key)
         except ValueError as err:
             parser.error(str(err))
-        with contextlib.suppress(KeyboardInterrupt):
-            serve(args.host, args.port, keys, args.data_dir, workers=not args.no_workers, quiet=args.quiet)
+        try:
+            with contextlib.suppress(KeyboardInterrupt):
+                serve(
+                    args.host,
+                    args.port,
+                    keys,
+                    args.data_dir,
+                    workers=not args.no_workers,
+                    quiet=args.quiet,
+                    reset=args.reset,
+                )
+        except DataDirInUseError as err:
+            print(f"contextiq local: {err}", file=sys.stderr)
+            return 1
         return 0
     return run_client_command(args)
 

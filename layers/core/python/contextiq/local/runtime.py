@@ -4,15 +4,18 @@ the same Lambda handlers the cloud runs.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import socket
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from contextiq.local.datadir import read_json, write_private
 
 LOCAL_ENV_DEFAULTS = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -27,6 +30,9 @@ LOCAL_ENV_DEFAULTS = {
     "CONTEXTIQ_VECTOR_INDEX": "embedded",
     "CONTEXTIQ_EXTRACTOR": "local",
     "HF_HUB_OFFLINE": "1",
+    # botocore sends DynamoDB Streams calls that name a StreamArn to <account>.streams-ddb.<region>,
+    # which moto does not answer; the regional endpoint is what moto serves.
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
     "TRANSFORMERS_OFFLINE": "1",
 }
 
@@ -63,10 +69,10 @@ class LocalStack:
 
         from moto.server import ThreadedMotoServer
 
-        from contextiq.local.moto_fidelity import serialize_dynamodb_requests
+        from contextiq.local.moto_fidelity import patch_moto
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
-        serialize_dynamodb_requests()
+        patch_moto()
 
         self.moto_port = self.moto_port or free_port()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
@@ -87,14 +93,13 @@ class LocalStack:
             self.env[f"CONTEXTIQ_{table_or_queue.upper()}"] = getattr(settings, table_or_queue)
         os.environ.update(self.env)
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        (self.data_dir / "local.json").write_text(json.dumps({"env": self.env}, indent=2))
+        write_private(self.data_dir / "local.json", {"env": self.env})
         return self.env
 
     def record(self, **values: str) -> None:
-        """Add to .contextiq/local.json what other local processes need (the server URL, a key)."""
+        """Add to .contextiq/local.json (mode 0600) what other local processes need (URL, keys)."""
         state = self.data_dir / "local.json"
-        current = json.loads(state.read_text())
-        state.write_text(json.dumps({**current, **values}, indent=2))
+        write_private(state, {**read_json(state), **values})
 
     def stop(self) -> None:
         if self._server is not None:
@@ -105,6 +110,38 @@ class LocalStack:
             state.unlink()
 
 
+def generated_key(data_dir: Path) -> dict[str, str]:
+    """The key generated on this data directory's first start, reused by every later start."""
+    path = data_dir / "credentials.json"
+    saved = read_json(path)
+    if isinstance(saved.get("api_key"), str) and isinstance(saved.get("tenant"), str):
+        return {saved["api_key"]: saved["tenant"]}
+    key = "ciq_local_" + secrets.token_urlsafe(18)
+    write_private(path, {"api_key": key, "tenant": "default"})
+    return {key: "default"}
+
+
+class Say:
+    """Start-up lines: what is happening, then how long it took."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+
+    def __call__(self, line: str) -> None:
+        if not self.quiet:
+            print(line, flush=True)
+
+    @contextmanager
+    def step(self, what: str) -> Iterator[dict[str, str]]:
+        started = time.monotonic()
+        if not self.quiet:
+            print(f"{what} ...", flush=True)
+        outcome = {"done": ""}
+        yield outcome
+        detail = f" ({outcome['done']})" if outcome["done"] else ""
+        self(f"{what}: done in {time.monotonic() - started:.1f} s{detail}")
+
+
 def serve(
     host: str,
     port: int,
@@ -112,14 +149,33 @@ def serve(
     data_dir: Path,
     workers: bool = True,
     quiet: bool = False,
+    reset: bool = False,
 ) -> None:
-    """Run the whole service in this process until Ctrl-C."""
+    """Run the whole service in this process until Ctrl-C. Raises DataDirInUseError if another server runs."""
+    from contextiq.local.datadir import DataDirLock
+    from contextiq.local.datadir import reset as reset_data_dir
+
+    lock = DataDirLock(data_dir)
+    lock.acquire()  # before touching anything: a second server must leave the first one's files alone
+    try:
+        if reset:
+            reset_data_dir(data_dir)
+        _serve_locked(host, port, api_keys, data_dir, workers, Say(quiet), reset)
+    finally:
+        lock.release()
+
+
+def _serve_locked(
+    host: str, port: int, api_keys: dict[str, str], data_dir: Path, workers: bool, say: Say, was_reset: bool
+) -> None:
+    import shutil
     import warnings
 
     import uvicorn
 
     # Outside Lambda there is no remaining-time to register; Powertools warns on every POST otherwise.
     warnings.filterwarnings("ignore", message="Couldn't determine the remaining time left")
+    say(f"ContextIQ local: data in {data_dir.resolve()}" + ("  (reset: starting empty)" if was_reset else ""))
 
     stack = LocalStack(data_dir=data_dir)
     stack.start()
@@ -127,43 +183,57 @@ def serve(
     from contextiq.api.routers import all_routers
     from contextiq.config import Settings
     from contextiq.container import Container
-    from contextiq.local.admin import router as local_admin_router
+    from contextiq.local.admin import admin_router
+    from contextiq.local.journal import Journal
     from contextiq.local.workers import start_workers
+    from contextiq.services.indexing import reindex
+    from contextiq.stores.vector.factory import close_embedded_indexes
 
-    container = Container(Settings())
-    # moto keeps tables in memory, so every start begins with an empty system of record; an index left
-    # under data_dir by a previous run would only hold orphans. Start it empty too (it is derived data).
-    index_dir = data_dir / "index"
-    if index_dir.exists():
-        import shutil
-
-        shutil.rmtree(index_dir)
-    if not api_keys:
-        api_keys = {"ciq_local_" + secrets.token_urlsafe(18): "default"}
-    for key, tenant in api_keys.items():
-        container.api_keys.put(key, tenant, key_id=f"local-{tenant}", name="local")
+    journal = Journal(data_dir / "tables")
+    with say.step("Loading tables and queues") as step:
+        counts = journal.load(say)
+        if counts["journal_lines"]:
+            journal.compact(say)
+        step["done"] = f"{counts['items']:,} items, {counts['messages']:,} queued messages"
+    journal.start()
     stop = threading.Event()
-    pollers = start_workers(stop) if workers else []
-    app = create_app(container, [*all_routers(), local_admin_router])
-    url = f"http://{host}:{port}"
-    key, tenant = next(iter(api_keys.items()))
-    stack.record(url=url, api_key=key)
-    if not quiet:
-        print(
-            f"\nContextIQ is running at {url}  (moto on 127.0.0.1:{stack.moto_port}, data in {data_dir})\n"
+    pollers: list[threading.Thread] = []
+    try:
+        container = Container(Settings())
+        # The index is derived data: rebuild it from the memories table, so it matches the record
+        # exactly (no orphans, nothing missing) whatever happened to the last process.
+        index_dir = data_dir / "index"
+        if index_dir.exists():
+            shutil.rmtree(index_dir)
+        with say.step(f"Loading the embedding model ({container.settings.embedder})"):
+            container.embedder.embed(["warm-up"])
+        with say.step("Rebuilding the vector index from the memories table") as step:
+            rebuilt = reindex(container, drop=True)
+            step["done"] = f"{rebuilt['upserted']:,} memories, {rebuilt['tombstones']:,} deleted"
+        if not api_keys:
+            api_keys = generated_key(data_dir)
+        for key, tenant in api_keys.items():
+            container.api_keys.put(key, tenant, key_id=f"local-{tenant}", name="local")
+        admin_token = "ciq_admin_" + secrets.token_urlsafe(24)
+        pollers = start_workers(stop) if workers else []
+        app = create_app(container, [*all_routers(), admin_router(admin_token)])
+        url = f"http://{host}:{port}"
+        key, tenant = next(iter(api_keys.items()))
+        stack.record(url=url, api_key=key, admin_token=admin_token)
+        say(
+            f"\nContextIQ is ready at {url}  (moto on 127.0.0.1:{stack.moto_port}, data in {data_dir})\n"
             f"API key: {key}  (tenant {tenant!r})\n\n"
             f"Try:\n  curl -s -X POST {url}/v1/sessions -H 'x-api-key: {key}' "
             '-H \'content-type: application/json\' -d \'{"user_id": "u1", "app_name": "travel"}\'\n'
-            f"OpenAPI: {url}/openapi.json   Stop: Ctrl-C\n",
-            flush=True,
+            f"OpenAPI: {url}/openapi.json   Stop: Ctrl-C   Start empty: contextiq local --reset\n"
         )
-    try:
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     finally:
         stop.set()
         for poller in pollers:
             poller.join(timeout=5)
-        from contextiq.stores.vector.factory import close_embedded_indexes
-
-        close_embedded_indexes()  # snapshot the embedded index
+        close_embedded_indexes()
+        with say.step("Saving tables and queues") as step:
+            step["done"] = f"{journal.compact(say):,} items"
+        journal.stop()
         stack.stop()
