@@ -20,6 +20,9 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # before contextiq.obs
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # see contextiq/cli.py
 SECTIONS = ("sessions", "search", "generation", "recall_eval", "procedures")
+# Long runs, only with --only: their results live between markers in docs/benchmarks.md and are kept
+# when the default sections are written again.
+SEPARATE = ("local_scale",)
 
 
 def _module(name: str):  # type: ignore[no-untyped-def]
@@ -43,8 +46,30 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default=",".join(SECTIONS))
     parser.add_argument("--write", action="store_true", help="write docs/benchmarks.md")
+    parser.add_argument("--local-events", default="1000,10000,100000", help="local_scale: event counts")
+    parser.add_argument("--local-memories", default="1000,20000", help="local_scale: memory counts")
+    parser.add_argument("--local-embedder", default="hashing", help="local_scale: CONTEXTIQ_EMBEDDER of the server")
     args = parser.parse_args(argv)
     wanted = [s for s in args.only.split(",") if s]
+    os.environ["CONTEXTIQ_BENCH_LOCAL_EVENTS"] = args.local_events
+    os.environ["CONTEXTIQ_BENCH_LOCAL_MEMORIES"] = args.local_memories
+    os.environ["CONTEXTIQ_BENCH_LOCAL_EMBEDDER"] = args.local_embedder
+    separate = [s for s in wanted if s in SEPARATE]
+    wanted = [s for s in wanted if s not in SEPARATE]
+    target = ROOT / "docs" / "benchmarks.md"
+    existing = target.read_text() if target.exists() else ""
+    for section in separate:
+        command = (
+            f"`.venv/bin/python scripts/bench.py --only {section} --local-events {args.local_events} "
+            f"--local-memories {args.local_memories} --local-embedder {args.local_embedder} --write`"
+        )
+        text = f"Produced by {command} on {datetime.now(UTC):%Y-%m-%d}.\n\n" + str(_module(section).report())
+        print(text, flush=True)
+        existing = _splice(existing, section, text)
+    if separate and args.write:
+        target.write_text(existing)
+    if not wanted:
+        return 0
     parts = [
         "# Benchmarks",
         "",
@@ -61,8 +86,27 @@ def main(argv: list[str] | None = None) -> int:
         parts.append("")
         print(parts[-2], flush=True)
     if args.write:
-        (ROOT / "docs" / "benchmarks.md").write_text("\n".join(parts))
+        kept = [_block(existing, s) for s in SEPARATE if _block(existing, s)]
+        target.write_text("\n".join(parts + kept) + ("\n" if kept else ""))
     return 0
+
+
+def _markers(section: str) -> tuple[str, str]:
+    return f"<!-- {section}:begin -->", f"<!-- {section}:end -->"
+
+
+def _block(text: str, section: str) -> str:
+    begin, end = _markers(section)
+    if begin in text and end in text:
+        return text[text.index(begin) : text.index(end) + len(end)]
+    return ""
+
+
+def _splice(text: str, section: str, body: str) -> str:
+    begin, end = _markers(section)
+    block = f"{begin}\n{body}\n{end}"
+    old = _block(text, section)
+    return text.replace(old, block) if old else text.rstrip("\n") + "\n\n" + block + "\n"
 
 
 if __name__ == "__main__":
