@@ -7,8 +7,8 @@ answer leaves the server, so a kill -9 loses nothing; a background thread fsyncs
 power loss loses at most the last second. After-images (not requests) make replay exact and cheap:
 no condition is evaluated twice and a rolled-back transaction replays as the items it left.
 
-``snapshot.jsonl`` holds every item and queue as of the last compaction (at start after a replay,
-and at a clean stop). Start = snapshot + journal, then a compaction. A torn last line (kill -9 in
+``snapshot.jsonl`` holds every item and queue as of the last compaction (at start, after a replay).
+Start = snapshot + journal, then a compaction. A torn last line (kill -9 in
 the middle of a write) is ignored.
 
 DynamoDB Streams records are not kept: stream readers must treat a start as a gap and reconcile

@@ -233,7 +233,6 @@ def _serve_locked(
         for poller in pollers:
             poller.join(timeout=5)
         close_embedded_indexes()
-        with say.step("Saving tables and queues") as step:
-            step["done"] = f"{journal.compact(say):,} items"
-        journal.stop()
+        journal.stop()  # everything is in the journal already; the next start compacts it
         stack.stop()
+        say("Stopped; tables and queues are saved.")
