@@ -119,11 +119,14 @@ def test_gsi_query_follows_items_whose_index_key_changes(container: Any) -> None
         ExpressionAttributeValues={":u": {"S": "u2"}},
     )
     ddb.delete_item(TableName=table, Key={"pk": {"S": "s4"}, "sk": {"S": "META"}})
+    ddb.update_item(  # leaves the index: no GSI key any more
+        TableName=table, Key={"pk": {"S": "s7"}, "sk": {"S": "META"}}, UpdateExpression="REMOVE gsi1pk, gsi1sk"
+    )
     ddb.put_item(
         TableName=table,
         Item={"pk": {"S": "s99"}, "sk": {"S": "META"}, "gsi1pk": {"S": "u1"}, "gsi1sk": {"S": "99"}},
     )
-    assert by_user("u1") == sorted([f"s{i}" for i in range(30) if i % 3 == 1 and i not in (1, 4)] + ["s99"])
+    assert by_user("u1") == sorted([f"s{i}" for i in range(30) if i % 3 == 1 and i not in (1, 4, 7)] + ["s99"])
     assert "s1" in by_user("u2")
     page = ddb.query(
         TableName=table,

@@ -260,7 +260,8 @@ def _partition(table: Any, hash_key: Any, index_name: str | None, conditions: An
         keys = partitions.get(value, {})
         for key in list(keys):
             item = table.get_item(*key) if key[1] is not None else table.items.get(key[0])
-            if item is None or item.attrs.get(attr) != value:
+            current = None if item is None else item.attrs.get(attr)
+            if current is None or current != value:
                 keys.pop(key, None)  # deleted, or its GSI key changed since
                 continue
             yield item
