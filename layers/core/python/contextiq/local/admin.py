@@ -13,4 +13,6 @@ router = APIRouter(prefix="/_local", include_in_schema=False)
 @router.post("/reindex")
 def reindex_local(_tenant: Tenant, c: Services, drop: bool = True, reembed: bool = False) -> dict[str, int]:
     """What scripts/reindex.py asks for when `contextiq local` is running (any tenant's key may ask)."""
-    return reindex(c, drop=drop, reembed=reembed)
+    return reindex(
+        c.vector_index, c.embedder, c.index_tables(), drop=drop, reembed=reembed, opted_out=c.settings.events_opted_out
+    )
