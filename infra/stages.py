@@ -236,6 +236,9 @@ class StageConfig:
     job_sweep_minutes: int = 10
     # Extra IAM principals (e.g. an operator role running scripts/reindex.py) allowed on the domain.
     opensearch_extra_principal_arns: tuple[str, ...] = ()
+    # Apps whose turns are not indexed as episodes: comma-separated "<tenant>/<app_name>" or "<tenant>/*"
+    # (Settings.event_index_opt_out; see docs/search.md).
+    event_index_opt_out: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "functions", MappingProxyType(dict(self.functions)))

@@ -26,7 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 def run(container: Any, drop: bool = True, reembed: bool = False) -> dict[str, int]:
     from contextiq.services.indexing import reindex
 
-    return reindex(container, drop=drop, reembed=reembed)
+    return reindex(
+        container.vector_index, container.embedder, container.index_tables(), drop=drop, reembed=reembed,
+        opted_out=container.settings.events_opted_out,
+    )  # fmt: skip
 
 
 def via_local_server(state: dict[str, Any], drop: bool, reembed: bool) -> dict[str, int]:

@@ -58,6 +58,8 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/memories/generate", ("POST",), "jobs"),
     Route("/v1/memories/{memory_id}", ("GET", "PATCH", "DELETE"), "memories"),
     Route("/v1/memories/{memory_id}/revisions", ("GET",), "memories"),
+    Route("/v1/events/search", ("POST",), "memories"),
+    Route("/v1/recall", ("POST",), "memories"),
     Route("/v1/jobs/{job_id}", ("GET",), "jobs"),
     Route("/v1/procedures", ("GET", "POST"), "procedures"),
     Route("/v1/procedures/search", ("POST",), "procedures"),
@@ -277,10 +279,11 @@ class Api(Construct):
             ),
             "memories": FunctionSpec(
                 "memories",
-                "API /v1/memories/* (CRUD, revisions, search)",
+                "API /v1/memories/* (CRUD, revisions, search), /v1/events/search and /v1/recall",
                 settings_env(
                     {
                         "memories_table": memories_table.table_name,
+                        "sessions_table": sessions_table.table_name,
                         **common,
                         "embedder": "bedrock",
                         "embedding_model_id": stage.embedding_model.model_id,
@@ -332,6 +335,7 @@ class Api(Construct):
         sessions_table.grant_read_write_data(sessions.role)
 
         memories_table.grant_read_write_data(memories.role)
+        sessions_table.grant_read_data(memories.role)  # event hits are read back (BatchGetItem)
         search.grant_http(memories.role, ("GET", "HEAD", "POST", "PUT"))
         grant_invoke_model(memories.role, self, [stage.embedding_model])
 

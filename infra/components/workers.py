@@ -114,8 +114,16 @@ class Workers(Construct):
             ),
             "indexer": FunctionSpec(
                 "indexer",
-                "index memories into OpenSearch (DynamoDB stream of the memories table)",
-                settings_env({"memories_table": memories_table.table_name, **embedding, **vector_index}),
+                "index memories and events into OpenSearch (DynamoDB streams of the memories and sessions tables)",
+                settings_env(
+                    {
+                        "memories_table": memories_table.table_name,
+                        "sessions_table": sessions_table.table_name,
+                        **({"event_index_opt_out": stage.event_index_opt_out} if stage.event_index_opt_out else {}),
+                        **embedding,
+                        **vector_index,
+                    }
+                ),
             ),
             "sweeper": FunctionSpec(
                 "sweeper",
@@ -160,7 +168,8 @@ class Workers(Construct):
             )
         )
 
-        # indexer: memories read (+ its stream), OpenSearch write, the embedding model.
+        # indexer: memories and sessions read (+ their streams), OpenSearch write, the embedding model (events
+        # are embedded here, one InvokeModel per event INSERT).
         self.indexer_dead_letter_queue = sqs.Queue(
             self,
             "IndexerDeadLetter",
@@ -170,22 +179,24 @@ class Workers(Construct):
             removal_policy=removal_policy(stage),
         )
         memories_table.grant_read_data(indexer.role)
+        sessions_table.grant_stream_read(indexer.role)
         search.grant_http(indexer.role, ("GET", "HEAD", "POST", "PUT", "DELETE"))
         grant_invoke_model(indexer.role, self, [stage.embedding_model])
         cfg = stage.indexer
-        indexer.function.add_event_source(
-            sources.DynamoEventSource(
-                memories_table,
-                starting_position=lambda_.StartingPosition.TRIM_HORIZON,
-                batch_size=cfg.batch_size,
-                bisect_batch_on_error=True,
-                retry_attempts=cfg.retry_attempts,
-                parallelization_factor=cfg.parallelization_factor,
-                max_record_age=Duration.hours(cfg.max_record_age_hours),
-                report_batch_item_failures=True,
-                on_failure=sources.SqsDlq(self.indexer_dead_letter_queue),
+        for table in (memories_table, sessions_table):
+            indexer.function.add_event_source(
+                sources.DynamoEventSource(
+                    table,
+                    starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+                    batch_size=cfg.batch_size,
+                    bisect_batch_on_error=True,
+                    retry_attempts=cfg.retry_attempts,
+                    parallelization_factor=cfg.parallelization_factor,
+                    max_record_age=Duration.hours(cfg.max_record_age_hours),
+                    report_batch_item_failures=True,
+                    on_failure=sources.SqsDlq(self.indexer_dead_letter_queue),
+                )
             )
-        )
 
         # sweeper: jobs read (Scan) + write (UpdateItem), every job_sweep_minutes.
         sweeper = self.functions["sweeper"]

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 
 from contextiq.ai.embedders.hashing import HashingEmbedder
 from contextiq.models.memories import Memory, scope_key
-from contextiq.services.indexing import reindex
+from contextiq.services.indexing import Tables, reindex
 from contextiq.stores.dynamo.memories import StoredMemory
 from contextiq.stores.vector.base import SearchQuery
 from contextiq.stores.vector.documents import memory_document as indexed_document
@@ -73,9 +72,9 @@ def test_reindex_keeps_search_answering_and_catches_up_with_writes_made_meanwhil
         live.upsert([indexed_document(fresh)])
 
     table = Table(items, during_scan)
-    container = SimpleNamespace(embedder=EMBEDDER, vector_index=live, memory_store=table)
+    tables = Tables(memories=table.scan_all, events=lambda: iter(()))
 
-    counts = reindex(container)
+    counts = reindex(live, EMBEDDER, tables)
 
     assert seen_during and "m1" in seen_during[0]  # a drop-first reindex answered [] here
     assert server.aliases[ALIAS] == f"{ALIAS}-000002"
@@ -85,7 +84,7 @@ def test_reindex_keeps_search_answering_and_catches_up_with_writes_made_meanwhil
     swaps = [r for r in server.requests if r.path == "/_aliases"]
     assert len(swaps) == 1 and [next(iter(a)) for a in swaps[0].body["actions"]] == ["remove", "add"]
 
-    again = reindex(container)  # a second rebuild moves on to the next generation
+    again = reindex(live, EMBEDDER, tables)  # a second rebuild moves on to the next generation
     assert server.aliases[ALIAS] == f"{ALIAS}-000003" and again["dropped_indexes"] == 1
     assert set(search(live, "Ana")) == {"m1", "m2", "m3"}
 

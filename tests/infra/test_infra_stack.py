@@ -24,6 +24,7 @@ FUNCTION_SETTINGS: dict[str, set[str]] = {
     "memories": {
         "stage",
         "memories_table",
+        "sessions_table",
         "idempotency_table",
         "api_keys_table",
         "page_token_secret_arn",
@@ -73,6 +74,7 @@ FUNCTION_SETTINGS: dict[str, set[str]] = {
     "indexer": {
         "stage",
         "memories_table",
+        "sessions_table",
         "embedder",
         "embedding_model_id",
         "embedding_dimensions",
@@ -366,7 +368,7 @@ def test_least_privilege_grants(synth: Synth) -> None:
     }
     expected_read_only = {
         "sessions": {"api_keys_table"},
-        "memories": {"api_keys_table"},
+        "memories": {"api_keys_table", "sessions_table"},  # event hits of /v1/events/search and /v1/recall
         "jobs": {"sessions_table", "api_keys_table"},
         "extraction": {"sessions_table"},
         "consolidation": set(),
@@ -447,13 +449,18 @@ def test_event_sources_report_partial_failures(synth: Synth) -> None:
         assert props["ScalingConfig"] == {"MaximumConcurrency": cfg.max_concurrency}
         assert props["BatchSize"] == cfg.batch_size
     assert "ConsolidationQueue" in json.dumps(by_function["consolidation"]["EventSourceArn"])
-    indexer = by_function["indexer"]
-    assert indexer["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert indexer["BisectBatchOnFunctionError"] is True
-    assert indexer["MaximumRetryAttempts"] == stage.indexer.retry_attempts
-    assert indexer["StartingPosition"] == "TRIM_HORIZON"
-    assert "IndexerDeadLetter" in json.dumps(indexer["DestinationConfig"]["OnFailure"]["Destination"])
-    assert indexer["EventSourceArn"]["Fn::GetAtt"][1] == "StreamArn"
+    indexers = [m["Properties"] for m in mappings if fns[m["Properties"]["FunctionName"]["Ref"]] == "indexer"]
+    streams = set()
+    for indexer in indexers:  # one per streamed table: memories, and sessions (events -> episodes)
+        assert indexer["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert indexer["BisectBatchOnFunctionError"] is True
+        assert indexer["MaximumRetryAttempts"] == stage.indexer.retry_attempts
+        assert indexer["StartingPosition"] == "TRIM_HORIZON"
+        assert "IndexerDeadLetter" in json.dumps(indexer["DestinationConfig"]["OnFailure"]["Destination"])
+        assert indexer["EventSourceArn"]["Fn::GetAtt"][1] == "StreamArn"
+        streams.add(indexer["EventSourceArn"]["Fn::GetAtt"][0])
+    assert len(indexers) == 2
+    assert {s.split("Table")[0].split("Storage")[-1] for s in streams} == {"Memories", "Sessions"}, streams
     learning, procedure_indexer = by_function["procedure_learning"], by_function["procedure_indexer"]
     assert learning["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert learning["ScalingConfig"] == {"MaximumConcurrency": stage.consolidation.max_concurrency}

@@ -6,7 +6,10 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from contextiq.services.indexing import apply_stream_record
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+from contextiq.services.indexing import apply_change
+from contextiq.stores.dynamo.streams import parse_stream_record
 from tests.integration.test_memories_api import SCOPE, _memory, _search
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,6 +42,11 @@ def _stream_records(container, memory_id: str) -> list[dict]:  # type: ignore[ty
         Key={"pk": {"S": f"T#tenant-a#M#{memory_id}"}, "sk": {"S": "MEMORY"}},
     )["Item"]
     return [{"eventName": "MODIFY", "dynamodb": {"NewImage": raw, "Keys": {"pk": raw["pk"], "sk": raw["sk"]}}}]
+
+
+def apply_stream_record(index, record) -> str:  # type: ignore[no-untyped-def]
+    """What the indexer handler does with one record: parse it once, apply the change."""
+    return apply_change(index, None, parse_stream_record(DynamoDBRecord(record)))
 
 
 def test_stream_records_are_idempotent_and_ordered_by_version(api, container) -> None:

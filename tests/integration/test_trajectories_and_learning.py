@@ -213,7 +213,7 @@ def test_reindex_and_the_stream_rebuild_procedures_and_trajectories(api, contain
     container.vector_index.drop()
     container.vector_index.ensure(index_info_for(container.embedder))
     assert api.post("/v1/procedures/search", json=search).json()["results"] == []
-    counts = reindex(container)
+    counts = reindex(container.vector_index, container.embedder, container.index_tables())
     assert counts["procedures"] == 1 and counts["trajectories"] == 1
     assert [r["procedure"]["id"] for r in api.post("/v1/procedures/search", json=search).json()["results"]] == [p["id"]]
     assert [r["trajectory"]["id"] for r in api.post("/v1/trajectories/search", json=search).json()["results"]] == [

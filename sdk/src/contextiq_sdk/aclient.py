@@ -8,7 +8,7 @@ import asyncio
 import builtins
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
 
@@ -179,8 +179,44 @@ class Events(_Resource):
     ) -> AsyncIterator[m.Event]:
         return self._c._pages(lambda t: self.list(session_id, after_seq=after_seq, limit=page_size, next_token=t))
 
+    async def search(
+        self,
+        user_id: str,
+        query: str,
+        *,
+        app_name: str | None = None,
+        session_id: str | None = None,
+        top_k: int = 10,
+        mode: m.SearchMode = "hybrid",
+        after: datetime | None = None,
+        before: datetime | None = None,
+    ) -> m.EventSearchResponse:
+        """Search what was said in one user's sessions (events are indexed asynchronously, in seconds)."""
+        body = m.EventSearchRequest(
+            user_id=user_id, query=query, app_name=app_name, session_id=session_id, top_k=top_k, mode=mode,
+            after=after, before=before,
+        )  # fmt: skip
+        return await self._c._call("search_events", body=body)
+
 
 class Memories(_Resource):
+    async def recall(
+        self,
+        scope: dict[str, str],
+        query: str,
+        *,
+        top_k: int = 10,
+        sources: builtins.list[Literal["memory", "event"]] | None = None,
+        after: datetime | None = None,
+        before: datetime | None = None,
+        filter: dict[str, Any] | None = None,
+    ) -> m.RecallResponse:
+        """Memories of ``scope`` and events of its user, fused (see docs/search.md, "Unified recall")."""
+        body = m.RecallRequest(
+            scope=scope, query=query, top_k=top_k, sources=sources, after=after, before=before, filter=filter
+        )
+        return await self._c._call("recall", body=body)
+
     async def add(
         self,
         scope: dict[str, str],

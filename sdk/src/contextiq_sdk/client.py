@@ -6,7 +6,7 @@ import builtins
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
 
@@ -170,6 +170,25 @@ class Events(_Resource):
     def iter(self, session_id: str, *, after_seq: int | None = None, page_size: int | None = None) -> Iterator[m.Event]:
         return self._c._pages(lambda t: self.list(session_id, after_seq=after_seq, limit=page_size, next_token=t))
 
+    def search(
+        self,
+        user_id: str,
+        query: str,
+        *,
+        app_name: str | None = None,
+        session_id: str | None = None,
+        top_k: int = 10,
+        mode: m.SearchMode = "hybrid",
+        after: datetime | None = None,
+        before: datetime | None = None,
+    ) -> m.EventSearchResponse:
+        """Search what was said in one user's sessions (events are indexed asynchronously, in seconds)."""
+        body = m.EventSearchRequest(
+            user_id=user_id, query=query, app_name=app_name, session_id=session_id, top_k=top_k, mode=mode,
+            after=after, before=before,
+        )  # fmt: skip
+        return self._c._call("search_events", body=body)
+
 
 class Memories(_Resource):
     def add(
@@ -211,6 +230,23 @@ class Memories(_Resource):
         self, scope: dict[str, str], *, topic: str | None = None, page_size: int | None = None
     ) -> Iterator[m.Memory]:
         return self._c._pages(lambda t: self.list(scope, topic=topic, limit=page_size, next_token=t))
+
+    def recall(
+        self,
+        scope: dict[str, str],
+        query: str,
+        *,
+        top_k: int = 10,
+        sources: builtins.list[Literal["memory", "event"]] | None = None,
+        after: datetime | None = None,
+        before: datetime | None = None,
+        filter: dict[str, Any] | None = None,
+    ) -> m.RecallResponse:
+        """Memories of ``scope`` and events of its user, fused (see docs/search.md, "Unified recall")."""
+        body = m.RecallRequest(
+            scope=scope, query=query, top_k=top_k, sources=sources, after=after, before=before, filter=filter
+        )
+        return self._c._call("recall", body=body)
 
     def search(
         self,

@@ -187,6 +187,53 @@ class SearchResponse(Response):
     results: list[SearchResult]
 
 
+# --- episodes and recall -----------------------------------------------------------------------------
+
+
+class EventSearchRequest(Request):
+    user_id: str
+    app_name: str | None = None
+    session_id: str | None = None
+    query: str
+    top_k: int = 10
+    mode: SearchMode = "hybrid"
+    after: datetime | None = None
+    before: datetime | None = None
+
+
+class EventResult(Response):
+    event: Event
+    score: float
+
+
+class EventSearchResponse(Response):
+    results: list[EventResult]
+
+
+class RecallRequest(Request):
+    scope: dict[str, str]
+    query: str
+    top_k: int = 10
+    sources: list[Literal["memory", "event"]] | None = None
+    after: datetime | None = None
+    before: datetime | None = None
+    filter: dict[str, Any] | None = None
+    use_query_dates: bool = True
+
+
+class RecallResult(Response):
+    type: Literal["memory", "event"]
+    score: float
+    memory: Memory | None = None
+    event: Event | None = None
+
+
+class RecallResponse(Response):
+    results: list[RecallResult]
+    after: datetime | None = None
+    before: datetime | None = None
+
+
 # --- generation and jobs -----------------------------------------------------------------------------
 
 

@@ -52,6 +52,10 @@ ROUTES: dict[str, Route] = {
     "search_memories": Route(
         "searchMemories", "POST", "/v1/memories/search", {200: m.SearchResponse}, m.SearchRequest, read_only=True
     ),
+    "search_events": Route(
+        "searchEvents", "POST", "/v1/events/search", {200: m.EventSearchResponse}, m.EventSearchRequest, read_only=True
+    ),
+    "recall": Route("recall", "POST", "/v1/recall", {200: m.RecallResponse}, m.RecallRequest, read_only=True),
     "get_memory": Route("getMemory", "GET", "/v1/memories/{memory_id}", {200: m.Memory}),
     "patch_memory": Route(
         "updateMemory", "PATCH", "/v1/memories/{memory_id}", {200: m.Memory}, m.MemoryPatch, if_match=True

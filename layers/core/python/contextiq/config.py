@@ -55,6 +55,14 @@ class Settings(BaseSettings):
     page_token_key: str = Field(default="", repr=False)
     page_token_secret_arn: str = ""
 
+    # Apps whose turns are not indexed as episodes: comma-separated "<tenant>/<app_name>" ("<tenant>/*" for
+    # every app of a tenant). Read by the indexer and by reindex; see docs/search.md.
+    event_index_opt_out: str = ""
+
+    def events_opted_out(self, tenant: str, app_name: str | None) -> bool:
+        pairs = {p.strip() for p in self.event_index_opt_out.split(",") if p.strip()}
+        return f"{tenant}/*" in pairs or (app_name is not None and f"{tenant}/{app_name}" in pairs)
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

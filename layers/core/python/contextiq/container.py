@@ -26,11 +26,14 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
     from contextiq.ai.embedders.base import Embedder
+    from contextiq.services.episodes import EpisodeService
     from contextiq.services.generation import ConsolidationWorker, ExtractionWorker, GenerationService
     from contextiq.services.idempotency import IdempotentRunner
+    from contextiq.services.indexing import Tables
     from contextiq.services.memories import MemoryService
     from contextiq.services.procedure_jobs import ProcedureJobService, ProcedureLearningWorker
     from contextiq.services.procedures import ProcedureService
+    from contextiq.services.recall import RecallService
     from contextiq.services.trajectories import TrajectoryService
     from contextiq.stores.dynamo.jobs import JobStore
     from contextiq.stores.dynamo.memories import MemoryStore
@@ -90,8 +93,35 @@ class Container:
         return IdempotentRunner(persistence, self.settings.idempotency_expiry_seconds)
 
     @cached_property
+    def session_store(self) -> SessionStore:
+        return SessionStore(self.dynamodb, self.settings.sessions_table, self.page_tokens)
+
+    @cached_property
     def sessions(self) -> SessionService:
-        return SessionService(SessionStore(self.dynamodb, self.settings.sessions_table, self.page_tokens))
+        return SessionService(self.session_store)
+
+    @cached_property
+    def episodes(self) -> EpisodeService:
+        from contextiq.services.episodes import EpisodeService
+
+        return EpisodeService(self.session_store, self.embedder, self.vector_index)
+
+    @cached_property
+    def recall(self) -> RecallService:
+        from contextiq.services.recall import RecallService
+
+        return RecallService(self.memories, self.episodes)
+
+    def index_tables(self) -> Tables:
+        """What scripts/reindex.py rebuilds the index from."""
+        from contextiq.services.indexing import Tables
+        from contextiq.services.procedure_indexing import rebuild_procedures
+
+        return Tables(
+            memories=self.memory_store.scan_all,
+            events=self.session_store.scan_events,
+            others=lambda index, reembed: rebuild_procedures(index, self, reembed=reembed),
+        )
 
     @cached_property
     def embedder(self) -> Embedder:

@@ -68,6 +68,7 @@ SESSIONS_TABLE = TableDef(
     sort_key=Key("sk"),
     indexes=(SESSIONS_BY_USER,),
     ttl_attribute="expire_at",
+    stream=True,  # events -> the indexer (episodes); session delete/TTL removes them from the index
 )
 
 MEMORIES_TABLE = TableDef(

@@ -28,6 +28,13 @@ def admin_router(token: str) -> APIRouter:
     @router.post("/reindex")
     def reindex_local(c: Services, drop: bool = True, reembed: bool = False) -> dict[str, int]:
         """What scripts/reindex.py asks for when `contextiq local` is running."""
-        return reindex(c, drop=drop, reembed=reembed)
+        return reindex(
+            c.vector_index,
+            c.embedder,
+            c.index_tables(),
+            drop=drop,
+            reembed=reembed,
+            opted_out=c.settings.events_opted_out,
+        )
 
     return router

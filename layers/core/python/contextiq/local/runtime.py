@@ -207,9 +207,18 @@ def _serve_locked(
             shutil.rmtree(index_dir)
         with say.step(f"Loading the embedding model ({container.settings.embedder})"):
             container.embedder.embed(["warm-up"])
-        with say.step("Rebuilding the vector index from the memories table") as step:
-            rebuilt = reindex(container, drop=True)
-            step["done"] = f"{rebuilt['upserted']:,} memories, {rebuilt['tombstones']:,} deleted"
+        with say.step("Rebuilding the vector index from the tables") as step:
+            rebuilt = reindex(
+                container.vector_index,
+                container.embedder,
+                container.index_tables(),
+                drop=True,
+                opted_out=container.settings.events_opted_out,
+            )
+            step["done"] = (
+                f"{rebuilt['upserted']:,} memories, {rebuilt['tombstones']:,} deleted, "
+                f"{rebuilt.get('events', 0):,} events"
+            )
         if not api_keys:
             api_keys = generated_key(data_dir)
         for key, tenant in api_keys.items():

@@ -127,6 +127,20 @@ def start_workers(stop: threading.Event) -> list[threading.Thread]:
                 stop.wait(1)
 
     threads = [threading.Thread(target=loop, args=p, name=f"poller-{p[1]}", daemon=True) for p in plan if p[0]]
+    from contextiq.local.streams import StreamPoller
+
+    poller = StreamPoller.for_settings(settings, Container(settings).dynamodb)
+
+    def stream_loop() -> None:
+        while not stop.is_set():
+            try:
+                if not poller.poll_once():
+                    stop.wait(0.5)
+            except Exception:
+                logger.exception("local stream poller error")
+                stop.wait(1)
+
+    threads.append(threading.Thread(target=stream_loop, name="poller-streams", daemon=True))
     for thread in threads:
         thread.start()
     return threads

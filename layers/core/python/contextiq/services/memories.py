@@ -274,9 +274,14 @@ class MemoryService:
         after: datetime | None = None,
         before: datetime | None = None,
         filters: tuple[Condition, ...] = (),
+        vector: Sequence[float] | None = None,
     ) -> list[tuple[StoredMemory, float]]:
+        """Best first; ``vector`` lets a caller that already embedded ``text`` reuse it."""
         now = self._clock()
-        vector = None if mode == "keyword" else self._embedder.embed_query(text)
+        if mode == "keyword":
+            vector = None
+        elif vector is None:
+            vector = self._embedder.embed_query(text)
         hits = self._index.search(
             SearchQuery(
                 tenant=tenant,
@@ -318,3 +323,19 @@ class MemoryService:
     def similar(self, tenant: str, scope: dict[str, str], text: str, top_k: int = 5) -> list[tuple[Memory, float]]:
         """The memories of ``scope`` closest in meaning to ``text`` (for consolidation), best first."""
         return [(s.memory, score) for s, score in self._query(tenant, scope, text, top_k, "semantic", None, None)]
+
+    def find(
+        self,
+        tenant: str,
+        scope: dict[str, str],
+        text: str,
+        top_k: int,
+        *,
+        after: datetime | None = None,
+        before: datetime | None = None,
+        filters: tuple[Condition, ...] = (),
+        vector: Sequence[float] | None = None,
+    ) -> list[tuple[Memory, float]]:
+        """Hybrid search for recall: the memories of ``scope``, best first."""
+        found = self._query(tenant, scope, text, top_k, "hybrid", None, None, after, before, filters, vector)
+        return [(s.memory, score) for s, score in found]

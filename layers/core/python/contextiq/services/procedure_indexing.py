@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from contextiq.services.indexing import _binary_as_bytes
 from contextiq.services.procedure_projection import apply_procedure_to_index, indexed_procedure
 from contextiq.services.trajectories import indexed_trajectory
 from contextiq.stores.dynamo.procedures import PROCEDURE_SK, parse_procedure_item
+from contextiq.stores.dynamo.streams import binary_as_bytes as _binary_as_bytes
 from contextiq.stores.dynamo.trajectories import TRAJECTORY_SK, TRAJECTORY_VERSION, parse_trajectory_item
 from contextiq.stores.vector.base import VectorIndex
 

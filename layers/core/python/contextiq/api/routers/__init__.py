@@ -14,7 +14,8 @@ def all_routers() -> list[APIRouter]:
     from contextiq.api.routers.jobs import router as jobs_router
     from contextiq.api.routers.memories import router as memories_router
     from contextiq.api.routers.procedures import router as procedures_router
+    from contextiq.api.routers.recall import router as recall_router
     from contextiq.api.routers.sessions import router as sessions_router
     from contextiq.api.routers.trajectories import router as trajectories_router
 
-    return [sessions_router, jobs_router, memories_router, procedures_router, trajectories_router]
+    return [sessions_router, jobs_router, memories_router, recall_router, procedures_router, trajectories_router]

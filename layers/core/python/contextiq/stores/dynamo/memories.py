@@ -85,8 +85,12 @@ class StoredMemory:
 
 
 def parse_memory_item(raw: dict[str, Any]) -> StoredMemory:
-    """A MEMORY item (from GetItem, Query or a stream image) -> StoredMemory."""
-    item = from_item(raw)
+    """A MEMORY item in wire format (GetItem, Query, Scan) -> StoredMemory."""
+    return memory_from_plain(from_item(raw))
+
+
+def memory_from_plain(item: dict[str, Any]) -> StoredMemory:
+    """A MEMORY item as plain values (``from_item``, or a parsed stream image) -> StoredMemory."""
     expire_at = item.get("expire_at")
     source = json.loads(item["source"]) if item.get("source") else None
     memory = Memory(

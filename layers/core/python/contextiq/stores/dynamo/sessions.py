@@ -14,6 +14,7 @@ by the service, so seqs have no gaps or repeats whatever the concurrency.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -197,6 +198,11 @@ class SessionStore:
                 "timestamp": isoformat(event.timestamp),
                 "metadata": dumps(event.metadata),
                 "expire_at": epoch(session.expire_time) if session.expire_time else None,
+                # what the stream indexer needs to place the event without reading the session
+                "tenant": tenant,
+                "session_id": session.id,
+                "user_id": session.user_id,
+                "app_name": session.app_name,
             }
         )
         try:
@@ -228,17 +234,62 @@ class SessionStore:
 
     @staticmethod
     def _to_event(session_id: str, raw: dict[str, Any]) -> Event:
-        item = from_item(raw)
-        return Event(
-            id=item["id"],
-            session_id=session_id,
-            seq=item["seq"],
-            author=item["author"],
-            role=item.get("role"),
-            content=loads_stored(item["content"]),
-            timestamp=item["timestamp"],
-            metadata=loads_stored(item["metadata"]),
+        return event_from_item(session_id, from_item(raw))
+
+    def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """BatchGetItem in chunks of 100, consistent reads, unprocessed keys retried."""
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(keys), 100):
+            request: dict[str, Any] = {self._table: {"Keys": keys[start : start + 100], "ConsistentRead": True}}
+            for _ in range(8):
+                resp = self._ddb.batch_get_item(RequestItems=request)
+                found.extend(resp.get("Responses", {}).get(self._table, []))
+                request = resp.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+        return found
+
+    def get_events(self, tenant: str, keys: list[tuple[str, int]]) -> dict[tuple[str, int], Event]:
+        """Events by (session_id, seq); missing ones are left out."""
+        unique = list(dict.fromkeys(keys))
+        raw = self._batch_get([to_item({"pk": session_pk(tenant, sid), "sk": event_sk(seq)}) for sid, seq in unique])
+        out: dict[tuple[str, int], Event] = {}
+        for item in raw:
+            sid = str(item["pk"]["S"]).rsplit("#S#", 1)[-1]
+            event = self._to_event(sid, item)
+            out[(sid, event.seq)] = event
+        return out
+
+    def get_sessions(self, tenant: str, session_ids: list[str], *, now: datetime) -> dict[str, Session]:
+        """The live sessions among ``session_ids`` (deleting or expired ones are left out)."""
+        raw = self._batch_get(
+            [to_item({"pk": session_pk(tenant, sid), "sk": SESSION_SK}) for sid in dict.fromkeys(session_ids)]
         )
+        out: dict[str, Session] = {}
+        for item in raw:
+            if "deleting" in item:
+                continue
+            session = self._to_session(item)
+            if session.expire_time is None or session.expire_time > now:
+                out[session.id] = session
+        return out
+
+    def scan_events(self, segment: int = 0, total_segments: int = 1) -> Iterator[dict[str, Any]]:
+        """Every event item of every tenant, as plain values (for scripts/reindex.py)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "FilterExpression": "begins_with(sk, :e)",
+            "ExpressionAttributeValues": values(e="E#"),
+            "Segment": segment,
+            "TotalSegments": total_segments,
+        }
+        while True:
+            resp = self._ddb.scan(**kwargs)
+            for raw in resp.get("Items", []):
+                yield from_item(raw)
+            if "LastEvaluatedKey" not in resp:
+                return
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
     def list_events(
         self, tenant: str, session_id: str, after_seq: int, limit: int, token: str | None
@@ -304,3 +355,17 @@ class SessionStore:
             if not requests:
                 return
         raise RuntimeError("DynamoDB kept returning unprocessed deletes; retry the DELETE")
+
+
+def event_from_item(session_id: str, item: dict[str, Any]) -> Event:
+    """An event item (plain values) -> Event."""
+    return Event(
+        id=item["id"],
+        session_id=session_id,
+        seq=item["seq"],
+        author=item["author"],
+        role=item.get("role"),
+        content=loads_stored(item["content"]),
+        timestamp=item["timestamp"],
+        metadata=loads_stored(item["metadata"]),
+    )

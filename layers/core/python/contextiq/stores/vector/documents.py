@@ -7,12 +7,14 @@ the same document, so they live here, next to the index, rather than in one of t
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from contextiq.models.filters import metadata_attrs
 from contextiq.models.memories import scope_key
+from contextiq.models.sessions import Event
 from contextiq.stores.dynamo.memories import StoredMemory
-from contextiq.stores.vector.base import IndexedMemory, VectorIndex
+from contextiq.stores.vector.base import IndexedMemory, Scalar, VectorIndex
 
 EVENT_VERSION = 1  # events are immutable: indexed at 1, removed (session delete / TTL) at 2
 
@@ -67,8 +69,13 @@ def event_document(
     timestamp_ms: int,
     vector: Sequence[float],
     expire_at: int | None,
+    metadata: Mapping[str, Any] | None = None,
 ) -> IndexedMemory:
-    attrs: dict[str, tuple[str, ...]] = {"session_id": (session_id,), "author": (author,)}
+    attrs: dict[str, tuple[Scalar, ...]] = {
+        **metadata_attrs(metadata or {}),
+        "session_id": (session_id,),
+        "author": (author,),
+    }
     if app_name is not None:
         attrs["app_name"] = (app_name,)
     return IndexedMemory(
@@ -84,3 +91,15 @@ def event_document(
         attrs=attrs,
         kind="event",
     )
+
+
+def event_text(event: Event) -> str:
+    """The searchable text of an event: ``content.text`` and the ``text`` of its parts."""
+    pieces: list[str] = []
+    text = event.content.get("text")
+    if isinstance(text, str):
+        pieces.append(text)
+    for part in event.content.get("parts") or []:
+        if isinstance(part, dict) and isinstance(part.get("text"), str):
+            pieces.append(part["text"])
+    return "\n".join(p.strip() for p in pieces if p.strip())

@@ -1,0 +1,80 @@
+"""Episode search (the events said in sessions) and unified recall (memories + events)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, StringConstraints, model_validator
+
+from contextiq import limits
+from contextiq.models.common import Name, Request
+from contextiq.models.filters import MetadataFilter
+from contextiq.models.memories import EventTime, Memory, Scope, check_window
+from contextiq.models.sessions import Event
+
+Query = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=limits.MAX_QUERY_CHARS)]
+Mode = Literal["hybrid", "semantic", "keyword"]
+Source = Literal["memory", "event"]
+
+
+class EventSearchRequest(Request):
+    user_id: Name
+    app_name: Name | None = None
+    session_id: Name | None = None
+    query: Query
+    top_k: int = Field(default=10, ge=1, le=limits.MAX_TOP_K)
+    mode: Mode = "hybrid"
+    after: EventTime | None = Field(default=None, description="only events with timestamp >= after")
+    before: EventTime | None = Field(default=None, description="only events with timestamp < before")
+
+    @model_validator(mode="after")
+    def _window(self) -> EventSearchRequest:
+        check_window(self.after, self.before)
+        return self
+
+
+class EventResult(BaseModel):
+    event: Event
+    score: float
+
+
+class EventSearchResponse(BaseModel):
+    results: list[EventResult]
+
+
+class RecallRequest(Request):
+    scope: Scope
+    query: Query
+    top_k: int = Field(default=10, ge=1, le=limits.MAX_TOP_K)
+    sources: list[Source] | None = Field(
+        default=None,
+        min_length=1,
+        description="what to search: memories of the scope and/or events of the scope's user "
+        "(and app_name, when the scope has one); default both",
+    )
+    after: EventTime | None = None
+    before: EventTime | None = None
+    filter: MetadataFilter | None = None
+    use_query_dates: bool = Field(
+        default=True,
+        description='turn date expressions in the query ("in 2022", "last May") into an after/before window '
+        "when none is given (see docs/search.md)",
+    )
+
+    @model_validator(mode="after")
+    def _window(self) -> RecallRequest:
+        check_window(self.after, self.before)
+        return self
+
+
+class RecallResult(BaseModel):
+    type: Source
+    score: float
+    memory: Memory | None = None
+    event: Event | None = None
+
+
+class RecallResponse(BaseModel):
+    results: list[RecallResult]
+    after: EventTime | None = Field(default=None, description="the window applied (given, or read from the query)")
+    before: EventTime | None = None

@@ -1,0 +1,89 @@
+"""DynamoDB stream records, parsed once: what changed in the memories and sessions tables.
+
+The indexer handler gets Powertools ``DynamoDBRecord``s (images already deserialised, numbers as
+``Decimal``, binary attributes still base64 text as Lambda delivers them); this module turns one into a
+``MemoryChange`` or an ``EventChange`` that the indexing service applies, or ``None`` for items the index
+does not hold (revisions, session items).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from contextiq.models.sessions import Event
+from contextiq.stores.dynamo.memories import MEMORY_SK, StoredMemory, memory_from_plain
+from contextiq.stores.dynamo.sessions import event_from_item
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+_BINARY = frozenset({"vector"})  # binary attributes of the items the index holds
+
+
+@dataclass(frozen=True)
+class MemoryChange:
+    stored: StoredMemory
+    removed: bool  # REMOVE: TTL expiry of a memory or of its tombstone
+
+
+@dataclass(frozen=True)
+class EventChange:
+    tenant: str
+    user_id: str
+    app_name: str | None
+    event: Event
+    expire_at: int | None  # the session's expiry, epoch seconds
+    removed: bool  # REMOVE: the session was deleted, or its TTL expired
+
+
+def plain(image: Mapping[str, Any]) -> dict[str, Any]:
+    """A deserialised stream image as the plain values the repositories parse."""
+    out: dict[str, Any] = {}
+    for key, value in image.items():
+        if isinstance(value, Decimal):
+            value = int(value) if value == value.to_integral_value() else float(value)
+        elif key in _BINARY and isinstance(value, str):
+            value = base64.b64decode(value)
+        elif isinstance(value, bytes | bytearray | memoryview):
+            value = bytes(value)
+        elif isinstance(value, set):
+            value = sorted(value)
+        out[key] = value
+    return out
+
+
+def parse_stream_record(record: DynamoDBRecord) -> MemoryChange | EventChange | None:
+    removed = str(record.event_name.name if record.event_name else "") == "REMOVE"
+    data = record.dynamodb
+    if data is None:
+        return None
+    image = data.old_image if removed else data.new_image
+    if not image:
+        return None
+    item = plain(image)
+    sk = str(item.get("sk", ""))
+    if sk == MEMORY_SK:
+        return MemoryChange(memory_from_plain(item), removed)
+    if sk.startswith("E#") and "user_id" in item and "tenant" in item:
+        return EventChange(
+            tenant=item["tenant"],
+            user_id=item["user_id"],
+            app_name=item.get("app_name"),
+            event=event_from_item(item["session_id"], item),
+            expire_at=item.get("expire_at"),
+            removed=removed,
+        )
+    return None  # revisions, session items, events written before they carried their owner
+
+
+def binary_as_bytes(image: Mapping[str, Any]) -> dict[str, Any]:
+    """A stream image still in wire format, its base64 binary attributes (as Lambda delivers them) as
+    bytes, which boto3's deserialiser wants (used by the procedures indexer)."""
+    return {
+        k: {"B": base64.b64decode(v["B"])} if isinstance(v, dict) and isinstance(v.get("B"), str) else v
+        for k, v in image.items()
+    }
