@@ -40,13 +40,15 @@ def generation_queues(settings: Settings) -> list[tuple[str, str]]:
 
 @contextmanager
 def in_process_stack(data_dir: Path, **overrides: Any) -> Iterator[tuple[Container, Callable[[], None]]]:
-    """Yield (container, drain): ``drain()`` runs the generation queues dry through functions/*/handler.py."""
+    """Yield (container, drain): ``drain()`` runs the generation queues dry through functions/*/handler.py,
+    then the tables' streams through the indexer (events become searchable)."""
     from moto import mock_aws
 
     from contextiq.local import workers
     from contextiq.local.bootstrap import bootstrap
     from contextiq.local.moto_fidelity import patch_moto
     from contextiq.local.runtime import LOCAL_ENV_DEFAULTS
+    from contextiq.local.streams import StreamPoller
 
     saved = dict(os.environ)
     for key, value in LOCAL_ENV_DEFAULTS.items():
@@ -65,8 +67,11 @@ def in_process_stack(data_dir: Path, **overrides: Any) -> Iterator[tuple[Contain
             original_retry = workers.RETRY_AFTER_SECONDS
             workers.RETRY_AFTER_SECONDS = 0
 
+            poller = StreamPoller.for_settings(ready, container.dynamodb)
+
             def drain() -> None:
                 workers.drain(container.sqs, queues)
+                poller.drain()  # the sessions stream indexes events (and the memories stream re-applies)
 
             try:
                 yield container, drain
