@@ -126,6 +126,13 @@ def test_async_client_has_the_same_surface_as_the_sync_client(resource: str) -> 
     assert list(inspect.signature(Client).parameters) == list(inspect.signature(AsyncClient).parameters)
 
 
+def test_both_clients_have_the_same_top_level_methods() -> None:
+    sync, asyn = _public_methods(Client), _public_methods(AsyncClient)
+    assert {n for n in sync if n not in ("close",)} == {n for n in asyn if n not in ("close",)}
+    for name in sync:
+        assert list(sync[name].parameters) == list(asyn[name].parameters), name
+
+
 def test_every_route_is_called_by_a_client_method() -> None:
     source = inspect.getsource(client) + inspect.getsource(procedural)
     uncalled = [name for name in ROUTES if f'"{name}"' not in source]

@@ -8,7 +8,7 @@ import asyncio
 import builtins
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
@@ -75,6 +75,31 @@ class AsyncClient:
                     return _core.parse(prepared, response, attempt)
                 await self._sleep(self.retry.delay(attempt, response))
             attempt += 1
+
+    async def recall(
+        self,
+        scope: dict[str, str],
+        query: str,
+        *,
+        top_k: int = 10,
+        sources: builtins.list[m.RecallSource] | None = None,
+        after: datetime | None = None,
+        before: datetime | None = None,
+        filter: dict[str, Any] | None = None,
+        use_query_dates: bool = True,
+    ) -> m.RecallResponse:
+        """Memories of the scope and events of its user's sessions, fused by rank (``sources`` narrows)."""
+        body = m.RecallRequest(
+            scope=scope,
+            query=query,
+            top_k=top_k,
+            sources=sources,
+            after=after,
+            before=before,
+            filter=filter,
+            use_query_dates=use_query_dates,
+        )
+        return await self._call("recall", body=body)
 
     async def _pages(self, fetch: Callable[[str | None], Awaitable[m.Page[T]]]) -> AsyncIterator[T]:
         token: str | None = None
@@ -191,32 +216,21 @@ class Events(_Resource):
         after: datetime | None = None,
         before: datetime | None = None,
     ) -> m.EventSearchResponse:
-        """Search what was said in one user's sessions (events are indexed asynchronously, in seconds)."""
+        """Search what was said in one user's sessions (optionally one app or one session)."""
         body = m.EventSearchRequest(
-            user_id=user_id, query=query, app_name=app_name, session_id=session_id, top_k=top_k, mode=mode,
-            after=after, before=before,
-        )  # fmt: skip
+            user_id=user_id,
+            app_name=app_name,
+            session_id=session_id,
+            query=query,
+            top_k=top_k,
+            mode=mode,
+            after=after,
+            before=before,
+        )
         return await self._c._call("search_events", body=body)
 
 
 class Memories(_Resource):
-    async def recall(
-        self,
-        scope: dict[str, str],
-        query: str,
-        *,
-        top_k: int = 10,
-        sources: builtins.list[Literal["memory", "event"]] | None = None,
-        after: datetime | None = None,
-        before: datetime | None = None,
-        filter: dict[str, Any] | None = None,
-    ) -> m.RecallResponse:
-        """Memories of ``scope`` and events of its user, fused (see docs/search.md, "Unified recall")."""
-        body = m.RecallRequest(
-            scope=scope, query=query, top_k=top_k, sources=sources, after=after, before=before, filter=filter
-        )
-        return await self._c._call("recall", body=body)
-
     async def add(
         self,
         scope: dict[str, str],

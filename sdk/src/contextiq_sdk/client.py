@@ -6,7 +6,7 @@ import builtins
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
@@ -73,6 +73,31 @@ class Client:
                     return _core.parse(prepared, response, attempt)
                 self._sleep(self.retry.delay(attempt, response))
             attempt += 1
+
+    def recall(
+        self,
+        scope: dict[str, str],
+        query: str,
+        *,
+        top_k: int = 10,
+        sources: builtins.list[m.RecallSource] | None = None,
+        after: datetime | None = None,
+        before: datetime | None = None,
+        filter: dict[str, Any] | None = None,
+        use_query_dates: bool = True,
+    ) -> m.RecallResponse:
+        """Memories of the scope and events of its user's sessions, fused by rank (``sources`` narrows)."""
+        body = m.RecallRequest(
+            scope=scope,
+            query=query,
+            top_k=top_k,
+            sources=sources,
+            after=after,
+            before=before,
+            filter=filter,
+            use_query_dates=use_query_dates,
+        )
+        return self._call("recall", body=body)
 
     def _pages(self, fetch: Callable[[str | None], m.Page[T]]) -> Iterator[T]:
         token: str | None = None
@@ -182,11 +207,17 @@ class Events(_Resource):
         after: datetime | None = None,
         before: datetime | None = None,
     ) -> m.EventSearchResponse:
-        """Search what was said in one user's sessions (events are indexed asynchronously, in seconds)."""
+        """Search what was said in one user's sessions (optionally one app or one session)."""
         body = m.EventSearchRequest(
-            user_id=user_id, query=query, app_name=app_name, session_id=session_id, top_k=top_k, mode=mode,
-            after=after, before=before,
-        )  # fmt: skip
+            user_id=user_id,
+            app_name=app_name,
+            session_id=session_id,
+            query=query,
+            top_k=top_k,
+            mode=mode,
+            after=after,
+            before=before,
+        )
         return self._c._call("search_events", body=body)
 
 
@@ -230,23 +261,6 @@ class Memories(_Resource):
         self, scope: dict[str, str], *, topic: str | None = None, page_size: int | None = None
     ) -> Iterator[m.Memory]:
         return self._c._pages(lambda t: self.list(scope, topic=topic, limit=page_size, next_token=t))
-
-    def recall(
-        self,
-        scope: dict[str, str],
-        query: str,
-        *,
-        top_k: int = 10,
-        sources: builtins.list[Literal["memory", "event"]] | None = None,
-        after: datetime | None = None,
-        before: datetime | None = None,
-        filter: dict[str, Any] | None = None,
-    ) -> m.RecallResponse:
-        """Memories of ``scope`` and events of its user, fused (see docs/search.md, "Unified recall")."""
-        body = m.RecallRequest(
-            scope=scope, query=query, top_k=top_k, sources=sources, after=after, before=before, filter=filter
-        )
-        return self._c._call("recall", body=body)
 
     def search(
         self,

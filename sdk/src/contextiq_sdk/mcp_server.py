@@ -100,17 +100,39 @@ def build_server(client: AsyncClient, default_scope: dict[str, str] | None = Non
         return _memory(memory)
 
     @server.tool(
-        description="Search long-term memory by meaning and keywords. Ask a natural-language question "
-        "('what does the user eat?'); returns the most relevant facts with their ids and scores (higher is "
-        "more relevant)."
+        description="Search long-term memory by meaning and keywords: the scope's stored facts and what was "
+        "said in its user's past sessions, fused and best first. Ask a natural-language question ('what does "
+        "the user eat?', 'what did we discuss last May?'). Each result is a memory (id, fact) or a past event "
+        "(session_id, seq, text) with a score (higher is more relevant)."
     )
     async def recall(
         query: Annotated[str, Field(description="What you want to know, in natural language.")],
         scope: Scope = None,
-        top_k: Annotated[int, Field(ge=1, le=100, description="How many facts to return (1-100).")] = 5,
+        top_k: Annotated[int, Field(ge=1, le=100, description="How many results to return (1-100).")] = 5,
+        sources: Annotated[
+            list[Literal["memory", "event"]] | None,
+            Field(description='Only "memory" (stored facts) or only "event" (past conversation); default both.'),
+        ] = None,
     ) -> dict[str, Any]:
-        found = await call(client.memories.search(scope_of(scope), query, top_k=top_k))
-        return {"results": [_memory(r.memory, r.score) for r in found.results]}
+        found = await call(client.recall(scope_of(scope), query, top_k=top_k, sources=sources))
+        results: list[dict[str, Any]] = []
+        for hit in found.results:
+            if hit.memory is not None:
+                results.append({"type": "memory", **_memory(hit.memory, hit.score)})
+            elif hit.event is not None:
+                event = hit.event
+                results.append(
+                    {
+                        "type": "event",
+                        "session_id": event.session_id,
+                        "seq": event.seq,
+                        "author": event.author,
+                        "text": event.text,
+                        "time": event.timestamp.isoformat(),
+                        "score": round(hit.score, 4),
+                    }
+                )
+        return {"results": results}
 
     @server.tool(
         description="Delete one memory by its id (from `recall` or `list_memories`). Use it when the user asks "

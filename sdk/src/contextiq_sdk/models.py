@@ -187,7 +187,7 @@ class SearchResponse(Response):
     results: list[SearchResult]
 
 
-# --- episodes and recall -----------------------------------------------------------------------------
+# --- events search and recall ------------------------------------------------------------------------
 
 
 class EventSearchRequest(Request):
@@ -210,11 +210,14 @@ class EventSearchResponse(Response):
     results: list[EventResult]
 
 
+RecallSource = Literal["memory", "event"]
+
+
 class RecallRequest(Request):
     scope: dict[str, str]
     query: str
     top_k: int = 10
-    sources: list[Literal["memory", "event"]] | None = None
+    sources: list[RecallSource] | None = None
     after: datetime | None = None
     before: datetime | None = None
     filter: dict[str, Any] | None = None
@@ -222,7 +225,7 @@ class RecallRequest(Request):
 
 
 class RecallResult(Response):
-    type: Literal["memory", "event"]
+    type: RecallSource
     score: float
     memory: Memory | None = None
     event: Event | None = None
