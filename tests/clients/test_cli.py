@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,15 @@ def test_sessions_events_generate_and_memories(cli, uid: str) -> None:
     memory = json.loads(out)
     code, out, _ = cli("memories", "search", "--scope", f"user_id={uid}", "night trains", "--top-k", "1")
     assert code == 0 and out.splitlines()[0].split() == ["SCORE", "ID", "FACT"] and memory["id"] in out
+    code, out, _ = cli("recall", "--scope", f"user_id={uid}", "night trains", "--source", "memory")
+    assert code == 0 and out.splitlines()[0].split() == ["TYPE", "SCORE", "ID", "TEXT"] and memory["id"] in out
+    for _ in range(100):  # events are indexed from the sessions stream, asynchronously
+        code, out, _ = cli("events", "search", "--user-id", uid, "vegetarian")
+        if "vegetarian" in out:
+            break
+        time.sleep(0.3)
+    assert code == 0 and out.splitlines()[0].split() == ["SCORE", "SESSION_ID", "SEQ", "TEXT"] and sid in out
+
     code, out, _ = cli("memories", "list", "--scope", f"user_id={uid}", "--all", "--json")
     assert memory["id"] in {m["id"] for m in json.loads(out)} and len(json.loads(out)) >= 2
     assert cli("memories", "get", memory["id"])[0] == 0

@@ -52,7 +52,7 @@ def test_tools_and_resources_over_stdio(live: Server, client_env: dict[str, str]
             other = _payload(
                 await mcp.call_tool("remember", {"fact": "Bob likes cats", "scope": {"user_id": uid + "-b"}})
             )
-            found = _payload(await mcp.call_tool("recall", {"query": "allergic to cats", "top_k": 3}))
+            found = _payload(await mcp.call_tool("recall", {"query": "allergic to cats", "sources": ["memory"]}))
             assert [r["id"] for r in found["results"]] == [stored["id"]]  # default scope only
 
             await mcp.call_tool("append_event", {"session_id": session.id, "text": "I am vegetarian.", "role": "user"})
@@ -62,6 +62,14 @@ def test_tools_and_resources_over_stdio(live: Server, client_env: dict[str, str]
                 await mcp.call_tool("generate_memories", {"messages": [{"role": "user", "text": "I live in Madrid."}]})
             )
             assert job["status"] == "SUCCEEDED"
+
+            for _ in range(200):  # events reach recall once the stream has indexed them
+                fused = _payload(await mcp.call_tool("recall", {"query": "vegetarian", "sources": ["event"]}))
+                if "event" in {r["type"] for r in fused["results"]}:
+                    break
+                await asyncio.sleep(0.3)
+            event = next(r for r in fused["results"] if r["type"] == "event")
+            assert (event["session_id"], event["text"]) == (session.id, "I am vegetarian.")
 
             listed = _payload(await mcp.call_tool("list_memories", {"limit": 100}))
             facts = {m["fact"] for m in listed["items"]}

@@ -236,3 +236,22 @@ def test_event_time_and_search_window(sdk: Client, uid: str) -> None:
     assert [r.memory.id for r in filtered.results] == [tagged.id]
     ranged = sdk.memories.search(scope, "lives in Berlin", filter={"metadata.n": {"gte": 4}})
     assert ranged.results == []
+
+
+def test_events_search_and_recall(sdk: Client, uid: str) -> None:
+    import time
+
+    session = sdk.sessions.create(uid, "travel")
+    sdk.events.append(session.id, "user", "We booked the ferry to Santorini for June.", role="user")
+    memory = sdk.memories.add({"user_id": uid}, "prefers a ferry to a flight")
+    deadline = time.monotonic() + 60  # events are indexed from the sessions stream, asynchronously
+    while not (hits := sdk.events.search(uid, "ferry Santorini", app_name="travel").results):
+        assert time.monotonic() < deadline, "the event was never indexed"
+        time.sleep(0.3)
+    assert hits[0].event.session_id == session.id and hits[0].event.seq == 1
+
+    fused = sdk.recall({"user_id": uid}, "ferry", top_k=5)
+    assert {r.type for r in fused.results} == {"memory", "event"}
+    assert memory.id in {r.memory.id for r in fused.results if r.memory}
+    only = sdk.recall({"user_id": uid}, "ferry", sources=["memory"])
+    assert [r.type for r in only.results] == ["memory"]

@@ -20,7 +20,7 @@ from contextiq_sdk import models as m
 from contextiq_sdk.client import Client
 from contextiq_sdk.errors import APIError, ConfigurationError, ContextIQError
 
-COMMANDS = ("sessions", "events", "memories", "generate", "jobs")
+COMMANDS = ("sessions", "events", "memories", "generate", "recall", "jobs")
 Handler = Callable[[Client, argparse.Namespace], Any]
 
 
@@ -81,6 +81,18 @@ COLUMNS: dict[type[BaseModel], list[tuple[str, Callable[[Any], Any]]]] = {
         ("id", lambda r: r.memory.id),
         ("fact", lambda r: r.memory.fact),
     ],
+    m.RecallResult: [
+        ("type", lambda r: r.type),
+        ("score", lambda r: f"{r.score:.3f}"),
+        ("id", lambda r: r.memory.id if r.memory else f"{r.event.session_id}#{r.event.seq}"),
+        ("text", lambda r: r.memory.fact if r.memory else r.event.text),
+    ],
+    m.EventResult: [
+        ("score", lambda r: f"{r.score:.3f}"),
+        ("session_id", lambda r: r.event.session_id),
+        ("seq", lambda r: r.event.seq),
+        ("text", lambda r: r.event.text),
+    ],
     m.Revision: [
         ("version", lambda r: r.version),
         ("action", lambda r: r.action.value),
@@ -126,7 +138,7 @@ def render(result: Any, as_json: bool) -> str | None:
     if isinstance(result, m.Page):
         text = table(result.items)
         return text + (f"\nnext_token: {result.next_token}" if result.next_token else "")
-    if isinstance(result, m.SearchResponse):
+    if isinstance(result, m.SearchResponse | m.RecallResponse | m.EventSearchResponse):
         return table(result.results)
     if isinstance(result, BaseModel):
         return table([result])
@@ -166,6 +178,10 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("memories", "add"): lambda c, a: c.memories.add(
         _scope(a), a.fact, topics=a.topic, metadata=a.metadata, ttl_seconds=a.ttl_seconds
     ),
+    ("events", "search"): lambda c, a: c.events.search(
+        a.user_id, a.query, app_name=a.app_name, session_id=a.session_id, top_k=a.top_k, mode=a.mode
+    ),
+    ("recall", None): lambda c, a: c.recall(_scope(a), a.query, top_k=a.top_k, sources=a.source),
     ("memories", "get"): lambda c, a: c.memories.get(a.id),
     ("memories", "list"): lambda c, a: _page(
         a,
@@ -245,7 +261,7 @@ def add_commands(sub: Any) -> None:
     _listing(p)
     action(s, "sessions", "delete", "delete a session and its events").add_argument("id")
 
-    e = group("events", "a session's events: append, list")
+    e = group("events", "a session's events: append, list, search")
     p = action(e, "events", "append", "append an event to a session")
     p.add_argument("session_id")
     p.add_argument("--author", required=True)
@@ -257,6 +273,14 @@ def add_commands(sub: Any) -> None:
     p.add_argument("session_id")
     p.add_argument("--after-seq", type=int)
     _listing(p)
+
+    p = action(e, "events", "search", "search what was said in a user's sessions")
+    p.add_argument("--user-id", required=True)
+    p.add_argument("query")
+    p.add_argument("--app-name")
+    p.add_argument("--session-id")
+    p.add_argument("--top-k", type=int, default=10)
+    p.add_argument("--mode", choices=["hybrid", "semantic", "keyword"], default="hybrid")
 
     mem = group("memories", "long-term memories: add, get, list, search, revisions, delete")
     p = action(mem, "memories", "add", "add a fact to a scope")
@@ -293,6 +317,13 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--after-seq", type=int)
     p.add_argument("--wait", action="store_true", help="wait for the job to finish")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait (with --wait)")
+
+    p = sub.add_parser("recall", help="memories and past events of a scope, fused", parents=[common])
+    p.set_defaults(handler=HANDLERS[("recall", None)], action=None, run=run)
+    _scope_option(p)
+    p.add_argument("query")
+    p.add_argument("--top-k", type=int, default=10)
+    p.add_argument("--source", choices=["memory", "event"], action="append", help="only this source (repeatable)")
 
     j = group("jobs", "generation jobs: get")
     p = action(j, "jobs", "get", "show a job")

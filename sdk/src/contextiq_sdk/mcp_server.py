@@ -9,6 +9,7 @@ default scope). Serves stdio, or streamable HTTP with ``--http PORT``. Needs the
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -287,6 +288,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     server = build_server(client, scope)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per API call drowns the client's log
     if args.http:
         server.run("streamable-http", host=args.host, port=args.http)
     else:
