@@ -72,10 +72,6 @@ ROUTES: dict[str, Route] = {
         m.GenerateRequest,
         idempotency_key=True,
     ),
-    "search_events": Route(
-        "searchEvents", "POST", "/v1/events/search", {200: m.EventSearchResponse}, m.EventSearchRequest, read_only=True
-    ),
-    "recall": Route("recall", "POST", "/v1/recall", {200: m.RecallResponse}, m.RecallRequest, read_only=True),
     "get_job": Route("getJob", "GET", "/v1/jobs/{job_id}", {200: m.Job}),
     "create_procedure": Route(
         "createProcedure", "POST", "/v1/procedures", {201: p.Procedure}, p.ProcedureCreate, idempotency_key=True
