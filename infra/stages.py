@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Literal
 
 # Every Lambda function of the stack; ``functions/<name>/handler.py`` holds its entry point.
-API_FUNCTIONS: tuple[str, ...] = ("sessions", "memories", "jobs", "procedures")
+API_FUNCTIONS: tuple[str, ...] = ("sessions", "memories", "jobs", "procedures", "authorizer")
 WORKER_FUNCTIONS: tuple[str, ...] = (
     "extraction",
     "consolidation",
@@ -198,6 +198,20 @@ class BedrockModel:
 
 
 @dataclass(frozen=True)
+class WafConfig:
+    """AWS WAF on the API stage: the per-IP rate-based rule (managed rule groups are the same everywhere)."""
+
+    rate_limit: int = 2000  # requests per client IP per evaluation window
+    evaluation_window_seconds: int = 300
+
+    def __post_init__(self) -> None:
+        if self.rate_limit < 10:
+            raise ValueError("AWS WAF rate-based rules need a limit of at least 10")
+        if self.evaluation_window_seconds not in (60, 120, 300, 600):
+            raise ValueError("evaluation_window_seconds must be 60, 120, 300 or 600")
+
+
+@dataclass(frozen=True)
 class AlarmThresholds:
     api_5xx_rate_percent: float = 1.0  # share of requests answered 5xx, per 5 minutes
     api_p99_latency_ms: int = 3000
@@ -232,6 +246,10 @@ class StageConfig:
     embedding_dimensions: int = 1024
     alarm_email: str | None = None
     alarms: AlarmThresholds = field(default_factory=AlarmThresholds)
+    waf: WafConfig = field(default_factory=WafConfig)
+    # How long API Gateway caches the key authorizer's answer per key: also how long a revoked key can
+    # keep working (docs/infrastructure.md). 0 disables the cache (one authorizer call per request).
+    authorizer_cache_seconds: int = 300
     # How often the stale-job sweeper runs (EventBridge schedule).
     job_sweep_minutes: int = 10
     # Extra IAM principals (e.g. an operator role running scripts/reindex.py) allowed on the domain.
@@ -255,6 +273,8 @@ class StageConfig:
             reserved = self.functions[name].reserved_concurrency
             if reserved is not None and worker.max_concurrency > reserved:
                 raise ValueError(f"{name}: event source max_concurrency exceeds the reserved concurrency")
+        if not 0 <= self.authorizer_cache_seconds <= 3600:
+            raise ValueError("authorizer_cache_seconds must be within 0..3600 (API Gateway's limit)")
         if not 1 <= self.job_sweep_minutes <= 60:
             raise ValueError("job_sweep_minutes must be within 1..60")
         if self.usage_plan.throttle.rate_limit > self.api_throttle.rate_limit:
@@ -281,6 +301,7 @@ CLAUDE_HAIKU_4_5_US = BedrockModel(
 _API_SMALL = FunctionConfig(memory_mb=512, timeout_seconds=29)
 _API_LARGE = FunctionConfig(memory_mb=1024, timeout_seconds=29)
 _SWEEPER = FunctionConfig(memory_mb=256, timeout_seconds=120, reserved_concurrency=None)
+_AUTHORIZER = FunctionConfig(memory_mb=256, timeout_seconds=10)
 
 STAGES: Mapping[str, StageConfig] = MappingProxyType(
     {
@@ -302,6 +323,7 @@ STAGES: Mapping[str, StageConfig] = MappingProxyType(
                 "procedure_learning": FunctionConfig(memory_mb=1024, timeout_seconds=60),
                 "procedure_indexer": FunctionConfig(memory_mb=512, timeout_seconds=60),
                 "sweeper": _SWEEPER,
+                "authorizer": _AUTHORIZER,
             },
             extraction=QueueWorkerConfig(batch_size=1, max_concurrency=2),
             consolidation=QueueWorkerConfig(batch_size=1, max_concurrency=2),
@@ -310,6 +332,7 @@ STAGES: Mapping[str, StageConfig] = MappingProxyType(
             usage_plan=UsagePlanConfig(Throttle(rate_limit=10, burst_limit=20), quota_limit=10_000),
             search=SearchConfig(instance_type="t3.small.search", instance_count=1, volume_size_gb=10),
             alarms=AlarmThresholds(api_5xx_rate_percent=5.0, api_p99_latency_ms=5000, lambda_error_count=10),
+            waf=WafConfig(rate_limit=500),
         ),
         "staging": StageConfig(
             name="staging",
@@ -329,6 +352,7 @@ STAGES: Mapping[str, StageConfig] = MappingProxyType(
                 "procedure_learning": FunctionConfig(memory_mb=1024, timeout_seconds=60),
                 "procedure_indexer": FunctionConfig(memory_mb=512, timeout_seconds=60),
                 "sweeper": _SWEEPER,
+                "authorizer": _AUTHORIZER,
             },
             extraction=QueueWorkerConfig(batch_size=1, max_concurrency=5),
             consolidation=QueueWorkerConfig(batch_size=1, max_concurrency=5),
@@ -360,6 +384,7 @@ STAGES: Mapping[str, StageConfig] = MappingProxyType(
                 "procedure_learning": FunctionConfig(memory_mb=1024, timeout_seconds=60),
                 "procedure_indexer": FunctionConfig(memory_mb=1024, timeout_seconds=60),
                 "sweeper": _SWEEPER,
+                "authorizer": _AUTHORIZER,
             },
             extraction=QueueWorkerConfig(batch_size=1, max_concurrency=10),
             consolidation=QueueWorkerConfig(batch_size=1, max_concurrency=10),
@@ -377,6 +402,7 @@ STAGES: Mapping[str, StageConfig] = MappingProxyType(
                 dedicated_master_count=3,
             ),
             alarms=AlarmThresholds(api_5xx_rate_percent=1.0, api_p99_latency_ms=2000, lambda_error_count=3),
+            waf=WafConfig(rate_limit=10_000),
         ),
     }
 )

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Manage the tenant API keys of a deployed stage.
 
-    python scripts/api_keys.py create --stage dev --tenant acme [--name acme-ci]
+    python scripts/api_keys.py create --stage dev --tenant acme [--role read|write|admin] [--name acme-ci]
     python scripts/api_keys.py list   --stage dev [--tenant acme]
     python scripts/api_keys.py revoke --stage dev --key-id abc123 [--tenant acme]
 
 ``create`` makes an API Gateway key, adds it to the stage's usage plan and records
-``{pk: "K#" + sha256(key), tenant, key_id, name, create_time}`` in the api-keys table, which the API
+``{pk: "K#" + sha256(key), tenant, key_id, name, role, create_time}`` in the api-keys table, which the API
 functions use to map a request's key to its tenant. The key value is printed once, never stored.
 ``list`` shows the keys of the usage plan with their tenant; ``revoke`` deletes the table item and
 then the key.
@@ -67,7 +67,13 @@ def check_tenant(tenant: str) -> str:
 
 
 def create_key(
-    apigateway: Any, store: Any, usage_plan_id: str, stage: str, tenant: str, name: str | None
+    apigateway: Any,
+    store: Any,
+    usage_plan_id: str,
+    stage: str,
+    tenant: str,
+    name: str | None,
+    role: str = "write",
 ) -> dict[str, str]:
     tenant = check_tenant(tenant)
     name = name or f"{stage}-{tenant}-{datetime.now(UTC):%Y%m%d%H%M%S}"
@@ -81,11 +87,18 @@ def create_key(
     key_id, value = key["id"], key["value"]
     try:
         apigateway.create_usage_plan_key(usagePlanId=usage_plan_id, keyId=key_id, keyType="API_KEY")
-        store.put(api_key=value, tenant=tenant, key_id=key_id, name=name)
+        store.put(api_key=value, tenant=tenant, key_id=key_id, name=name, role=role)
     except Exception:
         apigateway.delete_api_key(apiKey=key_id)  # no half-created key left behind
         raise
-    return {"key_id": key_id, "api_key": value, "tenant": tenant, "name": name, "usage_plan_id": usage_plan_id}
+    return {
+        "key_id": key_id,
+        "api_key": value,
+        "tenant": tenant,
+        "role": role,
+        "name": name,
+        "usage_plan_id": usage_plan_id,
+    }
 
 
 def _usage_plan_key_ids(apigateway: Any, usage_plan_id: str) -> Iterator[str]:
@@ -146,6 +159,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--stage", required=True, help="dev, staging or prod (stack ContextIQ-<stage>)")
     parser.add_argument("--tenant", help="required for create; a filter for list; a safety check for revoke")
     parser.add_argument("--name", help="key name (create); default <stage>-<tenant>-<timestamp>")
+    parser.add_argument(
+        "--role",
+        choices=("read", "write", "admin"),
+        default="write",
+        help="create: read (GET and search), write (everything on data, the default), admin (keys and operations)",
+    )
     parser.add_argument("--key-id", help="the API Gateway key id (revoke)")
     parser.add_argument("--usage-plan-id", help="override the stack output UsagePlanId")
     parser.add_argument("--table", help="override the stack output ApiKeysTableName")
@@ -167,7 +186,7 @@ def main(argv: list[str] | None = None, session: Any = None) -> int:
     store = make_store(table, session.client("dynamodb"))
     result: Any
     if args.command == "create":
-        result = create_key(apigateway, store, usage_plan_id, args.stage, args.tenant, args.name)
+        result = create_key(apigateway, store, usage_plan_id, args.stage, args.tenant, args.name, args.role)
         print("store the api_key now: it is not shown again", file=sys.stderr)
     elif args.command == "list":
         result = list_keys(apigateway, usage_plan_id, args.tenant)

@@ -265,6 +265,21 @@ EVENTS: dict[str, dict[str, dict[str, Any]]] = {
         ),
         "memory_expired": stream_event("REMOVE", None, memory_image(2, "The user is vegan")),
     },
+    "authorizer": {
+        # API Gateway REQUEST authorizer input (payload of a REST API Lambda authorizer)
+        "request": {
+            "type": "REQUEST",
+            "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abc123/dev/GET/v1/sessions",
+            "resource": "/v1/sessions",
+            "path": "/v1/sessions",
+            "httpMethod": "GET",
+            "headers": {"x-api-key": "sample-key"},
+            "queryStringParameters": {},
+            "pathParameters": {},
+            "stageVariables": {},
+            "requestContext": {"stage": "dev", "requestId": "r-1", "apiId": "abc123", "httpMethod": "GET"},
+        }
+    },
     "sweeper": {
         # EventBridge "Scheduled Event" (the rule in infra/components/workers.py); the body is not read.
         "scheduled": {

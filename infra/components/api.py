@@ -1,7 +1,9 @@
 """The HTTP side: the sessions, memories, jobs and procedures functions behind an API Gateway REST API.
 
-Every method is a Lambda proxy integration with ``api_key_required=True`` (the key identifies the
-tenant; the function resolves it through the api-keys table) except ``GET /openapi.json``. Errors that
+Every method except ``GET /openapi.json`` is a Lambda proxy integration behind the key authorizer
+(``functions/authorizer``: a REQUEST authorizer that resolves ``x-api-key`` to tenant and role in the
+hashed key table, cached per key for ``authorizer_cache_seconds``) and keeps ``api_key_required=True``
+for the usage plan's throttle and quota (API keys are not an authentication mechanism on their own). Errors that
 API Gateway answers itself (missing key, throttling, quota, unknown route...) come back as RFC 9457
 ``application/problem+json`` bodies, like the ones the application returns.
 """
@@ -13,6 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -31,6 +34,7 @@ from infra.components.functions import (
 from infra.components.queues import Queues
 from infra.components.search import Search
 from infra.components.storage import Storage
+from infra.components.waf import ApiFirewall
 from infra.stages import StageConfig
 
 PROBLEM_TYPE_BASE = "https://contextiq.dev/problems/"  # same base as contextiq.api.problems
@@ -199,12 +203,22 @@ class Api(Construct):
             ),
         )
         self.stage = self.rest_api.deployment_stage
+        self.firewall = ApiFirewall(self, "Firewall", stage=stage, api_stage=self.stage)
+        # Lambda REQUEST authorizer: x-api-key -> tenant + role, cached per key by API Gateway.
+        self.authorizer = apigw.RequestAuthorizer(
+            self,
+            "KeyAuthorizer",
+            handler=self.functions["authorizer"].function,
+            identity_sources=[apigw.IdentitySource.header("x-api-key")],
+            results_cache_ttl=Duration.seconds(stage.authorizer_cache_seconds),
+        )
         validator = self.rest_api.add_request_validator(
             "RequestValidator", validate_request_parameters=True, validate_request_body=True
         )
         integrations = {
             name: apigw.LambdaIntegration(fn.function, proxy=True, allow_test_invoke=False)
             for name, fn in self.functions.items()
+            if name != "authorizer"
         }
         for route in ROUTES:
             resource = self.rest_api.root.resource_for_path(route.path)
@@ -213,6 +227,7 @@ class Api(Construct):
                     method,
                     integrations[route.function],
                     api_key_required=route.api_key_required,
+                    authorizer=self.authorizer if route.api_key_required else None,
                     request_validator=validator,
                     request_parameters={f"method.request.path.{p}": True for p in route.path_parameters},
                 )
@@ -295,6 +310,12 @@ class Api(Construct):
                     }
                 ),
             ),
+            "authorizer": FunctionSpec(
+                "authorizer",
+                "API Gateway REQUEST authorizer: x-api-key -> tenant and role (hashed key table)",
+                # No cache of its own: API Gateway's authorizer cache is the only one (revocation TTL).
+                settings_env({"api_keys_table": api_keys_table.table_name, "api_key_cache_seconds": 0}),
+            ),
             "jobs": FunctionSpec(
                 "jobs",
                 "API POST /v1/memories/generate and GET /v1/jobs/{job_id}",
@@ -326,7 +347,10 @@ class Api(Construct):
             name: ContextIQFunction(self, name.capitalize(), spec=spec, stage=stage, layers=layers)
             for name, spec in specs.items()
         }
-        for fn in functions.values():
+        api_keys_table.grant_read_data(functions["authorizer"].role)
+        for name, fn in functions.items():
+            if name == "authorizer":
+                continue
             idempotency_table.grant_read_write_data(fn.role)
             api_keys_table.grant_read_data(fn.role)
             self.page_token_key.grant_read(fn.role)

@@ -133,3 +133,14 @@ def test_required_arguments(argv: list[str]) -> None:
 def test_invalid_tenant_is_rejected(cloud: dict[str, Any]) -> None:
     with pytest.raises(SystemExit, match="invalid tenant"):
         api_keys.main(["create", "--stage", "dev", "--tenant", "has space"], cloud["session"])
+
+
+def test_create_records_the_role(cloud: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    reader = run(cloud, capsys, "create", "--stage", "dev", "--tenant", "acme", "--role", "read")
+    default = run(cloud, capsys, "create", "--stage", "dev", "--tenant", "acme")
+    assert reader["role"] == "read" and default["role"] == "write"
+    store = api_keys.make_store(TABLE, cloud["ddb"])
+    caller = store.resolve_caller(reader["api_key"])
+    assert caller is not None and (caller.tenant, caller.role) == ("acme", "read")
+    with pytest.raises(SystemExit):
+        api_keys.parse_args(["create", "--stage", "dev", "--tenant", "acme", "--role", "owner"])

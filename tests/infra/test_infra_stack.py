@@ -46,6 +46,7 @@ FUNCTION_SETTINGS: dict[str, set[str]] = {
         "page_token_secret_arn",
     },
     "sweeper": {"stage", "jobs_table"},
+    "authorizer": {"stage", "api_keys_table", "api_key_cache_seconds"},
     "extraction": {
         "stage",
         "sessions_table",
@@ -365,6 +366,7 @@ def test_least_privilege_grants(synth: Synth) -> None:
         "procedure_learning": {"procedures_table", "jobs_table"},
         "procedure_indexer": set(),
         "sweeper": {"jobs_table"},
+        "authorizer": set(),
     }
     expected_read_only = {
         "sessions": {"api_keys_table"},
@@ -377,6 +379,7 @@ def test_least_privilege_grants(synth: Synth) -> None:
         "procedure_learning": {"sessions_table"},
         "procedure_indexer": {"procedures_table"},
         "sweeper": set(),
+        "authorizer": {"api_keys_table"},
     }
     for name, fn in fns.items():
         statements = role_statements(synth, role_logical_id(fn))
@@ -423,6 +426,7 @@ def test_bedrock_invoke_is_limited_to_the_stage_models(synth: Synth) -> None:
         "procedure_learning": {embed, extract},
         "procedure_indexer": set(),  # indexes the stored vectors, never embeds
         "sweeper": set(),
+        "authorizer": set(),
     }
     for name, fn in functions(synth).items():
         statements = role_statements(synth, role_logical_id(fn))

@@ -55,6 +55,10 @@ def test_every_sample_event_gets_a_deliberate_answer(invoke_script, tmp_path, mo
     monkeypatch.setenv("CONTEXTIQ_EMBEDDING_DIMENSIONS", "384")
     monkeypatch.setenv("CONTEXTIQ_DATA_DIR", str(tmp_path))
     result = invoke_script.invoke(function, _event(function, name), tmp_path / "none.json")
+    if function == "authorizer":  # scripts/invoke.py registers the event's key for tenant "default"
+        assert result["context"] == {"tenant": "default", "role": "write", "key_id": "invoke"}
+        assert result["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+        return
     if function in API_FUNCTIONS:
         assert result["statusCode"] in {200, 201, 202, 204, 404}, result
         if result["statusCode"] >= 400:

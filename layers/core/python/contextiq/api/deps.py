@@ -8,8 +8,10 @@ from typing import Annotated
 from fastapi import Depends, Header, Query, Request
 
 from contextiq import limits
+from contextiq.api.rbac import authorizer_caller, required_role
 from contextiq.container import Container
 from contextiq.errors import FieldProblem, ForbiddenError, InvalidInputError
+from contextiq.stores.dynamo.api_keys import role_allows
 
 
 def get_container(request: Request) -> Container:
@@ -21,14 +23,24 @@ def get_tenant(
     request: Request,
     x_api_key: Annotated[str | None, Header(alias="x-api-key", include_in_schema=False)] = None,
 ) -> str:
-    """The tenant is whoever owns the API key; nothing in the request body or path can change it."""
-    if not x_api_key:
-        raise ForbiddenError("missing x-api-key header")
-    caller = get_container(request).api_keys.resolve_caller(x_api_key)
+    """The tenant is whoever owns the API key; nothing in the request body or path can change it.
+
+    The key's role must allow the request (``api.rbac``): a ``read`` key cannot change data.
+    """
+    caller = authorizer_caller(request.scope)
     if caller is None:
-        raise ForbiddenError("unknown or revoked API key")
-    request.state.tenant, request.state.actor = caller
-    return caller[0]
+        if not x_api_key:
+            raise ForbiddenError("missing x-api-key header")
+        caller = get_container(request).api_keys.resolve_caller(x_api_key)
+        if caller is None:
+            raise ForbiddenError("unknown or revoked API key")
+    needed = required_role(request.method, request.url.path)
+    if not role_allows(caller.role, needed):
+        raise ForbiddenError(
+            f"this API key has role {caller.role!r}; {request.method} {request.url.path} needs {needed!r}"
+        )
+    request.state.tenant, request.state.actor = caller.tenant, caller.key_id
+    return caller.tenant
 
 
 def get_actor(request: Request, tenant: Annotated[str, Depends(get_tenant)]) -> str:

@@ -1,16 +1,38 @@
-"""API key -> tenant mapping. Only a SHA-256 of each key is stored, never the key itself."""
+"""API key -> tenant and role. Only a SHA-256 of each key is stored, never the key itself.
+
+Roles (RBAC): ``read`` (GET and search), ``write`` (everything on data), ``admin`` (keys and operations);
+each includes the ones before it. A key recorded before roles existed has none and counts as ``write``,
+the access it always had.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import threading
 import time
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import boto3
 
 from contextiq.ids import isoformat, utcnow
 from contextiq.stores.dynamo.base import from_item, to_item
+
+Role = Literal["read", "write", "admin"]
+ROLES: tuple[Role, ...] = ("read", "write", "admin")  # each includes the ones before it
+LEGACY_ROLE: Role = "write"
+
+
+def role_allows(role: str, needed: str) -> bool:
+    """True when ``role`` includes ``needed`` (read < write < admin); an unknown role allows nothing."""
+    return role in ROLES and ROLES.index(role) >= ROLES.index(needed)  # type: ignore[arg-type,unused-ignore]
+
+
+@dataclass(frozen=True)
+class Caller:
+    tenant: str
+    key_id: str
+    role: str
 
 
 def key_hash(api_key: str) -> str:
@@ -22,10 +44,12 @@ class ApiKeyStore:
         self._table = table_name
         self._ddb = client or boto3.client("dynamodb")
         self._cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[float, tuple[str, str] | None]] = {}
+        self._cache: dict[str, tuple[float, Caller | None]] = {}
         self._lock = threading.Lock()
 
-    def put(self, api_key: str, tenant: str, key_id: str, name: str = "") -> None:
+    def put(self, api_key: str, tenant: str, key_id: str, name: str = "", role: Role = "write") -> None:
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}")
         self._ddb.put_item(
             TableName=self._table,
             Item=to_item(
@@ -34,6 +58,7 @@ class ApiKeyStore:
                     "tenant": tenant,
                     "key_id": key_id,
                     "name": name,
+                    "role": role,
                     "create_time": isoformat(utcnow()),
                 }
             ),
@@ -42,10 +67,10 @@ class ApiKeyStore:
     def resolve(self, api_key: str) -> str | None:
         """The tenant of ``api_key``, or None."""
         caller = self.resolve_caller(api_key)
-        return caller[0] if caller else None
+        return caller.tenant if caller else None
 
-    def resolve_caller(self, api_key: str) -> tuple[str, str] | None:
-        """(tenant, key id) of ``api_key``, or None. Warm processes cache answers for ``cache_seconds``."""
+    def resolve_caller(self, api_key: str) -> Caller | None:
+        """Tenant, key id and role of ``api_key``, or None. Warm processes cache answers for ``cache_seconds``."""
         digest = key_hash(api_key)
         now = time.monotonic()
         with self._lock:
@@ -54,7 +79,7 @@ class ApiKeyStore:
             return hit[1]
         resp = self._ddb.get_item(TableName=self._table, Key=to_item({"pk": "K#" + digest}))
         item = from_item(resp["Item"]) if resp.get("Item") else None
-        caller = (item["tenant"], item.get("key_id", "")) if item else None
+        caller = Caller(item["tenant"], item.get("key_id", ""), item.get("role", LEGACY_ROLE)) if item else None
         if self._cache_seconds > 0:
             with self._lock:
                 if len(self._cache) > 10_000:
