@@ -38,12 +38,17 @@ def test_a_read_key_reads_and_searches_but_cannot_write(api: Any, keys: Any) -> 
     assert api.post("/v1/sessions", json={"user_id": "u1"}, headers={"x-api-key": ADMIN_KEY}).status_code == 201
 
 
-def test_the_rule() -> None:
+def test_the_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    from contextiq.api import rbac
+
+    monkeypatch.setattr(rbac, "ADMIN_PREFIXES", ("/v1/keys",))
+    assert required_role("POST", "/v1/keys") == "admin"
+    monkeypatch.undo()
     assert required_role("GET", "/v1/memories") == "read"
     assert required_role("POST", "/v1/memories/search") == "read"
     assert required_role("POST", "/v1/memories/generate") == "write"
     assert required_role("PATCH", "/v1/sessions/s1/state") == "write"
-    assert required_role("POST", "/_local/reindex") == "admin"
+    assert required_role("POST", "/_local/reindex") == "write"  # the local runtime's keys are write keys
 
 
 def test_the_authorizer_returns_tenant_and_role_for_the_whole_stage(keys: Any) -> None:

@@ -18,10 +18,16 @@ from contextiq.stores.dynamo.api_keys import Caller, Role
 READ_ONLY_POSTS: frozenset[str] = frozenset({"/v1/memories/search"})
 
 
+#: Operations routes that need an ``admin`` key. Empty today: key management and reindexing are
+#: operator scripts that run with IAM credentials (scripts/api_keys.py, scripts/reindex.py); the local
+#: runtime's ``/_local/*`` helpers stay open to the keys ``contextiq local`` creates (write keys).
+ADMIN_PREFIXES: tuple[str, ...] = ()
+
+
 def required_role(method: str, path: str) -> Role:
     """``read`` for GET/HEAD and searches, ``admin`` for operations routes, ``write`` for the rest."""
     path = "/" + path.strip("/")
-    if path.startswith("/_local/"):
+    if any(path.startswith(prefix) for prefix in ADMIN_PREFIXES):
         return "admin"
     if method.upper() in ("GET", "HEAD") or (method.upper() == "POST" and path in READ_ONLY_POSTS):
         return "read"
