@@ -101,3 +101,17 @@ def test_functions_trust_the_authorizer_context_and_enforce_its_role(container: 
     other = TestClient(app, headers={"x-api-key": "key-tenant-a"})
     assert other.get(f"/v1/sessions/{made.json()['id']}").status_code == 404
     assert authorizer_caller({"aws.event": {"requestContext": {}}}) is None
+
+
+def test_every_search_route_in_the_document_is_open_to_read_keys(api: Any) -> None:
+    """A POST that only reads (its operationId says search or recall) must not need a write key."""
+    document = api.get("/openapi.json").json()
+    searches = [
+        path
+        for path, operations in document["paths"].items()
+        if "post" in operations
+        and (operations["post"]["operationId"].startswith("search") or operations["post"]["operationId"] == "recall")
+    ]
+    assert {"/v1/memories/search", "/v1/events/search", "/v1/recall"} <= set(searches)
+    for path in searches:
+        assert required_role("POST", path) == "read", path

@@ -15,7 +15,9 @@ from typing import Any
 from contextiq.stores.dynamo.api_keys import Caller, Role
 
 #: POST routes that only read (a search sends its query in the body).
-READ_ONLY_POSTS: frozenset[str] = frozenset({"/v1/memories/search"})
+READ_ONLY_POSTS: frozenset[str] = frozenset(
+    {"/v1/memories/search", "/v1/events/search", "/v1/recall", "/v1/procedures/search", "/v1/trajectories/search"}
+)
 
 
 #: Operations routes that need an ``admin`` key. Empty today: key management and reindexing are
