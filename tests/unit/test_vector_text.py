@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contextiq.stores.vector.base import IndexInfo
-from contextiq.stores.vector.opensearch import TEXT_ANALYZER, index_body
+from contextiq.stores.vector.opensearch_bodies import TEXT_ANALYZER, index_body
 from contextiq.stores.vector.text import minimal_stem, strip_possessive, tokenize
 from tests.contract.fake_opensearch import FakeOpenSearchServer, _field_analyzer
 

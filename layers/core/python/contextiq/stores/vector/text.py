@@ -1,4 +1,4 @@
-"""Text analysis of the embedded BM25, mirrored by the OpenSearch mapping (``opensearch.index_body``).
+"""Text analysis of the embedded BM25, mirrored by the OpenSearch mapping (``opensearch_bodies.index_body``).
 
 Both run the same chain, in Lucene's order (what ``EnglishAnalyzer`` does, with a lighter stemmer):
 
