@@ -6,6 +6,13 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# CI explores the same examples on every run, so a red CI is reproducible and never a coin toss;
+# locally each run draws new examples, which is where property tests find new bugs.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 # Before anything imports boto3 or Powertools: never reach real AWS, flush no metrics, trace nothing.
 os.environ.update(

@@ -191,3 +191,11 @@ def test_markdown_keeps_every_step_on_its_own_item() -> None:
     md = procedure_markdown(p)
     assert md.startswith('---\nname: "Say \\"hi\\""\ndescription: "When greeting\\nanyone"\n')
     assert '1. line one line two\n   - Tool: `say`\n   - Arguments: `{"text": "{greeting}"}`' in md
+
+
+def test_a_blank_thought_is_not_a_step() -> None:
+    """Found by the property test above: a whitespace-only thought made an empty instruction."""
+    steps = [TrajectoryStep(thought="\r"), TrajectoryStep(thought="greet the user")]
+    p = LocalDistiller().distill([traj("say hi", steps, 1), traj("say hi", steps, 2)])
+    assert p is not None
+    assert [s.instruction for s in p.steps] == ["greet the user"]

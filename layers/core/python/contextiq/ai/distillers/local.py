@@ -150,7 +150,7 @@ class LocalDistiller:
             if step.tool:
                 steps.append(self._tool_step(step, tool_index, same, tool_steps, run_values, args_of))
                 tool_index += 1
-            elif step.thought:
+            elif step.thought and step.thought.strip():  # a blank thought ("\r") is no instruction
                 steps.append(Step(instruction=generalise(step.thought, run_values[0])[:2000]))
         if not steps:
             return None
