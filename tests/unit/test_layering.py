@@ -29,11 +29,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
 }
 
 # Known upward imports: (importer, imported) -> why it is tolerated for now.
-KNOWN = {
-    ("contextiq.models.filters", "contextiq.stores.vector.attrs"): "the filter grammar reuses the index's "
-    "attribute flattening; move `flatten`/`Condition` below models to remove it",
-    ("contextiq.models.filters", "contextiq.stores.vector.base"): "same as above",
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def _imports(path: Path) -> set[str]:

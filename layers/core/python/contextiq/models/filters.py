@@ -21,8 +21,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, WithJsonSchema
 
 from contextiq import limits
-from contextiq.stores.vector.attrs import flatten
-from contextiq.stores.vector.base import Condition, Scalar
+from contextiq.models.conditions import Condition, Scalar, flatten
 
 PREFIX = "metadata."
 

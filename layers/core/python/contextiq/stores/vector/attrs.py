@@ -9,12 +9,12 @@ its numeric arrays. Keys are client names (no control characters), so ``\\x1f`` 
 
 from __future__ import annotations
 
-import math
 import struct
 from collections.abc import Iterator, Mapping
-from typing import Any
 
-from contextiq.stores.vector.base import Scalar
+from contextiq.models.conditions import Scalar
+from contextiq.models.conditions import flatten as flatten
+from contextiq.models.conditions import is_filterable as is_filterable
 
 SEP = "\x1f"
 _LOWEST = "0" * 16
@@ -41,24 +41,6 @@ def number_bounds(key: str, gte: float | None, lte: float | None) -> tuple[str, 
     lo = sortable_number(gte) if gte is not None else _LOWEST
     hi = sortable_number(lte) if lte is not None else _HIGHEST
     return f"{key}{SEP}n:{lo}", f"{key}{SEP}n:{hi}"
-
-
-def is_filterable(value: Any) -> bool:
-    if isinstance(value, bool | str):
-        return True
-    return isinstance(value, int | float) and math.isfinite(value)
-
-
-def flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, tuple[Scalar, ...]]:
-    """Filterable attributes of a JSON object: scalars, and lists of scalars (each element matches).
-    Nested objects and null are not filterable and are left out."""
-    out: dict[str, tuple[Scalar, ...]] = {}
-    for key, value in values.items():
-        items = value if isinstance(value, list) else [value]
-        kept = tuple(v for v in items if is_filterable(v))
-        if kept:
-            out[prefix + key] = kept
-    return out
 
 
 def terms(attrs: Mapping[str, tuple[Scalar, ...]]) -> Iterator[str]:

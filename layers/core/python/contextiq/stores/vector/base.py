@@ -11,24 +11,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from contextiq.models.conditions import Condition as Condition
+from contextiq.models.conditions import Scalar as Scalar
+
 SearchMode = Literal["hybrid", "semantic", "keyword"]
 DocKind = Literal["memory", "event", "procedure", "trajectory"]  # a search only ever sees documents of its own kind
-Scalar = str | int | float | bool
-
-
-@dataclass(frozen=True)
-class Condition:
-    """A filter on one document attribute: any of ``values`` (exact match; a list attribute matches when
-    any element does), or a numeric range ``gte <= value <= lte`` (either bound optional)."""
-
-    key: str
-    values: tuple[Scalar, ...] = ()
-    gte: float | None = None
-    lte: float | None = None
-
-    @property
-    def is_range(self) -> bool:
-        return self.gte is not None or self.lte is not None
 
 
 class IndexMismatchError(Exception):
