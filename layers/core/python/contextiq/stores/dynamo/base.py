@@ -9,7 +9,7 @@ import hmac
 import json
 import secrets
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -222,3 +222,17 @@ batch_sleep: Callable[[float], None] = time.sleep  # tests replace it
 
 def batch_attempts() -> Iterator[int]:
     return attempts(BATCH_ATTEMPTS, BATCH_BACKOFF, batch_sleep)
+
+
+def batch_get_items(ddb: Any, table: str, keys: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """BatchGetItem in chunks of 100 with consistent reads; unprocessed keys are resent with backoff."""
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(keys), 100):
+        request: dict[str, Any] = {table: {"Keys": list(keys[start : start + 100]), "ConsistentRead": True}}
+        for _ in batch_attempts():
+            resp = ddb.batch_get_item(RequestItems=request)
+            found.extend(resp.get("Responses", {}).get(table, []))
+            request = resp.get("UnprocessedKeys") or {}
+            if not request:
+                break
+    return found

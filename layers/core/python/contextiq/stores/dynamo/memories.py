@@ -27,7 +27,7 @@ from contextiq.ids import epoch, epoch_ms, isoformat
 from contextiq.models.memories import Memory, Revision, RevisionAction, Source, scope_key
 from contextiq.stores.dynamo.base import (
     PageTokens,
-    batch_attempts,
+    batch_get_items,
     dumps,
     from_item,
     is_condition_failure,
@@ -224,20 +224,10 @@ class MemoryStore:
 
     def get_many(self, tenant: str, memory_ids: Sequence[str]) -> dict[str, StoredMemory]:
         """BatchGetItem in chunks of 100 (unprocessed keys retried)."""
-        found: dict[str, StoredMemory] = {}
         ids = list(dict.fromkeys(memory_ids))
-        for start in range(0, len(ids), 100):
-            keys = [to_item({"pk": memory_pk(tenant, i), "sk": MEMORY_SK}) for i in ids[start : start + 100]]
-            request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
-            for _ in batch_attempts():
-                resp = self._ddb.batch_get_item(RequestItems=request)
-                for raw in resp.get("Responses", {}).get(self._table, []):
-                    stored = parse_memory_item(raw)
-                    found[stored.memory.id] = stored
-                request = resp.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-        return found
+        keys = [to_item({"pk": memory_pk(tenant, i), "sk": MEMORY_SK}) for i in ids]
+        stored = (parse_memory_item(raw) for raw in batch_get_items(self._ddb, self._table, keys))
+        return {s.memory.id: s for s in stored}
 
     def list_scope(
         self,

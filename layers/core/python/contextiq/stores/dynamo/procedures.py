@@ -35,6 +35,7 @@ from contextiq.models.procedures import (
 )
 from contextiq.stores.dynamo.base import (
     PageTokens,
+    batch_get_items,
     dumps,
     from_item,
     is_condition_failure,
@@ -279,20 +280,9 @@ class ProcedureStore:
         return parse_procedure_item(raw) if raw and raw.get("sk", {}).get("S") == PROCEDURE_SK else None
 
     def get_many(self, tenant: str, procedure_ids: Sequence[str]) -> dict[str, StoredProcedure]:
-        found: dict[str, StoredProcedure] = {}
-        ids = list(dict.fromkeys(procedure_ids))
-        for start in range(0, len(ids), 100):
-            keys = [self._key(tenant, i) for i in ids[start : start + 100]]
-            request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
-            for _ in range(8):
-                resp = self._ddb.batch_get_item(RequestItems=request)
-                for raw in resp.get("Responses", {}).get(self._table, []):
-                    stored = parse_procedure_item(raw)
-                    found[stored.procedure.id] = stored
-                request = resp.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-        return found
+        keys = [self._key(tenant, i) for i in dict.fromkeys(procedure_ids)]
+        stored = (parse_procedure_item(raw) for raw in batch_get_items(self._ddb, self._table, keys))
+        return {s.procedure.id: s for s in stored}
 
     def list_scope(
         self,

@@ -27,6 +27,7 @@ from contextiq.models.sessions import Event, Session
 from contextiq.stores.dynamo.base import (
     PageTokens,
     batch_attempts,
+    batch_get_items,
     dumps,
     from_item,
     is_condition_failure,
@@ -237,17 +238,7 @@ class SessionStore:
         return event_from_item(session_id, from_item(raw))
 
     def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """BatchGetItem in chunks of 100, consistent reads, unprocessed keys retried."""
-        found: list[dict[str, Any]] = []
-        for start in range(0, len(keys), 100):
-            request: dict[str, Any] = {self._table: {"Keys": keys[start : start + 100], "ConsistentRead": True}}
-            for _ in range(8):
-                resp = self._ddb.batch_get_item(RequestItems=request)
-                found.extend(resp.get("Responses", {}).get(self._table, []))
-                request = resp.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-        return found
+        return batch_get_items(self._ddb, self._table, keys)
 
     def get_events(self, tenant: str, keys: list[tuple[str, int]]) -> dict[tuple[str, int], Event]:
         """Events by (session_id, seq); missing ones are left out."""

@@ -22,6 +22,7 @@ from contextiq.models.memories import scope_key
 from contextiq.models.trajectories import Outcome, Trajectory, TrajectoryStep
 from contextiq.stores.dynamo.base import (
     PageTokens,
+    batch_get_items,
     dumps,
     from_item,
     is_condition_failure,
@@ -115,20 +116,9 @@ class TrajectoryStore:
         return parse_trajectory_item(raw) if raw else None
 
     def get_many(self, tenant: str, trajectory_ids: Sequence[str]) -> dict[str, StoredTrajectory]:
-        found: dict[str, StoredTrajectory] = {}
-        ids = list(dict.fromkeys(trajectory_ids))
-        for start in range(0, len(ids), 100):
-            keys = [self._key(tenant, i) for i in ids[start : start + 100]]
-            request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
-            for _ in range(8):
-                resp = self._ddb.batch_get_item(RequestItems=request)
-                for raw in resp.get("Responses", {}).get(self._table, []):
-                    stored = parse_trajectory_item(raw)
-                    found[stored.trajectory.id] = stored
-                request = resp.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-        return found
+        keys = [self._key(tenant, i) for i in dict.fromkeys(trajectory_ids)]
+        stored = (parse_trajectory_item(raw) for raw in batch_get_items(self._ddb, self._table, keys))
+        return {s.trajectory.id: s for s in stored}
 
     def delete(self, tenant: str, trajectory_id: str) -> bool:
         """True when it existed."""
