@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml sdk/pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[local,dev]' -e './sdk[mcp,langgraph,adk]'
+	$(PY) -m pip install --quiet -e '.[local,dev,auth]' -e './sdk[mcp,langgraph,adk]'
 	touch $(STAMP)
 
 run: install

@@ -16,7 +16,7 @@ from cdk_nag import AwsSolutionsChecks
 from infra.account import ApiGatewayAccountStack
 from infra.nag import acknowledge_account_findings
 from infra.stack import ContextIQStack
-from infra.stages import UnknownStageError, get_stage
+from infra.stages import StageConfig, UnknownStageError, get_stage
 
 
 def environment(app: App) -> Environment | None:
@@ -27,10 +27,16 @@ def environment(app: App) -> Environment | None:
     return Environment(account=account, region=region)
 
 
-def build_app(context: dict[str, Any] | None = None, outdir: str | None = None, nag: bool = True) -> App:
-    """Create the app and the stage's stack. ``context`` mirrors ``-c key=value`` (``stage`` required)."""
+def build_app(
+    context: dict[str, Any] | None = None,
+    outdir: str | None = None,
+    nag: bool = True,
+    stage: StageConfig | None = None,
+) -> App:
+    """Create the app and the stage's stack. ``context`` mirrors ``-c key=value`` (``stage`` required
+    unless a ``StageConfig`` is given, as the tests do for stage shapes no named stage has)."""
     app = App(context=context, outdir=outdir)
-    stage = get_stage(app.node.try_get_context("stage"))
+    stage = stage or get_stage(app.node.try_get_context("stage"))
     ContextIQStack(
         app,
         stage=stage,

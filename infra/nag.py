@@ -70,8 +70,10 @@ REASONS: dict[str, str] = {
     "OS7": "dev runs a single-node domain to save cost; staging and prod use zone awareness (infra/stages.py).",
     "APIG4": "GET /openapi.json is public on purpose (the API description); every other method has the key authorizer.",
     "COG4": (
-        "Clients are agents holding per-tenant API keys, not Cognito users: every method is behind a Lambda REQUEST "
-        "authorizer that validates the key against the hashed key table and returns tenant and role (RBAC)."
+        "Clients are agents holding per-tenant API keys: every method is behind a Lambda REQUEST authorizer that "
+        "validates the key against the hashed key table and returns tenant and role (RBAC). A stage with a JWT "
+        "issuer (Cognito or any OIDC issuer) verifies the user's token in the same authorizer, since a Cognito "
+        "user pool authorizer could not also check the key or map claims to tenant and role."
     ),
     "IAM4": (
         "AmazonAPIGatewayPushToCloudWatchLogs is the AWS-documented policy for the account-level role API Gateway "

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
+from infra.access import JwtAuthConfig
+
 # Every Lambda function of the stack; ``functions/<name>/handler.py`` holds its entry point.
 API_FUNCTIONS: tuple[str, ...] = ("sessions", "memories", "jobs", "procedures", "authorizer")
 WORKER_FUNCTIONS: tuple[str, ...] = (
@@ -250,6 +252,8 @@ class StageConfig:
     # How long API Gateway caches the key authorizer's answer per key: also how long a revoked key can
     # keep working (docs/infrastructure.md). 0 disables the cache (one authorizer call per request).
     authorizer_cache_seconds: int = 300
+    # An OIDC issuer for applications whose end users sign in; None: API keys alone (JwtAuthConfig).
+    jwt: JwtAuthConfig | None = None
     # How often the stale-job sweeper runs (EventBridge schedule).
     job_sweep_minutes: int = 10
     # Extra IAM principals (e.g. an operator role running scripts/reindex.py) allowed on the domain.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Build the two Lambda layers without Docker.
+"""Build the Lambda layers without Docker.
 
     python scripts/build_layers.py [--force]
 
@@ -9,6 +9,10 @@ directory), then drops the distributions in ``UNUSED_DISTRIBUTIONS`` (opensearch
 opensearch-protobufs, which pulls grpcio and protobuf, ~19 MB the HTTP client never imports). The
 build is skipped when a hash of the requirement list and the recipe matches ``layers/build/deps.stamp``;
 ``--force`` rebuilds anyway.
+
+auth: the ``auth`` extra of pyproject.toml (PyJWT with cryptography, ~15 MB) the same way into
+``layers/build/auth/python``, stamped in ``layers/build/auth.stamp``. Only the authorizer function gets
+it, so the other functions' cold starts and the deps layer's budget do not carry cryptography.
 
 core: copies from ``layers/core/python/contextiq`` only the modules the functions can import (the
 import closure of ``functions/*/handler.py``, lazy imports included) into ``layers/build/core``, so
@@ -44,6 +48,8 @@ CORE_DIR = BUILD_DIR / "core"
 PACKAGE = "contextiq"
 # Unzipped size budget of the deps layer (Lambda allows 250 MB for a function and all its layers).
 DEPS_BUDGET_MB = 60
+AUTH_DIR = BUILD_DIR / "auth"
+AUTH_BUDGET_MB = 25
 
 PYTHON_VERSION = "3.12"
 IMPLEMENTATION = "cp"
@@ -58,13 +64,13 @@ PRUNE_DIRS = ("bin", "__pycache__")
 UNUSED_DISTRIBUTIONS = ("opensearch-protobufs", "grpcio", "protobuf")
 
 
-def requirements(pyproject: Path = PYPROJECT) -> list[str]:
-    """``[project].dependencies``, as written (sorted for a stable fingerprint)."""
+def requirements(pyproject: Path = PYPROJECT, extra: str | None = None) -> list[str]:
+    """``[project].dependencies`` (or the ``extra`` optional dependencies), sorted for a stable fingerprint."""
     with pyproject.open("rb") as handle:
-        data = tomllib.load(handle)
-    deps = data.get("project", {}).get("dependencies", [])
+        project = tomllib.load(handle).get("project", {})
+    deps = project.get("optional-dependencies", {}).get(extra, []) if extra else project.get("dependencies", [])
     if not deps:
-        raise SystemExit(f"{pyproject} has no [project].dependencies")
+        raise SystemExit(f"{pyproject} has no {f'[{extra}] extra' if extra else '[project].dependencies'}")
     return sorted(deps)
 
 
@@ -79,9 +85,9 @@ def fingerprint(reqs: list[str]) -> str:
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
 
 
-def is_current(digest: str, build_dir: Path = BUILD_DIR) -> bool:
-    """True when ``build_dir``'s stamp matches ``digest`` and the layer directory is not empty."""
-    stamp, target = build_dir / STAMP.name, build_dir / DEPS_DIR.name / TARGET.name
+def is_current(digest: str, build_dir: Path = BUILD_DIR, name: str = DEPS_DIR.name) -> bool:
+    """True when the stamp of layer ``name`` matches ``digest`` and its directory is not empty."""
+    stamp, target = build_dir / f"{name}.stamp", build_dir / name / TARGET.name
     return stamp.is_file() and stamp.read_text().strip() == digest and target.is_dir() and any(target.iterdir())
 
 
@@ -216,20 +222,23 @@ def build(force: bool = False, build_dir: Path = BUILD_DIR, reqs: list[str] | No
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             build_core(build_dir=build_dir)
-            return _build(force, build_dir, requirements() if reqs is None else reqs)
+            if reqs is not None:
+                return _build(force, build_dir, reqs)
+            built = _build(force, build_dir, requirements())
+            return _build(force, build_dir, requirements(extra="auth"), name=AUTH_DIR.name) or built
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _build(force: bool, build_dir: Path, reqs: list[str]) -> bool:
+def _build(force: bool, build_dir: Path, reqs: list[str], name: str = DEPS_DIR.name) -> bool:
     digest = fingerprint(reqs)
-    deps_dir, stamp = build_dir / DEPS_DIR.name, build_dir / STAMP.name
+    deps_dir, stamp = build_dir / name, build_dir / f"{name}.stamp"
     target = deps_dir / TARGET.name
-    if not force and is_current(digest, build_dir):
-        print(f"deps layer up to date ({target}, {digest[:12]})")
+    if not force and is_current(digest, build_dir, name):
+        print(f"{name} layer up to date ({target}, {digest[:12]})")
         return False
-    print(f"building deps layer for {IMPLEMENTATION}{PYTHON_VERSION} arm64: {', '.join(reqs)}")
-    staging = build_dir / "deps.tmp"
+    print(f"building {name} layer for {IMPLEMENTATION}{PYTHON_VERSION} arm64: {', '.join(reqs)}")
+    staging = build_dir / f"{name}.tmp"
     shutil.rmtree(staging, ignore_errors=True)
     (staging / TARGET.name).mkdir(parents=True)
     subprocess.run(pip_command(reqs, staging / TARGET.name), check=True)
@@ -242,7 +251,8 @@ def _build(force: bool, build_dir: Path, reqs: list[str]) -> bool:
     staging.rename(deps_dir)
     stamp.write_text(digest + "\n")
     size = tree_size(target)
-    print(f"built {target} ({size / 1e6:.1f} MB unzipped, budget {DEPS_BUDGET_MB} MB)")
+    budget = AUTH_BUDGET_MB if name == AUTH_DIR.name else DEPS_BUDGET_MB
+    print(f"built {target} ({size / 1e6:.1f} MB unzipped, budget {budget} MB)")
     return True
 
 

@@ -204,12 +204,16 @@ class Api(Construct):
         )
         self.stage = self.rest_api.deployment_stage
         self.firewall = ApiFirewall(self, "Firewall", stage=stage, api_stage=self.stage)
-        # Lambda REQUEST authorizer: x-api-key -> tenant + role, cached per key by API Gateway.
+        # Lambda REQUEST authorizer: x-api-key -> tenant + role, cached per key by API Gateway. With a JWT
+        # issuer, also the user's bearer token: cached per (key, token), and both headers are required.
+        identity_sources = [apigw.IdentitySource.header("x-api-key")]
+        if stage.jwt is not None:
+            identity_sources.append(apigw.IdentitySource.header("Authorization"))
         self.authorizer = apigw.RequestAuthorizer(
             self,
             "KeyAuthorizer",
             handler=self.functions["authorizer"].function,
-            identity_sources=[apigw.IdentitySource.header("x-api-key")],
+            identity_sources=identity_sources,
             results_cache_ttl=Duration.seconds(stage.authorizer_cache_seconds),
         )
         validator = self.rest_api.add_request_validator(
@@ -314,7 +318,13 @@ class Api(Construct):
                 "authorizer",
                 "API Gateway REQUEST authorizer: x-api-key -> tenant and role (hashed key table)",
                 # No cache of its own: API Gateway's authorizer cache is the only one (revocation TTL).
-                settings_env({"api_keys_table": api_keys_table.table_name, "api_key_cache_seconds": 0}),
+                settings_env(
+                    {
+                        "api_keys_table": api_keys_table.table_name,
+                        "api_key_cache_seconds": 0,
+                        **(stage.jwt.settings() if stage.jwt else {}),
+                    }
+                ),
             ),
             "jobs": FunctionSpec(
                 "jobs",
@@ -344,7 +354,14 @@ class Api(Construct):
             ),
         }
         functions = {
-            name: ContextIQFunction(self, name.capitalize(), spec=spec, stage=stage, layers=layers)
+            name: ContextIQFunction(
+                self,
+                name.capitalize(),
+                spec=spec,
+                stage=stage,
+                layers=layers,
+                extra_layers=[layers.auth] if name == "authorizer" else [],
+            )
             for name, spec in specs.items()
         }
         api_keys_table.grant_read_data(functions["authorizer"].role)

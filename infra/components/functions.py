@@ -4,12 +4,13 @@ Each function gets its own IAM role with no managed policy (only the log group i
 and whatever its construct grants), its own LogGroup with the stage's retention, arm64 + Python 3.12,
 active tracing, and the two layers built by ``scripts/build_layers.py``: ``layers/build/core`` (the
 modules of the ``contextiq`` package the functions import, never the dev-only ``evaluation/``,
-``local/`` or ``cli.py``) and ``layers/build/deps`` (third-party wheels).
+``local/`` or ``cli.py``) and ``layers/build/deps`` (third-party wheels). The authorizer alone also gets
+``layers/build/auth`` (PyJWT + cryptography, for the JWT authorizer).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 CORE_LAYER_DIR = REPO_ROOT / "layers" / "build" / "core"
 DEPS_LAYER_DIR = REPO_ROOT / "layers" / "build" / "deps"
+AUTH_LAYER_DIR = REPO_ROOT / "layers" / "build" / "auth"
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURE = lambda_.Architecture.ARM_64
@@ -110,6 +112,10 @@ class Layers(Construct):
                 f"{DEPS_LAYER_DIR / 'python'} does not exist: build the dependencies layer first with "
                 "`make layers` (or `.venv/bin/python scripts/build_layers.py`)"
             )
+        if not (AUTH_LAYER_DIR / "python" / "jwt").is_dir():
+            raise MissingLayerError(
+                f"{AUTH_LAYER_DIR / 'python'} does not exist: build the layers first with `make layers`"
+            )
         if not (CORE_LAYER_DIR / "python" / "contextiq").is_dir():
             raise MissingLayerError(
                 f"{CORE_LAYER_DIR / 'python' / 'contextiq'} does not exist: build the layers first with `make layers`"
@@ -130,6 +136,13 @@ class Layers(Construct):
             "Deps",
             code=lambda_.Code.from_asset(str(DEPS_LAYER_DIR), exclude=["**/__pycache__", "**/*.pyc"]),
             description="ContextIQ runtime dependencies (pyproject [project].dependencies, aarch64 cp312)",
+            **common,  # type: ignore[arg-type]
+        )
+        self.auth = lambda_.LayerVersion(
+            self,
+            "Auth",
+            code=lambda_.Code.from_asset(str(AUTH_LAYER_DIR), exclude=["**/__pycache__", "**/*.pyc"]),
+            description="ContextIQ authorizer: PyJWT + cryptography (pyproject [auth] extra, aarch64 cp312)",
             **common,  # type: ignore[arg-type]
         )
 
@@ -156,6 +169,7 @@ class ContextIQFunction(Construct):
         spec: FunctionSpec,
         stage: StageConfig,
         layers: Layers,
+        extra_layers: Sequence[lambda_.ILayerVersion] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         cfg = stage.functions[spec.name]
@@ -188,7 +202,7 @@ class ContextIQFunction(Construct):
             architecture=ARCHITECTURE,
             handler=HANDLER,
             code=lambda_.Code.from_asset(str(FUNCTIONS_DIR / spec.name), exclude=ASSET_EXCLUDES),
-            layers=layers.all,
+            layers=[*layers.all, *extra_layers],
             memory_size=cfg.memory_mb,
             timeout=Duration.seconds(cfg.timeout_seconds),
             reserved_concurrent_executions=cfg.reserved_concurrency,

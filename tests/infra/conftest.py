@@ -27,6 +27,14 @@ def synthesized(deps_layer: Path, tmp_path_factory: pytest.TempPathFactory) -> d
     return {stage: synth_stage(stage, tmp) for stage in STAGE_NAMES}
 
 
+@pytest.fixture(scope="session")
+def private_stage(deps_layer: Path, tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """prod's shape with every stage option on (JWT issuer, VPC placement): one extra synthesis."""
+    from tests.infra.support import private_stage_config
+
+    return synth_stage("private", tmp_path_factory.mktemp("cdk-private"), private_stage_config())
+
+
 @pytest.fixture(params=STAGE_NAMES)
 def synth(request: pytest.FixtureRequest, synthesized: dict[str, Synth]) -> Synth:
     return synthesized[request.param]

@@ -71,17 +71,18 @@ def _acknowledgements(app: Any) -> list[tuple[str, str, str]]:
     return found
 
 
-def synth_stage(stage: str, tmp: Path) -> Synth:
+def synth_stage(stage: str, tmp: Path, config: Any = None) -> Synth:
+    """Synthesize the named stage, or ``config`` (a ``StageConfig`` named ``stage``) when given."""
     from infra.app import build_app
 
     outdir = tmp / stage
-    app = build_app(cdk_context(stage), outdir=str(outdir), nag=True)
+    app = build_app(cdk_context(stage), outdir=str(outdir), nag=True, stage=config)
     nag_error = None
     try:
         assembly = app.synth()
     except Exception as error:  # cdk-nag errors fail synthesis: keep going without it to test the rest
         nag_error = str(error)
-        app = build_app(cdk_context(stage), outdir=str(tmp / f"{stage}-no-nag"), nag=False)
+        app = build_app(cdk_context(stage), outdir=str(tmp / f"{stage}-no-nag"), nag=False, stage=config)
         assembly = app.synth()
     stack = assembly.get_stack_by_name(f"ContextIQ-{stage}")
     template = stack.template
@@ -96,3 +97,16 @@ def synth_stage(stage: str, tmp: Path) -> Synth:
         nag_violations=_violations(outdir),
         acknowledgements=_acknowledgements(app),
     )
+
+
+JWT_CLIENT_ID = "app-client-1"
+
+
+def private_stage_config() -> Any:
+    """``prod`` with a Cognito issuer: the stage shape the option tests check (named ``private``)."""
+    from dataclasses import replace
+
+    from infra.stages import STAGES, JwtAuthConfig
+
+    jwt = JwtAuthConfig.cognito("us-east-1", "us-east-1_TestPool", (JWT_CLIENT_ID,), role_claim="cognito:groups")
+    return replace(STAGES["prod"], name="private", jwt=jwt)

@@ -97,6 +97,16 @@ def test_deps_layer_drops_grpc_and_protobuf_and_stays_within_its_budget(deps_lay
     assert size_mb <= build_layers.DEPS_BUDGET_MB, f"deps layer is {size_mb:.1f} MB"
 
 
+def test_auth_layer_holds_pyjwt_and_cryptography_within_its_budget(deps_layer: Path) -> None:
+    auth = build_layers.AUTH_DIR / "python"
+    for package in ("jwt", "cryptography"):
+        assert (auth / package / "__init__.py").is_file(), package
+    assert not (deps_layer / "jwt").exists() and not (deps_layer / "cryptography").exists()  # only the authorizer
+    assert list(auth.glob("cryptography/hazmat/bindings/_rust.abi3.so")), "no aarch64 binary"
+    size_mb = build_layers.tree_size(auth) / 1e6
+    assert size_mb <= build_layers.AUTH_BUDGET_MB, f"auth layer is {size_mb:.1f} MB"
+
+
 def test_nothing_left_in_the_deps_layer_imports_what_was_dropped(deps_layer: Path) -> None:
     offenders = []
     for path in (deps_layer / "opensearchpy").rglob("*.py"):
@@ -136,6 +146,7 @@ def test_the_template_ships_the_built_layers(synthesized: dict[str, Synth]) -> N
         json.dumps(layer["Properties"]["Content"]["S3Key"])
         for layer in synth.resources("AWS::Lambda::LayerVersion").values()
     }
-    assert len(keys) == 2
+    assert len(keys) == 3
     assert str(build_layers.CORE_DIR) in sources and str(build_layers.DEPS_DIR) in sources
+    assert str(build_layers.AUTH_DIR) in sources
     assert str(ROOT / "layers" / "core") not in sources

@@ -50,6 +50,16 @@ class Settings(BaseSettings):
     # How long an API-key -> tenant lookup is cached in a warm Lambda.
     api_key_cache_seconds: int = 60
     idempotency_expiry_seconds: int = 3600
+    # JWT authorizer (stages with ``JwtAuthConfig``; handlers/tokens.py). Empty issuer: API keys alone.
+    jwt_issuer: str = ""
+    jwt_audiences: str = ""  # comma-separated app client ids
+    jwt_jwks_url: str = ""
+    jwt_audience_claim: Literal["aud", "client_id"] = "aud"
+    jwt_tenant_claim: str = "custom:tenant"
+    jwt_role_claim: str = "custom:role"
+    jwt_default_role: str = ""
+    jwt_algorithms: str = "RS256"  # comma-separated
+    jwt_jwks_cache_seconds: int = 300
     # Page tokens are encrypted and signed with a per-stage key: this value, else the Secrets Manager
     # secret named here (the cloud), else a key generated once and kept in data_dir (local).
     page_token_key: str = Field(default="", repr=False)

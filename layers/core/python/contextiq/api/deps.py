@@ -39,13 +39,16 @@ def get_tenant(
         raise ForbiddenError(
             f"this API key has role {caller.role!r}; {request.method} {request.url.path} needs {needed!r}"
         )
-    request.state.tenant, request.state.actor = caller.tenant, caller.key_id
+    request.state.tenant = caller.tenant
+    request.state.actor = f"user:{caller.subject}" if caller.subject else f"apikey:{caller.key_id}"
     return caller.tenant
 
 
 def get_actor(request: Request, tenant: Annotated[str, Depends(get_tenant)]) -> str:
-    """Who makes this change, as revisions record it: ``apikey:<key id>``."""
-    return f"apikey:{request.state.actor}"
+    """Who makes this change, as revisions record it: ``apikey:<key id>``, or ``user:<JWT sub>`` when the
+    stage's JWT authorizer identified a signed-in end user."""
+    actor: str = request.state.actor
+    return actor
 
 
 Tenant = Annotated[str, Depends(get_tenant)]

@@ -44,5 +44,5 @@ def authorizer_caller(scope: Mapping[str, Any]) -> Caller | None:
     context = (event.get("requestContext") or {}).get("authorizer") or {}
     tenant, role = context.get("tenant"), context.get("role")
     if isinstance(tenant, str) and tenant and isinstance(role, str) and role:
-        return Caller(tenant, str(context.get("key_id", "")), role)
+        return Caller(tenant, str(context.get("key_id", "")), role, str(context.get("subject", "")))
     return None

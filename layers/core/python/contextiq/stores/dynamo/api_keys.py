@@ -33,6 +33,7 @@ class Caller:
     tenant: str
     key_id: str
     role: str
+    subject: str = ""  # the signed-in end user (JWT ``sub``) on stages with a JWT issuer
 
 
 def key_hash(api_key: str) -> str:
