@@ -305,8 +305,10 @@ def test_functions_runtime_tracing_and_sizing(synth: Synth) -> None:
     found = functions(synth)
     assert set(found) == set(FUNCTION_SETTINGS)
     log_groups = synth.resources("AWS::Logs::LogGroup")
-    layers = set(synth.resources("AWS::Lambda::LayerVersion"))
-    assert len(layers) == 2
+    all_layers = synth.resources("AWS::Lambda::LayerVersion")
+    auth = {k for k, v in all_layers.items() if "PyJWT" in v["Properties"]["Description"]}
+    layers = set(all_layers) - auth
+    assert len(layers) == 2 and len(auth) == 1  # deps + core everywhere; auth for the authorizer alone
     for name, fn in found.items():
         props = fn["Properties"]
         cfg = stage.functions[name]
@@ -317,7 +319,7 @@ def test_functions_runtime_tracing_and_sizing(synth: Synth) -> None:
         assert props["MemorySize"] == cfg.memory_mb
         assert props["Timeout"] == cfg.timeout_seconds
         assert props.get("ReservedConcurrentExecutions") == cfg.reserved_concurrency
-        assert {layer["Ref"] for layer in props["Layers"]} == layers
+        assert {layer["Ref"] for layer in props["Layers"]} == (layers | auth if name == "authorizer" else layers)
         group = props["LoggingConfig"]["LogGroup"]["Ref"]
         assert log_groups[group]["Properties"]["RetentionInDays"] == stage.log_retention_days
         env = props["Environment"]["Variables"]
