@@ -132,7 +132,7 @@ def test_the_sweeper_stops_before_its_own_timeout(container: Any) -> None:
 
 
 def test_stale_after_outlasts_every_legitimate_delivery() -> None:
-    from contextiq.definitions import QUEUES
+    from contextiq.definitions import JOB_QUEUES
 
-    longest = sum(q.max_receive_count * q.visibility_timeout_seconds for q in QUEUES)
+    longest = sum(q.max_receive_count * q.visibility_timeout_seconds for q in JOB_QUEUES)
     assert STALE_AFTER.total_seconds() > longest

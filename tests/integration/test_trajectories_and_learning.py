@@ -257,9 +257,9 @@ def test_a_learning_job_that_keeps_failing_is_failed_and_dead_lettered(api, work
     job_id = api.post("/v1/procedures/generate", json={"scope": SCOPE, "trajectory_ids": ids}).json()["job_id"]
     workers()
     job = api.get(f"/v1/jobs/{job_id}").json()
-    from contextiq.definitions import QUEUES
+    from contextiq.definitions import JOB_QUEUES
 
-    deliveries = {f"{q.max_receive_count} deliveries" for q in QUEUES}  # maxReceiveCount 5 (AWS guidance)
+    deliveries = {f"{q.max_receive_count} deliveries" for q in JOB_QUEUES}  # maxReceiveCount 5 (AWS guidance)
     assert job["status"] == "FAILED" and "MalformedModelOutputError" in job["error"]
     assert any(d in job["error"] for d in deliveries)
     dlq = dead_letter_url(container.settings.procedure_learning_queue_url)

@@ -26,10 +26,19 @@ class Settings(BaseSettings):
     idempotency_table: str = local_resource_name("IdempotencyTable")
     api_keys_table: str = local_resource_name("ApiKeysTable")
     procedures_table: str = local_resource_name("ProceduresTable")
+    webhooks_table: str = local_resource_name("WebhooksTable")
 
     extraction_queue_url: str = ""
     consolidation_queue_url: str = ""
     procedure_learning_queue_url: str = ""
+    webhook_delivery_queue_url: str = ""
+
+    # Change notifications (docs/notifications.md). No bus name: nothing is put on EventBridge (local).
+    event_bus_name: str = ""
+    # Webhook URLs may be http and resolve to loopback/private addresses (the local runtime only).
+    webhooks_allow_local: bool = False
+    webhook_retry_base_seconds: float = 30.0  # attempt n+1 waits ~base * 2**(n-1), capped
+    webhook_retry_cap_seconds: float = 900.0
 
     # Providers: cloud defaults are bedrock/opensearch; `contextiq local` switches to local ones.
     embedder: Literal["bedrock", "minilm", "hashing"] = "bedrock"

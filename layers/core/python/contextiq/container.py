@@ -35,8 +35,11 @@ if TYPE_CHECKING:
     from contextiq.services.procedures import ProcedureService
     from contextiq.services.recall import RecallService
     from contextiq.services.trajectories import TrajectoryService
+    from contextiq.services.webhook_delivery import DeliveryWorker
+    from contextiq.services.webhooks import Notifier, WebhookService
     from contextiq.stores.dynamo.jobs import JobStore
     from contextiq.stores.dynamo.memories import MemoryStore
+    from contextiq.stores.dynamo.webhooks import WebhookStore
     from contextiq.stores.vector.base import VectorIndex
 
 _BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=64)
@@ -196,6 +199,8 @@ class Container:
     @cached_property
     def trajectories(self) -> TrajectoryService:
         from contextiq.services.trajectories import TrajectoryService
+    from contextiq.services.webhook_delivery import DeliveryWorker
+    from contextiq.services.webhooks import Notifier, WebhookService
         from contextiq.stores.dynamo.trajectories import TrajectoryStore
 
         return TrajectoryService(
@@ -225,3 +230,36 @@ class Container:
 
         learner = ProcedureLearner(self.procedures, self.embedder, build_distiller(self.settings))
         return ProcedureLearningWorker(self.jobs, self.trajectories, learner)
+
+    # -- change notifications ---------------------------------------------------------------------
+
+    @cached_property
+    def webhook_store(self) -> WebhookStore:
+        from contextiq.stores.dynamo.webhooks import WebhookStore
+
+        return WebhookStore(self.dynamodb, self.settings.webhooks_table, self.page_tokens)
+
+    @cached_property
+    def webhooks(self) -> WebhookService:
+        from contextiq.services.webhooks import WebhookService
+
+        return WebhookService(self.webhook_store, self.settings.webhooks_allow_local)
+
+    @cached_property
+    def notifier(self) -> Notifier:
+        from contextiq.services.webhooks import Notifier
+        from contextiq.stores.eventbridge import EventBridgePublisher
+        from contextiq.stores.queues import SqsQueue
+
+        bus = self.settings.event_bus_name
+        publisher = EventBridgePublisher(self._client("events"), bus) if bus else None
+        return Notifier(publisher, self.webhook_store, SqsQueue(self.sqs, self.settings.webhook_delivery_queue_url))
+
+    @cached_property
+    def delivery_worker(self) -> DeliveryWorker:
+        from contextiq.retry import Backoff
+        from contextiq.services.webhook_delivery import DeliveryWorker
+
+        s = self.settings
+        backoff = Backoff(base=s.webhook_retry_base_seconds, cap=s.webhook_retry_cap_seconds, floor=0.5)
+        return DeliveryWorker(self.webhook_store, s.webhooks_allow_local, backoff)

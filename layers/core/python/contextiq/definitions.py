@@ -87,6 +87,7 @@ JOBS_TABLE = TableDef(
     partition_key=Key("pk"),
     sort_key=Key("sk"),
     ttl_attribute="expire_at",
+    stream=True,  # a job finishing -> job.succeeded / job.failed notifications (functions/notifier)
 )
 
 # Powertools idempotency's default schema: partition key ``id``, TTL attribute ``expiration``.
@@ -116,6 +117,15 @@ PROCEDURES_TABLE = TableDef(
     stream=True,
 )
 
+# Webhook subscriptions and their delivery log (stores/dynamo/webhooks.py).
+WEBHOOKS_TABLE = TableDef(
+    logical_id="WebhooksTable",
+    setting="webhooks_table",
+    partition_key=Key("pk"),
+    sort_key=Key("sk"),
+    ttl_attribute="expire_at",
+)
+
 TABLES: tuple[TableDef, ...] = (
     SESSIONS_TABLE,
     MEMORIES_TABLE,
@@ -123,7 +133,11 @@ TABLES: tuple[TableDef, ...] = (
     IDEMPOTENCY_TABLE,
     API_KEYS_TABLE,
     PROCEDURES_TABLE,
+    WEBHOOKS_TABLE,
 )
+
+# Tables whose stream the notifier reads (memory, procedure and job changes -> ChangeEvents).
+NOTIFYING_TABLES: tuple[TableDef, ...] = (MEMORIES_TABLE, PROCEDURES_TABLE, JOBS_TABLE)
 
 EXTRACTION_QUEUE = QueueDef(
     logical_id="ExtractionQueue",
@@ -147,7 +161,20 @@ PROCEDURE_LEARNING_QUEUE = QueueDef(
     visibility_timeout_seconds=360,
 )
 
-QUEUES: tuple[QueueDef, ...] = (EXTRACTION_QUEUE, CONSOLIDATION_QUEUE, PROCEDURE_LEARNING_QUEUE)
+# FIFO: MessageGroupId = webhook + resource, so one memory's deliveries to one webhook go out in version
+# order, one at a time. Each receive is one attempt: the worker sets the next attempt's backoff with
+# ChangeMessageVisibility; after WEBHOOK_MAX_ATTEMPTS receives SQS dead-letters it.
+WEBHOOK_DELIVERY_QUEUE = QueueDef(
+    logical_id="WebhookDeliveryQueue",
+    setting="webhook_delivery_queue_url",
+    fifo=True,
+    visibility_timeout_seconds=180,
+    max_receive_count=8,  # = limits.WEBHOOK_MAX_ATTEMPTS (tests/unit/test_notifications.py checks)
+)
+
+# The queues of a job's pipeline (the job sweeper's staleness bound sums over them).
+JOB_QUEUES: tuple[QueueDef, ...] = (EXTRACTION_QUEUE, CONSOLIDATION_QUEUE, PROCEDURE_LEARNING_QUEUE)
+QUEUES: tuple[QueueDef, ...] = (*JOB_QUEUES, WEBHOOK_DELIVERY_QUEUE)
 
 
 def local_resource_name(logical_id: str, stage: str = "local") -> str:

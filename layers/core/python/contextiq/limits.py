@@ -56,3 +56,15 @@ MAX_TASK_CHARS = 2000
 MAX_GENERATE_TRAJECTORIES = 50  # trajectory_ids in one POST /v1/procedures/generate
 DEPRECATION_MIN_USES = 5  # a procedure is deprecated when, over the outcomes since its steps last changed,
 DEPRECATION_SUCCESS_RATE = 0.3  # there are at least 5 and fewer than 30 % were successes
+
+# Change notifications (webhooks; docs/notifications.md)
+MAX_WEBHOOKS_PER_TENANT = 20
+MAX_WEBHOOK_URL_CHARS = 2048
+WEBHOOK_SECRET_MIN_BYTES = 24  # decoded key bytes of a `whsec_<base64>` secret
+WEBHOOK_SECRET_MAX_BYTES = 64
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = 5.0
+WEBHOOK_READ_TIMEOUT_SECONDS = 10.0  # waiting for the receiver's answer
+WEBHOOK_MAX_ATTEMPTS = 8  # then the delivery is FAILED and its message dead-lettered
+WEBHOOK_RESPONSE_BYTES_KEPT = 512  # of a failed answer's body, kept in the delivery log
+WEBHOOK_DELIVERY_RETENTION_DAYS = 30
+MAX_WEBHOOK_PAYLOAD_BYTES = 64 * KIB  # a change event's JSON body (they are ~1 KB; facts are capped at 2000)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from contextiq import deadline
-from contextiq.definitions import QUEUES
+from contextiq.definitions import JOB_QUEUES
 from contextiq.ids import isoformat, utcnow
 from contextiq.observability import count, logger
 from contextiq.stores.dynamo.jobs import JobStore
@@ -21,7 +21,7 @@ from contextiq.stores.dynamo.jobs import JobStore
 #: A job's messages cross the extraction then the consolidation queue; each may be delivered
 #: ``max_receive_count`` times, each delivery hidden for the visibility timeout. Beyond the sum of both,
 #: plus a margin, no delivery of the job can still be running.
-STALE_AFTER = timedelta(seconds=sum(q.max_receive_count * q.visibility_timeout_seconds for q in QUEUES) + 15 * 60)
+STALE_AFTER = timedelta(seconds=sum(q.max_receive_count * q.visibility_timeout_seconds for q in JOB_QUEUES) + 15 * 60)
 #: Stop this long before the sweeper's own invocation ends; the next run picks up the rest.
 RESERVE_SECONDS = 5.0
 

@@ -17,5 +17,6 @@ def all_routers() -> list[APIRouter]:
     from contextiq.api.routers.recall import router as recall_router
     from contextiq.api.routers.sessions import router as sessions_router
     from contextiq.api.routers.trajectories import router as trajectories_router
+    from contextiq.api.routers.webhooks import router as webhooks_router
 
-    return [sessions_router, jobs_router, memories_router, recall_router, procedures_router, trajectories_router]
+    return [sessions_router, jobs_router, memories_router, recall_router, procedures_router, trajectories_router, webhooks_router]

@@ -155,16 +155,17 @@ class PageTokens:
         """LastEvaluatedKey -> token (None at the end of the listing)."""
         if not last_key:
             return None
-        plain = json.dumps(from_item(last_key), separators=(",", ":"), sort_keys=True).encode()
+        return self.seal(json.dumps(from_item(last_key), separators=(",", ":"), sort_keys=True).encode(), binding)
+
+    def seal(self, plain: bytes, binding: str) -> str:
+        """Encrypt and authenticate ``plain`` for ``binding`` (also used for webhook secrets at rest)."""
         header = bytes([self.VERSION]) + secrets.token_bytes(self.NONCE_BYTES)
         ciphertext = bytes(a ^ b for a, b in zip(plain, self._keystream(header[1:], len(plain)), strict=True))
         raw = header + ciphertext + self._tag(binding, header, ciphertext)
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
-    def decode(self, token: str | None, binding: str, expected: Mapping[str, str]) -> dict[str, Any] | None:
-        """Token -> ExclusiveStartKey, if this listing issued it; else InvalidInputError (422)."""
-        if not token:
-            return None
+    def unseal(self, token: str, binding: str) -> bytes:
+        """``seal``'s plain bytes; InvalidInputError when the token was altered or sealed for another binding."""
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         except (ValueError, binascii.Error):
@@ -175,8 +176,13 @@ class PageTokens:
         header, ciphertext, tag = raw[:head], raw[head : -self.TAG_BYTES], raw[-self.TAG_BYTES :]
         if not hmac.compare_digest(tag, self._tag(binding, header, ciphertext)):
             raise _forged("issued for another listing, or altered")
-        plain = bytes(a ^ b for a, b in zip(ciphertext, self._keystream(header[1:], len(ciphertext)), strict=True))
-        key = json.loads(plain)
+        return bytes(a ^ b for a, b in zip(ciphertext, self._keystream(header[1:], len(ciphertext)), strict=True))
+
+    def decode(self, token: str | None, binding: str, expected: Mapping[str, str]) -> dict[str, Any] | None:
+        """Token -> ExclusiveStartKey, if this listing issued it; else InvalidInputError (422)."""
+        if not token:
+            return None
+        key = json.loads(self.unseal(token, binding))
         for attr, value in expected.items():
             if key.get(attr) != value:  # cannot happen for a genuine token; defence in depth
                 raise _forged("does not match this query")

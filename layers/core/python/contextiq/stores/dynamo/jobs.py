@@ -81,7 +81,8 @@ class JobStore:
         )
 
     @staticmethod
-    def _parse(raw: dict[str, Any]) -> StoredJob:
+    def parse_item(raw: dict[str, Any]) -> StoredJob:
+        """A JOB item in DynamoDB JSON (GetItem, Query or a stream image) -> StoredJob."""
         item = from_item(raw)
         status = JobStatus(item["status"])
         has_result = "added" in item or status == JobStatus.SUCCEEDED
@@ -112,7 +113,7 @@ class JobStore:
 
     def get(self, tenant: str, job_id: str) -> StoredJob | None:
         resp = self._ddb.get_item(TableName=self._table, Key=self._key(tenant, job_id), ConsistentRead=True)
-        return self._parse(resp["Item"]) if resp.get("Item") else None
+        return self.parse_item(resp["Item"]) if resp.get("Item") else None
 
     def _update(self, tenant: str, job_id: str, **kwargs: Any) -> StoredJob | None:
         """UpdateItem; None when its condition failed."""
@@ -124,7 +125,7 @@ class JobStore:
             if is_condition_failure(err):
                 return None
             raise
-        return self._parse(resp["Attributes"])
+        return self.parse_item(resp["Attributes"])
 
     def mark_running(self, tenant: str, job_id: str, now: datetime) -> StoredJob | None:
         return self._update(
@@ -240,7 +241,7 @@ class JobStore:
         while True:
             page = self._ddb.scan(**kwargs)
             for raw in page.get("Items", []):
-                yield self._parse(raw)
+                yield self.parse_item(raw)
             if "LastEvaluatedKey" not in page:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
