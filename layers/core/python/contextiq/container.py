@@ -199,8 +199,6 @@ class Container:
     @cached_property
     def trajectories(self) -> TrajectoryService:
         from contextiq.services.trajectories import TrajectoryService
-    from contextiq.services.webhook_delivery import DeliveryWorker
-    from contextiq.services.webhooks import Notifier, WebhookService
         from contextiq.stores.dynamo.trajectories import TrajectoryStore
 
         return TrajectoryService(

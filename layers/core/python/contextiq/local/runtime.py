@@ -34,6 +34,10 @@ LOCAL_ENV_DEFAULTS = {
     # which moto does not answer; the regional endpoint is what moto serves.
     "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
     "TRANSFORMERS_OFFLINE": "1",
+    # Webhooks to http://127.0.0.1 are fine locally (the cloud refuses them: docs/notifications.md).
+    "CONTEXTIQ_WEBHOOKS_ALLOW_LOCAL": "true",
+    "CONTEXTIQ_WEBHOOK_RETRY_BASE_SECONDS": "1",
+    "CONTEXTIQ_WEBHOOK_RETRY_CAP_SECONDS": "30",
 }
 
 
@@ -89,7 +93,12 @@ class LocalStack:
         base = Container(Settings())
         settings = bootstrap(base.dynamodb, base.sqs, base.settings)
         self.env = {k: os.environ[k] for k in [*LOCAL_ENV_DEFAULTS, "AWS_ENDPOINT_URL", "CONTEXTIQ_DATA_DIR"]}
-        for table_or_queue in ("extraction_queue_url", "consolidation_queue_url", "procedure_learning_queue_url"):
+        for table_or_queue in (
+            "extraction_queue_url",
+            "consolidation_queue_url",
+            "procedure_learning_queue_url",
+            "webhook_delivery_queue_url",
+        ):
             self.env[f"CONTEXTIQ_{table_or_queue.upper()}"] = getattr(settings, table_or_queue)
         os.environ.update(self.env)
         self.data_dir.mkdir(parents=True, exist_ok=True)

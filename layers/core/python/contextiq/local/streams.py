@@ -1,7 +1,8 @@
 """DynamoDB stream poller for the local runtime: reads moto's streams of the streamed tables, builds the
 Lambda DynamoDB-stream event (binary attributes base64-encoded, as Lambda delivers them), calls the same
-``functions/indexer`` handler the cloud runs, and resumes at the first failed record of a shard
-(``ReportBatchItemFailures`` semantics)."""
+handler the cloud runs (``functions/indexer``; ``functions/notifier`` for the tables that announce
+changes), and resumes at the first failed record of a shard (``ReportBatchItemFailures`` semantics).
+Each consumer keeps its own shard positions, as two event source mappings on one stream do."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from contextiq.definitions import TABLES
+from contextiq.definitions import NOTIFYING_TABLES, TABLES
 from contextiq.local.workers import LambdaContextStub, load_function
 from contextiq.observability import logger
 
 FUNCTION = "indexer"
+NOTIFIER = "notifier"
 
 
 def _lambda_json(value: Any) -> Any:
@@ -45,21 +47,23 @@ def lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
 class StreamPoller:
     """Polls every shard of every streamed table's stream, in order, from its start."""
 
-    def __init__(self, dynamodb: Any, streams: Any, table_names: list[str]) -> None:
+    def __init__(self, dynamodb: Any, streams: Any, table_names: list[str], function: str = FUNCTION) -> None:
         self._ddb = dynamodb
         self._streams = streams
         self._tables = table_names
+        self.function = function
         self._iterators: dict[tuple[str, str], str | None] = {}
 
     @classmethod
-    def for_settings(cls, settings: Any, dynamodb: Any) -> StreamPoller:
+    def for_settings(cls, settings: Any, dynamodb: Any, function: str = FUNCTION) -> StreamPoller:
+        """The indexer reads every streamed table; the notifier the tables in ``NOTIFYING_TABLES``."""
         import boto3
 
         # moto intercepts the classic endpoint name (botocore's default one is not matched by moto 5.2)
         endpoint = os.environ.get("AWS_ENDPOINT_URL") or f"https://streams.dynamodb.{settings.region}.amazonaws.com"
         streams = boto3.client("dynamodbstreams", region_name=settings.region, endpoint_url=endpoint)
-        names = [getattr(settings, t.setting) for t in TABLES if t.stream]
-        return cls(dynamodb, streams, names)
+        tables = NOTIFYING_TABLES if function == NOTIFIER else tuple(t for t in TABLES if t.stream)
+        return cls(dynamodb, streams, [getattr(settings, t.setting) for t in tables], function)
 
     def poll_once(self) -> int:
         """One pass over every shard; returns how many records were handed to the indexer."""
@@ -88,12 +92,12 @@ class StreamPoller:
             self._iterators[key] = resp.get("NextShardIterator")
             return 0
         event = {"Records": [lambda_record(r, arn) for r in records]}
-        handler = load_function(FUNCTION).handler
+        handler = load_function(self.function).handler
         try:
-            result = handler(event, LambdaContextStub(FUNCTION, aws_request_id=str(uuid.uuid4())))
+            result = handler(event, LambdaContextStub(self.function, aws_request_id=str(uuid.uuid4())))
             failed = [f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])]
         except Exception:
-            logger.exception("local stream indexer invocation failed")
+            logger.exception("local stream consumer invocation failed", extra={"function": self.function})
             failed = [records[0]["dynamodb"]["SequenceNumber"]]
         if failed:  # resume at the first failed record (the cloud's bisect/retry, simplified)
             self._iterators[key] = self._streams.get_shard_iterator(

@@ -19,6 +19,8 @@ from contextiq.observability import logger
 
 FUNCTIONS_DIR = Path(os.environ.get("CONTEXTIQ_FUNCTIONS_DIR", Path(__file__).resolve().parents[5] / "functions"))
 RETRY_AFTER_SECONDS = 1  # locally, a failed message comes back quickly (the cloud waits VisibilityTimeout)
+# Functions that set a failed message's visibility themselves (the webhook backoff): left as they set it.
+OWN_VISIBILITY = frozenset({"webhook_delivery"})
 
 
 @dataclass
@@ -89,6 +91,8 @@ def poll_once(sqs: Any, queue_url: str, function: str, wait_seconds: int = 1) ->
         logger.exception("local worker invocation failed", extra={"function": function})
         failed = {m["MessageId"] for m in messages}
     for m in messages:
+        if m["MessageId"] in failed and function in OWN_VISIBILITY:
+            continue
         if m["MessageId"] in failed:
             sqs.change_message_visibility(
                 QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=RETRY_AFTER_SECONDS
@@ -116,6 +120,7 @@ def start_workers(stop: threading.Event) -> list[threading.Thread]:
         (settings.extraction_queue_url, "extraction"),
         (settings.consolidation_queue_url, "consolidation"),
         (settings.procedure_learning_queue_url, "procedure_learning"),
+        (settings.webhook_delivery_queue_url, "webhook_delivery"),
     ]
 
     def loop(url: str, function: str) -> None:
@@ -129,18 +134,19 @@ def start_workers(stop: threading.Event) -> list[threading.Thread]:
     threads = [threading.Thread(target=loop, args=p, name=f"poller-{p[1]}", daemon=True) for p in plan if p[0]]
     from contextiq.local.streams import StreamPoller
 
-    poller = StreamPoller.for_settings(settings, Container(settings).dynamodb)
-
-    def stream_loop() -> None:
+    def stream_loop(poller: StreamPoller) -> None:
         while not stop.is_set():
             try:
                 if not poller.poll_once():
                     stop.wait(0.5)
             except Exception:
-                logger.exception("local stream poller error")
+                logger.exception("local stream poller error", extra={"function": poller.function})
                 stop.wait(1)
 
-    threads.append(threading.Thread(target=stream_loop, name="poller-streams", daemon=True))
+    dynamodb = Container(settings).dynamodb
+    for function in ("indexer", "notifier"):
+        poller = StreamPoller.for_settings(settings, dynamodb, function)
+        threads.append(threading.Thread(target=stream_loop, args=(poller,), name=f"poller-{function}", daemon=True))
     for thread in threads:
         thread.start()
     return threads

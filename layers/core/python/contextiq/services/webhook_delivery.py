@@ -60,6 +60,9 @@ class DeliveryWorker:
         self._post = poster
         self._clock = clock
 
+    def backoff_for(self, attempt: int) -> float:
+        return 0.0 if attempt >= self._max_attempts else self._backoff.delay(attempt - 1)
+
     def deliver(self, message: DeliveryMessage, attempt: int) -> Outcome:
         """Attempt number ``attempt`` (1-based: the message's receive count)."""
         stored = self._store.get(message.tenant, message.webhook_id)
@@ -88,4 +91,4 @@ class DeliveryWorker:
         self._store.record_attempt(message.tenant, message.webhook_id, event, status, attempt, now, answer.status_code, error)
         if final:
             return Outcome("failed")
-        return Outcome("retry", self._backoff.delay(attempt - 1))
+        return Outcome("retry", self.backoff_for(attempt))

@@ -17,6 +17,7 @@ from contextiq.models.webhooks import (
     SECRET_PREFIX,
     Delivery,
     DeliveryMessage,
+    DeliveryStatus,
     Webhook,
     WebhookCreate,
     WebhookCreated,
@@ -122,7 +123,9 @@ class Notifier:
                 if not wants(stored.webhook, event):
                     continue
                 hook_id = stored.webhook.id
-                self._store.record_queued(event.tenant, hook_id, event, self._clock())
+                seen = self._store.record_queued(event.tenant, hook_id, event, self._clock())
+                if seen is not None and seen != DeliveryStatus.PENDING:
+                    continue  # a replayed record: already queued (RETRYING) or settled
                 message = DeliveryMessage(tenant=event.tenant, webhook_id=hook_id, event=event)
                 self._queue.send(message, delivery_group(hook_id, event), delivery_dedup_id(hook_id, event))
                 queued += 1

@@ -159,8 +159,9 @@ class WebhookStore:
 
     # -- delivery log -------------------------------------------------------------------------------
 
-    def record_queued(self, tenant: str, webhook_id: str, event: ChangeEvent, now: datetime) -> bool:
-        """Log a new PENDING delivery; False if this event was already logged for this webhook (a replay)."""
+    def record_queued(self, tenant: str, webhook_id: str, event: ChangeEvent, now: datetime) -> DeliveryStatus | None:
+        """Log a new PENDING delivery (None); for an event already logged for this webhook (a replayed stream
+        record), its status instead."""
         item = {
             "pk": _deliveries_pk(tenant, webhook_id),
             "sk": _delivery_sk(event),
@@ -181,10 +182,13 @@ class WebhookStore:
                 TableName=self._table, Item=to_item(item), ConditionExpression="attribute_not_exists(pk)"
             )
         except ClientError as e:
-            if is_condition_failure(e):
-                return False
-            raise
-        return True
+            if not is_condition_failure(e):
+                raise
+            resp = self._ddb.get_item(
+                TableName=self._table, Key=to_item({"pk": item["pk"], "sk": item["sk"]}), ConsistentRead=True
+            )
+            return DeliveryStatus(from_item(resp.get("Item") or {}).get("status", DeliveryStatus.PENDING.value))
+        return None
 
     def record_attempt(
         self,
