@@ -84,7 +84,7 @@ REASONS: dict[str, str] = {
         "(clients restart a listing on 422), so it is rotated by hand with put-secret-value when needed."
     ),
     "SQS3": (
-        "This queue is the dead-letter destination of the indexer's DynamoDB stream event source (on-failure "
+        "This queue is the dead-letter destination of a DynamoDB stream event source (indexer, notifier: on-failure "
         "destination), which the rule cannot see because it only recognises SQS redrive policies."
     ),
 }
@@ -155,7 +155,12 @@ def acknowledge_role_wildcards(stack: Stack, role: iam.Role, es_prefixes: Iterab
 
 def acknowledge_findings(stack: ContextIQStack) -> None:
     stage = stack.stage
-    functions = {**stack.api.functions, **stack.workers.functions, **stack.procedural.functions}
+    functions = {
+        **stack.api.functions,
+        **stack.workers.functions,
+        **stack.procedural.functions,
+        **stack.notifications.functions,
+    }
     base = f"{stack.search.domain_arn}/{stack.search.index_name}"
     es_prefixes = [nag_string(stack, f"{base}/"), nag_string(stack, f"{base}-")]
     for fn in functions.values():
@@ -183,6 +188,7 @@ def acknowledge_findings(stack: ContextIQStack) -> None:
         acknowledge(method, "AwsSolutions-COG4", REASONS["COG4"])
     acknowledge(stack.workers.indexer_dead_letter_queue, "AwsSolutions-SQS3", REASONS["SQS3"])
     acknowledge(stack.procedural.indexer_dead_letter_queue, "AwsSolutions-SQS3", REASONS["SQS3"])
+    acknowledge(stack.notifications.dead_letter_queue, "AwsSolutions-SQS3", REASONS["SQS3"])
     acknowledge(stack.api.page_token_key, "AwsSolutions-SMG4", REASONS["SMG4"])
 
 

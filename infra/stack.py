@@ -9,6 +9,7 @@ from constructs import Construct
 
 from infra.components.api import Api
 from infra.components.functions import Layers
+from infra.components.notifications import Notifications
 from infra.components.observability import Observability
 from infra.components.procedural import ProceduralWorkers
 from infra.components.queues import Queues
@@ -58,10 +59,20 @@ class ContextIQStack(Stack):
             **backends,  # type: ignore[arg-type]
         )
         self.procedural = ProceduralWorkers(self, "ProceduralWorkers", **backends)  # type: ignore[arg-type]
+        self.notifications = Notifications(
+            self,
+            "Notifications",
+            stage=stage,
+            layers=self.layers,
+            storage=self.storage,
+            queues=self.queues,
+            page_token_key=self.api.page_token_key,
+        )
         functions = {
             **self.api.lambda_functions,
             **self.workers.lambda_functions,
             **self.procedural.lambda_functions,
+            **self.notifications.lambda_functions,
         }
         self.observability = Observability(
             self,
@@ -71,7 +82,10 @@ class ContextIQStack(Stack):
             functions=functions,
             queues=self.queues.pairs,
             indexer_dead_letter_queue=self.workers.indexer_dead_letter_queue,
-            stream_dead_letter_queues={"ProcedureIndexer": self.procedural.indexer_dead_letter_queue},
+            stream_dead_letter_queues={
+                "ProcedureIndexer": self.procedural.indexer_dead_letter_queue,
+                "Notifier": self.notifications.dead_letter_queue,
+            },
             tables=self.storage.tables,
             search=self.search,
             alarm_email=alarm_email if alarm_email is not None else stage.alarm_email,
@@ -91,6 +105,11 @@ class ContextIQStack(Stack):
             CfnOutput(self, dlq_output, value=pair.dead_letter_queue.queue_url)
         CfnOutput(self, "IndexerDlqUrl", value=self.workers.indexer_dead_letter_queue.queue_url)
         CfnOutput(self, "ProcedureIndexerDlqUrl", value=self.procedural.indexer_dead_letter_queue.queue_url)
+        CfnOutput(self, "NotifierDlqUrl", value=self.notifications.dead_letter_queue.queue_url)
+        CfnOutput(
+            self, "EventBusName", value=self.notifications.bus.event_bus_name, description="change events (EventBridge)"
+        )
+        CfnOutput(self, "EventBusArn", value=self.notifications.bus.event_bus_arn)
         CfnOutput(self, "OpenSearchEndpoint", value=self.search.endpoint)
         CfnOutput(self, "OpenSearchIndex", value=self.search.index_name)
         CfnOutput(self, "DashboardName", value=self.observability.dashboard_name)

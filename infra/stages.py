@@ -16,7 +16,7 @@ from typing import Literal
 from infra.access import JwtAuthConfig
 
 # Every Lambda function of the stack; ``functions/<name>/handler.py`` holds its entry point.
-API_FUNCTIONS: tuple[str, ...] = ("sessions", "memories", "jobs", "procedures", "authorizer")
+API_FUNCTIONS: tuple[str, ...] = ("sessions", "memories", "jobs", "procedures", "webhooks", "authorizer")
 WORKER_FUNCTIONS: tuple[str, ...] = (
     "extraction",
     "consolidation",
@@ -24,6 +24,8 @@ WORKER_FUNCTIONS: tuple[str, ...] = (
     "procedure_learning",
     "procedure_indexer",
     "sweeper",
+    "notifier",
+    "webhook_delivery",
 )
 FUNCTION_NAMES: tuple[str, ...] = API_FUNCTIONS + WORKER_FUNCTIONS
 
@@ -321,11 +323,14 @@ STAGES: Mapping[str, StageConfig] = MappingProxyType(
                 "memories": _API_SMALL,
                 "jobs": _API_SMALL,
                 "procedures": _API_LARGE,
+                "webhooks": _API_SMALL,
                 "extraction": FunctionConfig(memory_mb=1024, timeout_seconds=60),
                 "consolidation": FunctionConfig(memory_mb=1024, timeout_seconds=60),
                 "indexer": FunctionConfig(memory_mb=512, timeout_seconds=60),
                 "procedure_learning": FunctionConfig(memory_mb=1024, timeout_seconds=60),
                 "procedure_indexer": FunctionConfig(memory_mb=512, timeout_seconds=60),
+                "notifier": FunctionConfig(memory_mb=256, timeout_seconds=60),
+                "webhook_delivery": FunctionConfig(memory_mb=256, timeout_seconds=30),
                 "sweeper": _SWEEPER,
                 "authorizer": _AUTHORIZER,
             },
@@ -350,11 +355,14 @@ STAGES: Mapping[str, StageConfig] = MappingProxyType(
                 "memories": _API_LARGE,
                 "jobs": _API_SMALL,
                 "procedures": _API_LARGE,
+                "webhooks": _API_SMALL,
                 "extraction": FunctionConfig(memory_mb=1024, timeout_seconds=60, reserved_concurrency=10),
                 "consolidation": FunctionConfig(memory_mb=1024, timeout_seconds=60, reserved_concurrency=10),
                 "indexer": FunctionConfig(memory_mb=512, timeout_seconds=60),
                 "procedure_learning": FunctionConfig(memory_mb=1024, timeout_seconds=60),
                 "procedure_indexer": FunctionConfig(memory_mb=512, timeout_seconds=60),
+                "notifier": FunctionConfig(memory_mb=256, timeout_seconds=60),
+                "webhook_delivery": FunctionConfig(memory_mb=256, timeout_seconds=30),
                 "sweeper": _SWEEPER,
                 "authorizer": _AUTHORIZER,
             },
@@ -382,11 +390,14 @@ STAGES: Mapping[str, StageConfig] = MappingProxyType(
                 "memories": _API_LARGE,
                 "jobs": _API_LARGE,
                 "procedures": _API_LARGE,
+                "webhooks": _API_SMALL,
                 "extraction": FunctionConfig(memory_mb=1024, timeout_seconds=60, reserved_concurrency=20),
                 "consolidation": FunctionConfig(memory_mb=1024, timeout_seconds=60, reserved_concurrency=20),
                 "indexer": FunctionConfig(memory_mb=1024, timeout_seconds=60),
                 "procedure_learning": FunctionConfig(memory_mb=1024, timeout_seconds=60),
                 "procedure_indexer": FunctionConfig(memory_mb=1024, timeout_seconds=60),
+                "notifier": FunctionConfig(memory_mb=256, timeout_seconds=60),
+                "webhook_delivery": FunctionConfig(memory_mb=256, timeout_seconds=30),
                 "sweeper": _SWEEPER,
                 "authorizer": _AUTHORIZER,
             },

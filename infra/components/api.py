@@ -74,6 +74,9 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/trajectories", ("GET", "POST"), "procedures"),
     Route("/v1/trajectories/search", ("POST",), "procedures"),
     Route("/v1/trajectories/{trajectory_id}", ("GET", "DELETE"), "procedures"),
+    Route("/v1/webhooks", ("GET", "POST"), "webhooks"),
+    Route("/v1/webhooks/{webhook_id}", ("GET", "DELETE"), "webhooks"),
+    Route("/v1/webhooks/{webhook_id}/deliveries", ("GET",), "webhooks"),
     Route("/openapi.json", ("GET",), "sessions", api_key_required=False),
 )
 
@@ -266,6 +269,7 @@ class Api(Construct):
         extraction = queues.queue("extraction_queue_url").queue
         procedures_table = storage.table("procedures_table")
         learning = queues.queue("procedure_learning_queue_url").queue
+        webhooks_table = storage.table("webhooks_table")
         embedding_and_index: dict[str, str | int] = {
             "embedder": "bedrock",
             "embedding_model_id": stage.embedding_model.model_id,
@@ -352,6 +356,12 @@ class Api(Construct):
                     }
                 ),
             ),
+            "webhooks": FunctionSpec(
+                "webhooks",
+                "API /v1/webhooks/* (subscriptions to change events, delivery logs)",
+                # Webhook URLs are checked against DNS here (SSRF rules, docs/notifications.md).
+                settings_env({"webhooks_table": webhooks_table.table_name, **common}),
+            ),
         }
         functions = {
             name: ContextIQFunction(
@@ -393,6 +403,8 @@ class Api(Construct):
         learning.grant_send_messages(procedural.role)
         search.grant_http(procedural.role, ("GET", "HEAD", "POST", "PUT"))
         grant_invoke_model(procedural.role, self, [stage.embedding_model])
+
+        webhooks_table.grant_read_write_data(functions["webhooks"].role)  # subscriptions + their delivery log
         return functions
 
     @property

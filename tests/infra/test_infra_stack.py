@@ -46,6 +46,9 @@ FUNCTION_SETTINGS: dict[str, set[str]] = {
         "page_token_secret_arn",
     },
     "sweeper": {"stage", "jobs_table"},
+    "webhooks": {"stage", "webhooks_table", "idempotency_table", "api_keys_table", "page_token_secret_arn"},
+    "notifier": {"stage", "event_bus_name", "webhooks_table", "webhook_delivery_queue_url"},
+    "webhook_delivery": {"stage", "webhooks_table", "webhook_delivery_queue_url", "page_token_secret_arn"},
     "authorizer": {"stage", "api_keys_table", "api_key_cache_seconds"},
     "extraction": {
         "stage",
@@ -133,6 +136,8 @@ FUNCTION_SETTINGS |= {
 OPENSEARCH_USERS = {"memories", "consolidation", "indexer", "procedures", "procedure_learning", "procedure_indexer"}
 # Procedural memory's workers are ProceduralWorkers/<Id> (infra/components/procedural.py).
 PROCEDURAL_WORKERS = {"Learning": "procedure_learning", "Indexer": "procedure_indexer"}
+# Change notifications are Notifications/<Id> (infra/components/notifications.py).
+NOTIFICATION_FUNCTIONS = {"Notifier": "notifier", "Delivery": "webhook_delivery"}
 # The only managed policy in the stack (account-level API Gateway logging role; see infra/nag.py).
 ALLOWED_MANAGED_POLICIES = {"AmazonAPIGatewayPushToCloudWatchLogs"}
 # cfn-lint findings we accept, with the reason (docs/infrastructure.md).
@@ -149,7 +154,11 @@ def functions(synth: Synth) -> dict[str, dict[str, Any]]:
     for logical_id, resource in synth.resources("AWS::Lambda::Function").items():
         match = re.match(r"^(?:Api|Workers)([A-Z][a-z]+)Function[0-9A-F]{8}$", logical_id)
         procedural = re.match(r"^ProceduralWorkers([A-Z][a-z]+)Function[0-9A-F]{8}$", logical_id)
-        assert match or procedural, f"unexpected function {logical_id}"
+        notifying = re.match(r"^Notifications([A-Z][a-z]+)Function[0-9A-F]{8}$", logical_id)
+        assert match or procedural or notifying, f"unexpected function {logical_id}"
+        if notifying:
+            found[NOTIFICATION_FUNCTIONS[notifying.group(1)]] = resource | {"LogicalId": logical_id}
+            continue
         name = match.group(1).lower() if match else PROCEDURAL_WORKERS[procedural.group(1)]  # type: ignore[union-attr]
         found[name] = resource | {"LogicalId": logical_id}
     return found
@@ -284,6 +293,8 @@ def test_consolidation_queue_is_fifo(synth: Synth) -> None:
         "QueuesConsolidationQueueDeadLetter",
         "QueuesProcedureLearningQueue",
         "QueuesProcedureLearningQueueDeadLetter",
+        "QueuesWebhookDeliveryQueue",
+        "QueuesWebhookDeliveryQueueDeadLetter",
     ]
 
 
@@ -369,6 +380,9 @@ def test_least_privilege_grants(synth: Synth) -> None:
         "procedure_indexer": set(),
         "sweeper": {"jobs_table"},
         "authorizer": set(),
+        "webhooks": {"webhooks_table", "idempotency_table"},
+        "notifier": {"webhooks_table"},  # reads subscriptions, writes the delivery log
+        "webhook_delivery": {"webhooks_table"},
     }
     expected_read_only = {
         "sessions": {"api_keys_table"},
@@ -382,6 +396,9 @@ def test_least_privilege_grants(synth: Synth) -> None:
         "procedure_indexer": {"procedures_table"},
         "sweeper": set(),
         "authorizer": {"api_keys_table"},
+        "webhooks": {"api_keys_table"},
+        "notifier": set(),  # the streams it reads are granted apart (dynamodb:GetRecords on the stream ARNs)
+        "webhook_delivery": set(),
     }
     for name, fn in fns.items():
         statements = role_statements(synth, role_logical_id(fn))
@@ -401,7 +418,11 @@ def test_least_privilege_grants(synth: Synth) -> None:
             "procedures": "ProcedureLearningQueue",
             "procedure_indexer": "IndexerDeadLetter",
         }
-        if name in expected_queue:
+        if name == "notifier":
+            sends = " ".join(queue_sends)  # the delivery queue, and its stream sources' on-failure destination
+            assert sends.count("Fn::GetAtt") == 2, sends
+            assert "NotifierDeadLetter" in sends and "WebhookDeliveryQueue" in sends, sends
+        elif name in expected_queue:
             assert len(queue_sends) == 1 and expected_queue[name] in queue_sends.pop(), name
         else:
             assert not queue_sends, name
@@ -429,6 +450,9 @@ def test_bedrock_invoke_is_limited_to_the_stage_models(synth: Synth) -> None:
         "procedure_indexer": set(),  # indexes the stored vectors, never embeds
         "sweeper": set(),
         "authorizer": set(),
+        "webhooks": set(),
+        "notifier": set(),
+        "webhook_delivery": set(),
     }
     for name, fn in functions(synth).items():
         statements = role_statements(synth, role_logical_id(fn))
@@ -448,7 +472,9 @@ def test_event_sources_report_partial_failures(synth: Synth) -> None:
     mappings = synth.resources("AWS::Lambda::EventSourceMapping").values()
     fns = {fn["LogicalId"]: name for name, fn in functions(synth).items()}
     by_function = {fns[m["Properties"]["FunctionName"]["Ref"]]: m["Properties"] for m in mappings}
-    assert set(by_function) == {"extraction", "consolidation", "indexer", "procedure_learning", "procedure_indexer"}
+    assert set(by_function) == {
+        "extraction", "consolidation", "indexer", "procedure_learning", "procedure_indexer", "notifier", "webhook_delivery",
+    }  # fmt: skip
     for name in ("extraction", "consolidation"):
         props, cfg = by_function[name], getattr(stage, name)
         assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
