@@ -1,4 +1,5 @@
-"""Client commands of the ``contextiq`` CLI (``sessions``, ``events``, ``memories``, ``generate``, ``jobs``),
+"""Client commands of the ``contextiq`` CLI (``sessions``, ``events``, ``memories``, ``generate``, ``jobs``,
+``webhooks``),
 built on the SDK. ``contextiq.cli`` adds them next to ``local`` with :func:`add_commands`.
 
 Output is a table, or JSON with ``--json``. Errors print the problem's detail (and each field) to stderr and
@@ -17,10 +18,11 @@ from typing import Any
 from pydantic import BaseModel
 
 from contextiq_sdk import models as m
+from contextiq_sdk import models_webhooks as w
 from contextiq_sdk.client import Client
 from contextiq_sdk.errors import APIError, ConfigurationError, ContextIQError
 
-COMMANDS = ("sessions", "events", "memories", "generate", "recall", "jobs")
+COMMANDS = ("sessions", "events", "memories", "generate", "recall", "jobs", "webhooks")
 Handler = Callable[[Client, argparse.Namespace], Any]
 
 
@@ -107,6 +109,16 @@ COLUMNS: dict[type[BaseModel], list[tuple[str, Callable[[Any], Any]]]] = {
         ("updated", lambda j: j.result.updated if j.result else ""),
         ("deleted", lambda j: j.result.deleted if j.result else ""),
         ("error", lambda j: j.error or ""),
+    ],
+    w.Webhook: [("id", lambda h: h.id), ("url", lambda h: h.url), ("events", lambda h: ",".join(h.events))],
+    w.WebhookCreated: [("id", lambda h: h.id), ("url", lambda h: h.url), ("secret", lambda h: h.secret)],
+    w.Delivery: [
+        ("event", lambda d: d.event_type),
+        ("resource_id", lambda d: d.resource_id),
+        ("version", lambda d: d.version),
+        ("status", lambda d: d.status.value),
+        ("attempts", lambda d: d.attempts),
+        ("error", lambda d: d.last_error or ""),
     ],
 }
 
@@ -205,6 +217,13 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
         timeout=a.timeout,
     ),
     ("jobs", "get"): lambda c, a: c.jobs.wait(a.id, timeout=a.timeout) if a.wait else c.jobs.get(a.id),
+    ("webhooks", "create"): lambda c, a: c.webhooks.create(a.url_to_call, a.event or None, secret=a.secret),
+    ("webhooks", "list"): lambda c, a: c.webhooks.list(),
+    ("webhooks", "get"): lambda c, a: c.webhooks.get(a.id),
+    ("webhooks", "delete"): lambda c, a: c.webhooks.delete(a.id),
+    ("webhooks", "deliveries"): lambda c, a: _page(
+        a, lambda: c.webhooks.iter_deliveries(a.id), lambda **kw: c.webhooks.deliveries(a.id, **kw)
+    ),
 }
 
 
@@ -330,6 +349,18 @@ def add_commands(sub: Any) -> None:
     p.add_argument("id")
     p.add_argument("--wait", action="store_true", help="wait for the job to finish")
     p.add_argument("--timeout", type=float, default=120.0)
+
+    h = group("webhooks", "change notifications by webhook: create, list, get, delete, deliveries")
+    p = action(h, "webhooks", "create", "subscribe a URL to change events (prints the secret once)")
+    p.add_argument("url_to_call", metavar="URL")
+    p.add_argument("--event", action="append", help="event type, e.g. memory.created (repeatable; default: all)")
+    p.add_argument("--secret", help="whsec_<base64> signing secret (default: generated)")
+    action(h, "webhooks", "list", "list the webhooks")
+    action(h, "webhooks", "get", "show a webhook").add_argument("id")
+    action(h, "webhooks", "delete", "delete a webhook").add_argument("id")
+    p = action(h, "webhooks", "deliveries", "a webhook's delivery log, newest first")
+    p.add_argument("id")
+    _listing(p)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from contextiq_sdk import _core, procedural
+from contextiq_sdk import _core, procedural, webhooks
 from contextiq_sdk import models as m
 from contextiq_sdk.errors import APIConnectionError, WaitTimeoutError
 
@@ -46,6 +46,7 @@ class Client:
         self.jobs = Jobs(self)
         self.procedures = procedural.Procedures(self)
         self.trajectories = procedural.Trajectories(self)
+        self.webhooks = webhooks.Webhooks(self)
 
     def __enter__(self) -> Client:
         return self

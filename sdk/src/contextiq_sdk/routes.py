@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from contextiq_sdk import models as m
 from contextiq_sdk import models_procedural as p
+from contextiq_sdk import models_webhooks as w
 
 PAGE = ("limit", "next_token")
 
@@ -131,4 +132,13 @@ ROUTES: dict[str, Route] = {
     ),
     "get_trajectory": Route("getTrajectory", "GET", "/v1/trajectories/{trajectory_id}", {200: p.Trajectory}),
     "delete_trajectory": Route("deleteTrajectory", "DELETE", "/v1/trajectories/{trajectory_id}", {204: None}),
+    "create_webhook": Route(
+        "createWebhook", "POST", "/v1/webhooks", {201: w.WebhookCreated}, w.WebhookCreate, idempotency_key=True
+    ),
+    "list_webhooks": Route("listWebhooks", "GET", "/v1/webhooks", {200: w.WebhookPage}),
+    "get_webhook": Route("getWebhook", "GET", "/v1/webhooks/{webhook_id}", {200: w.Webhook}),
+    "delete_webhook": Route("deleteWebhook", "DELETE", "/v1/webhooks/{webhook_id}", {204: None}),
+    "list_webhook_deliveries": Route(
+        "listWebhookDeliveries", "GET", "/v1/webhooks/{webhook_id}/deliveries", {200: w.DeliveryPage}, query=PAGE
+    ),
 }

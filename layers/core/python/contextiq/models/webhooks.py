@@ -46,8 +46,13 @@ def _unique(values: list[str]) -> list[str]:
     return values
 
 
-Secret = Annotated[str, StringConstraints(max_length=200), AfterValidator(_check_secret)]
-WebhookUrl = Annotated[str, StringConstraints(min_length=8, max_length=limits.MAX_WEBHOOK_URL_CHARS)]
+# base64 of 24..64 bytes is 32..88 characters (padding optional); _check_secret counts the bytes exactly.
+Secret = Annotated[
+    str, StringConstraints(pattern=r"^whsec_[A-Za-z0-9+/]{32,88}={0,2}$"), AfterValidator(_check_secret)
+]
+WebhookUrl = Annotated[
+    str, StringConstraints(min_length=8, max_length=limits.MAX_WEBHOOK_URL_CHARS, pattern=r"^https?://")
+]
 EventSelector = Literal[ChangeType, "*"]  # type: ignore[valid-type]
 
 
