@@ -43,7 +43,7 @@ def test_sessions_events_through_the_handler(invoke_script, tmp_path, monkeypatc
     assert spec["statusCode"] == 200 and "/v1/sessions" in json.loads(spec["body"])["paths"]
 
 
-API_FUNCTIONS = ("sessions", "memories", "jobs", "procedures")
+API_FUNCTIONS = ("sessions", "memories", "jobs", "procedures", "webhooks")
 ALL_EVENTS = sorted(
     (f.parent.name, f.stem) for f in (ROOT / "events").glob("*/*.json") if (ROOT / "functions" / f.parent.name).is_dir()
 )
@@ -63,7 +63,7 @@ def test_every_sample_event_gets_a_deliberate_answer(invoke_script, tmp_path, mo
         assert result["statusCode"] in {200, 201, 202, 204, 404}, result
         if result["statusCode"] >= 400:
             assert json.loads(result["body"])["status"] == result["statusCode"]
-    elif function in ("indexer", "procedure_indexer"):
+    elif function in ("indexer", "procedure_indexer", "notifier"):
         assert result == {"batchItemFailures": []}
     elif function == "sweeper":  # a fresh stack has no stale job
         assert result == {"examined": 0, "failed": 0}

@@ -176,3 +176,33 @@ def test_delivery_refuses_a_host_that_now_resolves_privately(api, container, rec
     assert delivery["status"] == "FAILED"
     assert "refused" in delivery["last_error"] and "127.0.0.1" in delivery["last_error"]
     assert receiver.requests == []
+
+
+def test_changes_reach_the_eventbridge_bus_with_their_detail_type(api, container, pump, monkeypatch):  # type: ignore[no-untyped-def]
+    """The notifier's PutEvents against (moto's) EventBridge: a rule on the bus routes to a queue."""
+    import json
+
+    import boto3
+
+    from contextiq.local.inprocess import forget_handlers
+
+    events, sqs = boto3.client("events", region_name="us-east-1"), container.sqs
+    events.create_event_bus(Name="contextiq-test")
+    target = sqs.create_queue(QueueName="bus-target")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=target, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    pattern = {"source": ["contextiq"], "detail-type": ["memory.created", "memory.deleted"]}
+    events.put_rule(Name="memories", EventBusName="contextiq-test", EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="memories", EventBusName="contextiq-test", Targets=[{"Id": "q", "Arn": arn}])
+    monkeypatch.setenv("CONTEXTIQ_EVENT_BUS_NAME", "contextiq-test")
+    forget_handlers()
+
+    memory = api.post("/v1/memories", json={"fact": "Fay sails", "scope": {"user_id": "fay"}}).json()
+    api.patch(f"/v1/memories/{memory['id']}", json={"fact": "Fay sails dinghies"})  # not routed by the rule
+    api.delete(f"/v1/memories/{memory['id']}")
+    pump()
+
+    got = [json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=target, MaxNumberOfMessages=10)["Messages"]]
+    assert sorted(e["detail-type"] for e in got) == ["memory.created", "memory.deleted"]
+    assert {e["source"] for e in got} == {"contextiq"}
+    assert {e["detail"]["resource_id"] for e in got} == {memory["id"]}
+    assert {e["detail"]["tenant"] for e in got} == {"tenant-a"}

@@ -230,3 +230,19 @@ def test_delivery_connects_to_the_vetted_address_with_the_urls_host() -> None:
 def test_the_queue_dead_letters_after_the_last_attempt() -> None:
     assert WEBHOOK_DELIVERY_QUEUE.max_receive_count == limits.WEBHOOK_MAX_ATTEMPTS
     assert WEBHOOK_DELIVERY_QUEUE.fifo
+
+
+def test_the_sample_stream_events_stand_for_the_documented_changes() -> None:
+    from pathlib import Path
+
+    samples = Path(__file__).resolve().parents[2] / "events" / "notifier"
+    found = {
+        f.stem: [e.type for r in json.loads(f.read_text())["Records"] for e in change_events(r)]
+        for f in samples.glob("*.json")
+    }
+    assert found == {
+        "memory_created": ["memory.created"],
+        "memory_updated": ["memory.updated"],
+        "memory_deleted": ["memory.deleted"],
+        "job_succeeded": ["job.succeeded"],
+    }
