@@ -178,7 +178,11 @@ def test_the_signature_is_standard_webhooks_v1() -> None:
     secret = new_secret()
     now = int(datetime.now(UTC).timestamp())
     body = b'{"type":"memory.created"}'
-    headers = {"webhook-id": "evt_1", "webhook-timestamp": str(now), "webhook-signature": sign(secret, "evt_1", now, body)}
+    headers = {
+        "webhook-id": "evt_1",
+        "webhook-timestamp": str(now),
+        "webhook-signature": sign(secret, "evt_1", now, body),
+    }
     assert Verifier(secret).verify(body, headers) == {"type": "memory.created"}
     tampered = {**headers, "webhook-timestamp": str(now - 1)}
     with pytest.raises(Exception, match="signature"):
@@ -190,7 +194,7 @@ def test_the_signature_is_standard_webhooks_v1() -> None:
     [
         ("93.184.216.34", True), ("2606:4700:4700::1111", True), ("10.0.0.1", False), ("172.16.5.4", False),
         ("192.168.1.1", False), ("127.0.0.1", False), ("169.254.169.254", False), ("100.64.0.1", False),
-        ("0.0.0.0", False), ("::1", False), ("fe80::1", False), ("fd00:ec2::254", False),
+        ("::1", False), ("fe80::1", False), ("fd00:ec2::254", False), ("0.0.0.0", False),  # noqa: S104
         ("::ffff:10.0.0.1", False), ("::ffff:93.184.216.34", True), ("224.0.0.1", False), ("240.0.0.1", False),
     ],
 )  # fmt: skip
@@ -246,3 +250,12 @@ def test_the_sample_stream_events_stand_for_the_documented_changes() -> None:
         "memory_deleted": ["memory.deleted"],
         "job_succeeded": ["job.succeeded"],
     }
+
+
+def test_an_oversized_event_goes_out_without_its_data() -> None:
+    (small,) = events(1)
+    assert small.fitted(limits.MAX_EVENT_PAYLOAD_BYTES) is small
+    (big,) = events(1, fact="x" * (limits.MAX_EVENT_PAYLOAD_BYTES + 1))
+    fitted = big.fitted(limits.MAX_EVENT_PAYLOAD_BYTES)
+    assert fitted.data == {"truncated": True} and (fitted.id, fitted.version) == (big.id, big.version)
+    assert len(fitted.model_dump_json()) < 1024

@@ -37,9 +37,7 @@ class Webhooks:
     def delete(self, webhook_id: str) -> None:
         self._c._call("delete_webhook", {"webhook_id": webhook_id})
 
-    def deliveries(
-        self, webhook_id: str, *, limit: int | None = None, next_token: str | None = None
-    ) -> w.DeliveryPage:
+    def deliveries(self, webhook_id: str, *, limit: int | None = None, next_token: str | None = None) -> w.DeliveryPage:
         params = {"limit": limit, "next_token": next_token}
         return self._c._call("list_webhook_deliveries", {"webhook_id": webhook_id}, params=params)
 

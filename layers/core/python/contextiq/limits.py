@@ -67,4 +67,4 @@ WEBHOOK_READ_TIMEOUT_SECONDS = 10.0  # waiting for the receiver's answer
 WEBHOOK_MAX_ATTEMPTS = 8  # then the delivery is FAILED and its message dead-lettered
 WEBHOOK_RESPONSE_BYTES_KEPT = 512  # of a failed answer's body, kept in the delivery log
 WEBHOOK_DELIVERY_RETENTION_DAYS = 30
-MAX_WEBHOOK_PAYLOAD_BYTES = 64 * KIB  # a change event's JSON body (they are ~1 KB; facts are capped at 2000)
+MAX_EVENT_PAYLOAD_BYTES = 64 * KIB  # a change event's JSON (EventBridge detail, webhook body); larger -> data dropped

@@ -85,6 +85,13 @@ class ChangeEvent(BaseModel):
             data=data or {},
         )
 
+    def fitted(self, max_bytes: int) -> ChangeEvent:
+        """Itself, or without its ``data`` (``data.truncated``) when its JSON is over ``max_bytes``: ids,
+        version and time always go out; the content is one GET away."""
+        if len(self.model_dump_json().encode()) <= max_bytes:
+            return self
+        return self.model_copy(update={"data": {"truncated": True}})
+
     @property
     def order_key(self) -> str:
         """What deliveries are ordered by (one FIFO message group per resource)."""

@@ -14,7 +14,7 @@ from contextiq import limits
 from contextiq.models.common import Request
 from contextiq.models.notifications import ChangeEvent, ChangeType
 
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 (the format's prefix, not a secret)
 ALL_EVENTS = "*"
 
 
@@ -47,9 +47,7 @@ def _unique(values: list[str]) -> list[str]:
 
 
 # base64 of 24..64 bytes is 32..88 characters (padding optional); _check_secret counts the bytes exactly.
-Secret = Annotated[
-    str, StringConstraints(pattern=r"^whsec_[A-Za-z0-9+/]{32,88}={0,2}$"), AfterValidator(_check_secret)
-]
+Secret = Annotated[str, StringConstraints(pattern=r"^whsec_[A-Za-z0-9+/]{32,88}={0,2}$"), AfterValidator(_check_secret)]
 WebhookUrl = Annotated[
     str, StringConstraints(min_length=8, max_length=limits.MAX_WEBHOOK_URL_CHARS, pattern=r"^https?://")
 ]

@@ -87,8 +87,12 @@ class DeliveryWorker:
             return Outcome("delivered")
         final = attempt >= self._max_attempts
         status = DeliveryStatus.FAILED if final else DeliveryStatus.RETRYING
-        error = answer.error if not final else f"{answer.error} (attempt {attempt} of {self._max_attempts}, dead-lettered)"
-        self._store.record_attempt(message.tenant, message.webhook_id, event, status, attempt, now, answer.status_code, error)
+        error = (
+            answer.error if not final else f"{answer.error} (attempt {attempt} of {self._max_attempts}, dead-lettered)"
+        )
+        self._store.record_attempt(
+            message.tenant, message.webhook_id, event, status, attempt, now, answer.status_code, error
+        )
         if final:
             return Outcome("failed")
         return Outcome("retry", self.backoff_for(attempt))

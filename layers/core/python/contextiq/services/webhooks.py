@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from contextiq import limits
 from contextiq.errors import FieldProblem, InvalidInputError, NotFoundError
 from contextiq.ids import new_id, utcnow
 from contextiq.models.notifications import ChangeEvent
@@ -75,7 +76,9 @@ class WebhookService:
         """The signing secret (an idempotent replay of the create shows it again to the same tenant)."""
         return self._store.secret(self._get(tenant, webhook_id))
 
-    def deliveries(self, tenant: str, webhook_id: str, limit: int, token: str | None) -> tuple[list[Delivery], str | None]:
+    def deliveries(
+        self, tenant: str, webhook_id: str, limit: int, token: str | None
+    ) -> tuple[list[Delivery], str | None]:
         self._get(tenant, webhook_id)
         return self._store.deliveries(tenant, webhook_id, limit, token)
 
@@ -113,6 +116,7 @@ class Notifier:
         (the stream record is retried; the ids make the retry harmless)."""
         if not events:
             return 0
+        events = [e.fitted(limits.MAX_EVENT_PAYLOAD_BYTES) for e in events]
         if self._publisher is not None:
             self._publisher.publish(events)
         queued = 0

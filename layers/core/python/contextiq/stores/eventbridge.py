@@ -82,4 +82,6 @@ class EventBridgePublisher:
                 pending = [e for e, r in zip(pending, resp["Entries"], strict=True) if r.get("ErrorCode")]
             if pending:
                 codes = sorted({str(r.get("ErrorCode")) for r in resp["Entries"] if r.get("ErrorCode")})
-                raise PublishError(f"{len(pending)} event(s) not accepted by EventBridge after {ATTEMPTS} tries: {codes}")
+                raise PublishError(
+                    f"{len(pending)} event(s) not accepted by EventBridge after {ATTEMPTS} tries: {codes}"
+                )

@@ -113,9 +113,7 @@ def post(
         address = vetted_address(target, allow_local, resolve)
     except UnsafeUrlError as e:
         return Answer(None, f"refused: {e}")
-    timeout = urllib3.Timeout(
-        connect=limits.WEBHOOK_CONNECT_TIMEOUT_SECONDS, read=limits.WEBHOOK_READ_TIMEOUT_SECONDS
-    )
+    timeout = urllib3.Timeout(connect=limits.WEBHOOK_CONNECT_TIMEOUT_SECONDS, read=limits.WEBHOOK_READ_TIMEOUT_SECONDS)
     host_header = target.host if target.port in (80, 443) else f"{target.host}:{target.port}"
     pool: urllib3.HTTPConnectionPool
     if target.scheme == "https":

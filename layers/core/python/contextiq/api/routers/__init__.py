@@ -19,4 +19,12 @@ def all_routers() -> list[APIRouter]:
     from contextiq.api.routers.trajectories import router as trajectories_router
     from contextiq.api.routers.webhooks import router as webhooks_router
 
-    return [sessions_router, jobs_router, memories_router, recall_router, procedures_router, trajectories_router, webhooks_router]
+    return [
+        sessions_router,
+        jobs_router,
+        memories_router,
+        recall_router,
+        procedures_router,
+        trajectories_router,
+        webhooks_router,
+    ]

@@ -61,7 +61,9 @@ def create_webhook(
 @router.get(
     "",
     response_model=Page[Webhook],
-    **operation("listWebhooks", "List the webhooks", f"Every webhook of the tenant (at most {limits.MAX_WEBHOOKS_PER_TENANT})."),
+    **operation(
+        "listWebhooks", "List the webhooks", f"Every webhook of the tenant (at most {limits.MAX_WEBHOOKS_PER_TENANT})."
+    ),
 )
 def list_webhooks(tenant: Tenant, c: Services) -> Page[Webhook]:
     return Page[Webhook](items=c.webhooks.list(tenant))

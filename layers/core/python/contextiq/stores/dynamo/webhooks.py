@@ -84,7 +84,13 @@ class WebhookStore:
         try:
             self._ddb.transact_write_items(
                 TransactItems=[
-                    {"Put": {"TableName": self._table, "Item": to_item(item), "ConditionExpression": "attribute_not_exists(pk)"}},
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": to_item(item),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
                     {
                         "Update": {
                             "TableName": self._table,
@@ -212,9 +218,13 @@ class WebhookStore:
                 ConditionExpression="attribute_exists(pk) AND #s <> :delivered",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values(
-                    s=status.value, a=attempts, now=isoformat(now), c=status_code, e=error,
+                    s=status.value,
+                    a=attempts,
+                    now=isoformat(now),
+                    c=status_code,
+                    e=error,
                     delivered=DeliveryStatus.DELIVERED.value,
-                ),  # fmt: skip
+                ),
             )
         except ClientError as e:
             if not is_condition_failure(e):
