@@ -71,6 +71,7 @@ BAD = [
     ({"url": "https://ec2v6.internal.test/x"}, "url"),
     ({"url": "https://127.0.0.1/x"}, "url"),
     ({"url": "https://[::1]/x"}, "url"),
+    ({"url": "https://[::1/x"}, "url"),  # unparsable (was a 500: found by the property test)
     ({"url": "https://user:pw@hooks.example.test/x"}, "url"),
     ({"url": "https://no-such-host.invalid/x"}, "url"),
     ({"url": "https://" + "a" * limits.MAX_WEBHOOK_URL_CHARS}, "url"),

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from standardwebhooks import Webhook as Verifier
 
 from contextiq import limits
@@ -259,3 +261,23 @@ def test_an_oversized_event_goes_out_without_its_data() -> None:
     fitted = big.fitted(limits.MAX_EVENT_PAYLOAD_BYTES)
     assert fitted.data == {"truncated": True} and (fitted.id, fitted.version) == (big.id, big.version)
     assert len(fitted.model_dump_json()) < 1024
+
+
+@given(st.text(max_size=300) | st.from_regex(r"https?://[^\s]{0,80}", fullmatch=True))
+@settings(max_examples=300, deadline=None)
+def test_any_url_is_either_a_target_or_refused_with_a_reason(url: str) -> None:
+    """Free-form input never escapes as anything but UnsafeUrlError, and a refused one never connects."""
+    calls: list[str] = []
+
+    def resolver(host: str, _port: int) -> list[str]:
+        calls.append(host)
+        return ["10.0.0.1"]
+
+    try:
+        check_url(url, False, resolver)
+    except UnsafeUrlError as e:
+        assert str(e)
+    else:
+        raise AssertionError("a private address passed")
+    answer = post(url, b"{}", {}, False, resolver)
+    assert answer.status_code is None and (answer.error or "").startswith("refused")

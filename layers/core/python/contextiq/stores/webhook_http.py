@@ -58,7 +58,11 @@ def system_resolver(host: str, port: int) -> list[str]:
 
 def parse_target(url: str, allow_local: bool) -> Target:
     """The URL's parts, or UnsafeUrlError (scheme, credentials, fragment, host)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError as e:  # e.g. "https://[::1" (an unclosed IPv6 literal)
+        raise UnsafeUrlError(f"the URL cannot be parsed ({e})") from None
     allowed = ("https", "http") if allow_local else ("https",)
     if parts.scheme not in allowed:
         raise UnsafeUrlError(f"the URL must be {' or '.join(allowed)}")
@@ -66,14 +70,14 @@ def parse_target(url: str, allow_local: bool) -> Target:
         raise UnsafeUrlError("the URL must not carry credentials")
     if parts.fragment:
         raise UnsafeUrlError("the URL must not have a #fragment")
-    if not parts.hostname:
+    if not host:
         raise UnsafeUrlError("the URL has no host")
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         raise UnsafeUrlError("the URL's port is not valid") from None
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return Target(parts.scheme, parts.hostname, port, path)
+    return Target(parts.scheme, host, port, path)
 
 
 def is_public(address: IPAddress) -> bool:
