@@ -14,7 +14,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SPEC_VERSION = "1"
+SPEC_VERSION: Literal["1"] = "1"
 EVENT_SOURCE = "contextiq"  # EventBridge ``source`` of every event
 
 ChangeType = Literal[
@@ -74,7 +74,7 @@ class ChangeEvent(BaseModel):
             raise ValueError(f"no event type {type_!r}")
         return cls(
             id=event_id(tenant, type_, resource_id, version if resource != "job" else None),
-            type=type_,  # type: ignore[arg-type]
+            type=type_,
             time=time,
             tenant=tenant,
             scope=scope,

@@ -51,7 +51,7 @@ Secret = Annotated[str, StringConstraints(pattern=r"^whsec_[A-Za-z0-9+/]{32,88}=
 WebhookUrl = Annotated[
     str, StringConstraints(min_length=8, max_length=limits.MAX_WEBHOOK_URL_CHARS, pattern=r"^https?://")
 ]
-EventSelector = Literal[ChangeType, "*"]  # type: ignore[valid-type]
+EventSelector = Literal[ChangeType, "*"]
 
 
 class WebhookCreate(Request):

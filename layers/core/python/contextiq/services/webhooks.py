@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import builtins
 import hashlib
 import secrets
 from collections.abc import Callable, Sequence
@@ -78,7 +79,7 @@ class WebhookService:
 
     def deliveries(
         self, tenant: str, webhook_id: str, limit: int, token: str | None
-    ) -> tuple[list[Delivery], str | None]:
+    ) -> tuple[builtins.list[Delivery], str | None]:
         self._get(tenant, webhook_id)
         return self._store.deliveries(tenant, webhook_id, limit, token)
 

@@ -11,6 +11,7 @@ the stage key, bound to tenant and webhook id: ``PageTokens.seal``), and no read
 
 from __future__ import annotations
 
+import builtins
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -232,7 +233,7 @@ class WebhookStore:
 
     def deliveries(
         self, tenant: str, webhook_id: str, limit: int, token: str | None
-    ) -> tuple[list[Delivery], str | None]:
+    ) -> tuple[builtins.list[Delivery], str | None]:
         pk = _deliveries_pk(tenant, webhook_id)
         kwargs: dict[str, Any] = {
             "TableName": self._table,
