@@ -15,7 +15,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 _spec = importlib.util.spec_from_file_location("make_events", HERE / "make_events.py")
-assert _spec is not None and _spec.loader is not None
+assert _spec is not None
+assert _spec.loader is not None
 make_events = importlib.util.module_from_spec(_spec)
 sys.modules["make_events"] = make_events
 _spec.loader.exec_module(make_events)
