@@ -22,7 +22,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # see contextiq/cli.py
 SECTIONS = ("sessions", "search", "generation", "recall_eval", "procedures")
 # Long runs, only with --only: their results live between markers in docs/benchmarks.md and are kept
 # when the default sections are written again.
-SEPARATE = ("local_scale",)
+SEPARATE = ("local_scale", "notifications")
 
 
 def _module(name: str):  # type: ignore[no-untyped-def]
