@@ -59,10 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     target = ROOT / "docs" / "benchmarks.md"
     existing = target.read_text() if target.exists() else ""
     for section in separate:
-        command = (
-            f"`.venv/bin/python scripts/bench.py --only {section} --local-events {args.local_events} "
-            f"--local-memories {args.local_memories} --local-embedder {args.local_embedder} --write`"
+        flags = (
+            f" --local-events {args.local_events} --local-memories {args.local_memories} "
+            f"--local-embedder {args.local_embedder}"
+            if section == "local_scale"
+            else ""
         )
+        command = f"`.venv/bin/python scripts/bench.py --only {section}{flags} --write`"
         text = f"Produced by {command} on {datetime.now(UTC):%Y-%m-%d}.\n\n" + str(_module(section).report())
         print(text, flush=True)
         existing = _splice(existing, section, text)
