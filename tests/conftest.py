@@ -60,6 +60,7 @@ def settings(tmp_path):  # type: ignore[no-untyped-def]
         extractor="local",
         data_dir=tmp_path / "data",
         api_key_cache_seconds=0,
+        webhooks_allow_local=False,  # the cloud's rule, whatever a local runtime started in-process left in os.environ
     )
 
 
