@@ -18,6 +18,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "models": ("api", "handlers", "container", "services", "stores", "ai", "local", "evaluation", "cli"),
     "stores": ("api", "handlers", "container", "services", "local", "evaluation", "cli"),
     "ai": ("api", "handlers", "container", "services", "stores", "local", "evaluation", "cli"),
+    "templating": ("api", "handlers", "container", "services", "stores", "ai", "models", "local", "evaluation", "cli"),
     "services": ("api", "handlers", "container", "local", "evaluation", "cli"),
     "container": ("api", "handlers", "local", "evaluation", "cli"),
     "api": ("handlers", "local", "evaluation", "cli"),

@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     api_keys_table: str = local_resource_name("ApiKeysTable")
     procedures_table: str = local_resource_name("ProceduresTable")
     webhooks_table: str = local_resource_name("WebhooksTable")
+    templates_table: str = local_resource_name("TemplatesTable")
 
     extraction_queue_url: str = ""
     consolidation_queue_url: str = ""

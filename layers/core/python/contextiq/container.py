@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from contextiq.services.procedure_jobs import ProcedureJobService, ProcedureLearningWorker
     from contextiq.services.procedures import ProcedureService
     from contextiq.services.recall import RecallService
+    from contextiq.services.templates import TemplateService
     from contextiq.services.trajectories import TrajectoryService
     from contextiq.services.webhook_delivery import DeliveryWorker
     from contextiq.services.webhooks import Notifier, WebhookService
@@ -261,3 +262,16 @@ class Container:
         s = self.settings
         backoff = Backoff(base=s.webhook_retry_base_seconds, cap=s.webhook_retry_cap_seconds, floor=0.5)
         return DeliveryWorker(self.webhook_store, s.webhooks_allow_local, backoff)
+
+    # -- prompt templates and context assembly ------------------------------------------------------
+
+    @cached_property
+    def templates(self) -> TemplateService:
+        from contextiq.services.templates import RENDER_LIMITS, TemplateService
+        from contextiq.stores.dynamo.templates import TemplateStore
+        from contextiq.templating.engine import TemplateEngine
+
+        return TemplateService(
+            TemplateStore(self.dynamodb, self.settings.templates_table, self.page_tokens),
+            TemplateEngine(RENDER_LIMITS),
+        )

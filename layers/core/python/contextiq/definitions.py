@@ -126,6 +126,16 @@ WEBHOOKS_TABLE = TableDef(
     ttl_attribute="expire_at",
 )
 
+# Prompt templates: the latest version of each (one partition per tenant) and every version, immutable
+# (stores/dynamo/templates.py). No stream: nothing is derived from templates.
+TEMPLATES_TABLE = TableDef(
+    logical_id="TemplatesTable",
+    setting="templates_table",
+    partition_key=Key("pk"),
+    sort_key=Key("sk"),
+    ttl_attribute="expire_at",
+)
+
 TABLES: tuple[TableDef, ...] = (
     SESSIONS_TABLE,
     MEMORIES_TABLE,
@@ -134,6 +144,7 @@ TABLES: tuple[TableDef, ...] = (
     API_KEYS_TABLE,
     PROCEDURES_TABLE,
     WEBHOOKS_TABLE,
+    TEMPLATES_TABLE,
 )
 
 # Tables whose stream the notifier reads (memory, procedure and job changes -> ChangeEvents).

@@ -68,3 +68,19 @@ WEBHOOK_MAX_ATTEMPTS = 8  # then the delivery is FAILED and its message dead-let
 WEBHOOK_RESPONSE_BYTES_KEPT = 512  # of a failed answer's body, kept in the delivery log
 WEBHOOK_DELIVERY_RETENTION_DAYS = 30
 MAX_EVENT_PAYLOAD_BYTES = 64 * KIB  # a change event's JSON (EventBridge detail, webhook body); larger -> data dropped
+
+# Prompt templates and context assembly (docs/templates.md, docs/context.md)
+MAX_TEMPLATE_NAME_CHARS = 200
+MAX_TEMPLATE_DESCRIPTION_CHARS = 2000
+MAX_TEMPLATE_BODY_CHARS = 32 * KIB  # characters of a template body (stored or inline)
+MAX_TEMPLATE_VARIABLES = 32  # declared variables of one template
+MAX_TEMPLATE_DEFAULT_BYTES = 4 * KIB  # JSON-encoded default of one declared variable
+MAX_CONTEXT_VARIABLES_BYTES = 16 * KIB  # JSON-encoded `variables` of one context request
+TEMPLATE_RENDER_SECONDS = 0.5  # wall time of all the renders of one request together
+TEMPLATE_RENDER_CHARS = 512 * KIB  # characters of a render's output, and of any value it builds
+TEMPLATE_RENDER_ITERATIONS = 100_000  # loop iterations of one request's renders together
+MAX_CONTEXT_TOKENS = 100_000  # max_tokens of one context request
+MAX_CONTEXT_RECENT_EVENTS = 100
+MAX_CONTEXT_MEMORIES = 50
+MAX_CONTEXT_EVENTS = 50
+MAX_CONTEXT_PROCEDURES = 20

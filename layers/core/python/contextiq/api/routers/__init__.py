@@ -16,6 +16,7 @@ def all_routers() -> list[APIRouter]:
     from contextiq.api.routers.procedures import router as procedures_router
     from contextiq.api.routers.recall import router as recall_router
     from contextiq.api.routers.sessions import router as sessions_router
+    from contextiq.api.routers.templates import router as templates_router
     from contextiq.api.routers.trajectories import router as trajectories_router
     from contextiq.api.routers.webhooks import router as webhooks_router
 
@@ -27,4 +28,5 @@ def all_routers() -> list[APIRouter]:
         procedures_router,
         trajectories_router,
         webhooks_router,
+        templates_router,
     ]
