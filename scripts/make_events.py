@@ -416,6 +416,27 @@ EVENTS["procedure_indexer"] = {
     "trajectory_deleted": stream_event("REMOVE", None, trajectory_image()),
 }
 
+TEMPLATE = {"template_id": "01KAEXAMPLETEMPLATE0000000"}
+TEMPLATE_BODY = "{% if memories %}Known about {{ customer }}:\n{{ memories | bullet_list('text') }}\n{% endif %}"
+EVENTS["templates"] = {
+    "create_template": api_event(
+        "POST",
+        "/v1/templates",
+        {},
+        {"name": "support", "body": TEMPLATE_BODY, "variables": [{"name": "customer", "default": "the customer"}]},
+        headers={"Idempotency-Key": "create-template-1"},
+    ),
+    "list_templates": api_event("GET", "/v1/templates", {}, query={"limit": "10"}),
+    "get_template": api_event("GET", "/v1/templates/{template_id}", TEMPLATE),
+    "get_template_version": api_event("GET", "/v1/templates/{template_id}", TEMPLATE, query={"version": "1"}),
+    "get_default_template": api_event("GET", "/v1/templates/{template_id}", {"template_id": "default"}),
+    "patch_template": api_event(
+        "PATCH", "/v1/templates/{template_id}", TEMPLATE, {"description": "v2"}, headers={"If-Match": '"1"'}
+    ),
+    "delete_template": api_event("DELETE", "/v1/templates/{template_id}", TEMPLATE),
+    "list_template_versions": api_event("GET", "/v1/templates/{template_id}/versions", TEMPLATE),
+}
+
 
 def main() -> None:
     for function, events in EVENTS.items():

@@ -1,4 +1,4 @@
-"""The HTTP side: the sessions, memories, jobs and procedures functions behind an API Gateway REST API.
+"""The HTTP side: the sessions, memories, jobs, procedures and templates functions behind an API Gateway REST API.
 
 Every method except ``GET /openapi.json`` is a Lambda proxy integration behind the key authorizer
 (``functions/authorizer``: a REQUEST authorizer that resolves ``x-api-key`` to tenant and role in the
@@ -77,6 +77,9 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/webhooks", ("GET", "POST"), "webhooks"),
     Route("/v1/webhooks/{webhook_id}", ("GET", "DELETE"), "webhooks"),
     Route("/v1/webhooks/{webhook_id}/deliveries", ("GET",), "webhooks"),
+    Route("/v1/templates", ("GET", "POST"), "templates"),
+    Route("/v1/templates/{template_id}", ("GET", "PATCH", "DELETE"), "templates"),
+    Route("/v1/templates/{template_id}/versions", ("GET",), "templates"),
     Route("/openapi.json", ("GET",), "sessions", api_key_required=False),
 )
 
@@ -270,6 +273,7 @@ class Api(Construct):
         procedures_table = storage.table("procedures_table")
         learning = queues.queue("procedure_learning_queue_url").queue
         webhooks_table = storage.table("webhooks_table")
+        templates_table = storage.table("templates_table")
         embedding_and_index: dict[str, str | int] = {
             "embedder": "bedrock",
             "embedding_model_id": stage.embedding_model.model_id,
@@ -362,6 +366,11 @@ class Api(Construct):
                 # Webhook URLs are checked against DNS here (SSRF rules, docs/notifications.md).
                 settings_env({"webhooks_table": webhooks_table.table_name, **common}),
             ),
+            "templates": FunctionSpec(
+                "templates",
+                "API /v1/templates/* (prompt templates and their versions)",
+                settings_env({"templates_table": templates_table.table_name, **common}),
+            ),
         }
         functions = {
             name: ContextIQFunction(
@@ -405,6 +414,8 @@ class Api(Construct):
         grant_invoke_model(procedural.role, self, [stage.embedding_model])
 
         webhooks_table.grant_read_write_data(functions["webhooks"].role)  # subscriptions + their delivery log
+        # templates: its table RW, nothing else (no index, no model).
+        templates_table.grant_read_write_data(functions["templates"].role)
         return functions
 
     @property

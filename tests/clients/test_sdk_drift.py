@@ -10,7 +10,18 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from contextiq_sdk import AsyncClient, Client, aclient, aprocedural, awebhooks, client, procedural, webhooks
+from contextiq_sdk import (
+    AsyncClient,
+    Client,
+    aclient,
+    acontext,
+    aprocedural,
+    awebhooks,
+    client,
+    context,
+    procedural,
+    webhooks,
+)
 from contextiq_sdk.routes import ROUTES, Route
 
 from .conftest import ROOT
@@ -61,14 +72,14 @@ def test_route_parameters_bodies_and_responses_match_the_document(name: str) -> 
 
 
 def _sdk_models() -> dict[str, type[BaseModel]]:
-    from contextiq_sdk import models, models_procedural, models_webhooks
+    from contextiq_sdk import models, models_context, models_procedural, models_webhooks
 
     found: dict[str, type[BaseModel]] = {}
     for route in ROUTES.values():
         for model in [route.body, *route.responses.values()]:
             if model is not None:
                 found[_schema_name(model)] = model
-    for module in (models, models_procedural, models_webhooks):
+    for module in (models, models_procedural, models_webhooks, models_context):
         for _, obj in inspect.getmembers(module, inspect.isclass):
             if issubclass(obj, BaseModel) and obj.__module__ == module.__name__ and obj.__name__ in SCHEMAS:
                 found[obj.__name__] = obj
@@ -115,13 +126,23 @@ def _public_methods(cls: type) -> dict[str, inspect.Signature]:
 
 @pytest.mark.parametrize(
     "resource",
-    ["Sessions", "Events", "Memories", "Jobs", "procedural.Procedures", "procedural.Trajectories", "webhooks.Webhooks"],
+    [
+        "Sessions",
+        "Events",
+        "Memories",
+        "Jobs",
+        "procedural.Procedures",
+        "procedural.Trajectories",
+        "webhooks.Webhooks",
+        "context.Templates",
+    ],
 )
 def test_async_client_has_the_same_surface_as_the_sync_client(resource: str) -> None:
     module, name = resource.split(".") if "." in resource else ("client", resource)
     sync_module, async_module = {
         "procedural": (procedural, aprocedural),
         "webhooks": (webhooks, awebhooks),
+        "context": (context, acontext),
     }.get(module, (client, aclient))
     sync, asyn = _public_methods(getattr(sync_module, name)), _public_methods(getattr(async_module, name))
     assert sync.keys() == asyn.keys()
@@ -138,6 +159,11 @@ def test_both_clients_have_the_same_top_level_methods() -> None:
 
 
 def test_every_route_is_called_by_a_client_method() -> None:
-    source = inspect.getsource(client) + inspect.getsource(procedural) + inspect.getsource(webhooks)
+    source = (
+        inspect.getsource(client)
+        + inspect.getsource(procedural)
+        + inspect.getsource(webhooks)
+        + inspect.getsource(context)
+    )
     uncalled = [name for name in ROUTES if f'"{name}"' not in source]
     assert uncalled == []

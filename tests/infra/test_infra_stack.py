@@ -49,6 +49,7 @@ FUNCTION_SETTINGS: dict[str, set[str]] = {
     "webhooks": {"stage", "webhooks_table", "idempotency_table", "api_keys_table", "page_token_secret_arn"},
     "notifier": {"stage", "event_bus_name", "webhooks_table", "webhook_delivery_queue_url"},
     "webhook_delivery": {"stage", "webhooks_table", "webhook_delivery_queue_url", "page_token_secret_arn"},
+    "templates": {"stage", "templates_table", "idempotency_table", "api_keys_table", "page_token_secret_arn"},
     "authorizer": {"stage", "api_keys_table", "api_key_cache_seconds"},
     "extraction": {
         "stage",
@@ -379,6 +380,7 @@ def test_least_privilege_grants(synth: Synth) -> None:
         "procedure_learning": {"procedures_table", "jobs_table"},
         "procedure_indexer": set(),
         "sweeper": {"jobs_table"},
+        "templates": {"templates_table", "idempotency_table"},
         "authorizer": set(),
         "webhooks": {"webhooks_table", "idempotency_table"},
         "notifier": {"webhooks_table"},  # reads subscriptions, writes the delivery log
@@ -395,6 +397,7 @@ def test_least_privilege_grants(synth: Synth) -> None:
         "procedure_learning": {"sessions_table"},
         "procedure_indexer": {"procedures_table"},
         "sweeper": set(),
+        "templates": {"api_keys_table"},
         "authorizer": {"api_keys_table"},
         "webhooks": {"api_keys_table"},
         "notifier": set(),  # the streams it reads are granted apart (dynamodb:GetRecords on the stream ARNs)
@@ -449,6 +452,7 @@ def test_bedrock_invoke_is_limited_to_the_stage_models(synth: Synth) -> None:
         "procedure_learning": {embed, extract},
         "procedure_indexer": set(),  # indexes the stored vectors, never embeds
         "sweeper": set(),
+        "templates": set(),
         "authorizer": set(),
         "webhooks": set(),
         "notifier": set(),
@@ -546,6 +550,9 @@ def test_routes_and_api_keys(synth: Synth) -> None:
         "/v1/procedures/{procedure_id}/feedback",
         "/v1/procedures/generate",
         "/v1/trajectories/{trajectory_id}",
+        "/v1/templates",
+        "/v1/templates/{template_id}",
+        "/v1/templates/{template_id}/versions",
     ):
         assert path in paths
 

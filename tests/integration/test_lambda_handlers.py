@@ -43,7 +43,7 @@ def test_sessions_events_through_the_handler(invoke_script, tmp_path, monkeypatc
     assert spec["statusCode"] == 200 and "/v1/sessions" in json.loads(spec["body"])["paths"]
 
 
-API_FUNCTIONS = ("sessions", "memories", "jobs", "procedures", "webhooks")
+API_FUNCTIONS = ("sessions", "memories", "jobs", "procedures", "webhooks", "templates")
 ALL_EVENTS = sorted(
     (f.parent.name, f.stem) for f in (ROOT / "events").glob("*/*.json") if (ROOT / "functions" / f.parent.name).is_dir()
 )

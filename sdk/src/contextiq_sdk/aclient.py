@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from contextiq_sdk import _core, aprocedural, awebhooks
+from contextiq_sdk import _core, acontext, aprocedural, awebhooks
 from contextiq_sdk import models as m
 from contextiq_sdk.errors import APIConnectionError, WaitTimeoutError
 
@@ -49,6 +49,7 @@ class AsyncClient:
         self.procedures = aprocedural.Procedures(self)
         self.trajectories = aprocedural.Trajectories(self)
         self.webhooks = awebhooks.Webhooks(self)
+        self.templates = acontext.Templates(self)
 
     async def __aenter__(self) -> AsyncClient:
         return self

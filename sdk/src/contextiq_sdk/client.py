@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from contextiq_sdk import _core, procedural, webhooks
+from contextiq_sdk import _core, context, procedural, webhooks
 from contextiq_sdk import models as m
 from contextiq_sdk.errors import APIConnectionError, WaitTimeoutError
 
@@ -47,6 +47,7 @@ class Client:
         self.procedures = procedural.Procedures(self)
         self.trajectories = procedural.Trajectories(self)
         self.webhooks = webhooks.Webhooks(self)
+        self.templates = context.Templates(self)
 
     def __enter__(self) -> Client:
         return self

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from contextiq_sdk import models as m
+from contextiq_sdk import models_context as x
 from contextiq_sdk import models_procedural as p
 from contextiq_sdk import models_webhooks as w
 
@@ -140,5 +141,17 @@ ROUTES: dict[str, Route] = {
     "delete_webhook": Route("deleteWebhook", "DELETE", "/v1/webhooks/{webhook_id}", {204: None}),
     "list_webhook_deliveries": Route(
         "listWebhookDeliveries", "GET", "/v1/webhooks/{webhook_id}/deliveries", {200: w.DeliveryPage}, query=PAGE
+    ),
+    "create_template": Route(
+        "createTemplate", "POST", "/v1/templates", {201: x.Template}, x.TemplateCreate, idempotency_key=True
+    ),
+    "list_templates": Route("listTemplates", "GET", "/v1/templates", {200: x.TemplatePage}, query=PAGE),
+    "get_template": Route("getTemplate", "GET", "/v1/templates/{template_id}", {200: x.Template}, query=("version",)),
+    "update_template": Route(
+        "updateTemplate", "PATCH", "/v1/templates/{template_id}", {200: x.Template}, x.TemplatePatch, if_match=True
+    ),
+    "delete_template": Route("deleteTemplate", "DELETE", "/v1/templates/{template_id}", {204: None}, if_match=True),
+    "list_template_versions": Route(
+        "listTemplateVersions", "GET", "/v1/templates/{template_id}/versions", {200: x.TemplateVersionPage}, query=PAGE
     ),
 }
