@@ -57,9 +57,7 @@ def _unique(variables: list[TemplateVariable] | None) -> list[TemplateVariable] 
     return variables
 
 
-Variables = Annotated[
-    list[TemplateVariable], Field(max_length=limits.MAX_TEMPLATE_VARIABLES), AfterValidator(_unique)
-]
+Variables = Annotated[list[TemplateVariable], Field(max_length=limits.MAX_TEMPLATE_VARIABLES), AfterValidator(_unique)]
 
 
 class TemplateCreate(Request):

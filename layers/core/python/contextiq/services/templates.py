@@ -88,7 +88,7 @@ class TemplateRepository(Protocol):
     def tombstone(self, tenant: str, version: TemplateVersion, expected_version: int, now: datetime) -> None: ...
     def get(self, tenant: str, template_id: str) -> StoredTemplate | None: ...
     def get_version(self, tenant: str, template_id: str, version: int) -> TemplateVersion | None: ...
-    def list(
+    def list_all(
         self, tenant: str, limit: int, token: str | None, *, now: datetime
     ) -> tuple[list[Template], str | None]: ...
     def versions(
@@ -116,7 +116,9 @@ def check_body(engine: TemplateEngine, body: str, variables: Iterable[TemplateVa
     try:
         engine.render(body, {**EMPTY_CONTEXT, **declared})
     except TemplateLimitError as err:
-        raise InvalidInputError(f"the template goes over a render limit: {err}", [FieldProblem(field, str(err))]) from None
+        raise InvalidInputError(
+            f"the template goes over a render limit: {err}", [FieldProblem(field, str(err))]
+        ) from None
     except TemplateInvalidError as err:
         if "sandbox" in err.message:
             raise InvalidInputError(f"the template is not valid: {err}", [FieldProblem(field, str(err))]) from None
@@ -160,8 +162,8 @@ class TemplateService:
             raise NotFoundError(f"template {template_id} has no version {version}")
         return Template.model_validate(found.model_dump(exclude={"action", "actor"}))
 
-    def list(self, tenant: str, limit: int, token: str | None) -> tuple[list[Template], str | None]:
-        return self._repo.list(tenant, limit, token, now=self._clock())
+    def list_all(self, tenant: str, limit: int, token: str | None) -> tuple[list[Template], str | None]:
+        return self._repo.list_all(tenant, limit, token, now=self._clock())
 
     def versions(
         self, tenant: str, template_id: str, limit: int, token: str | None

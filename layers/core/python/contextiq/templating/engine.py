@@ -20,6 +20,7 @@ import contextvars
 import functools
 import math
 import time
+import typing as t
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -99,20 +100,22 @@ def _current() -> Budget:
 
 
 # Methods a template may call on plain values: read-only and bounded by their input.
+_STR_METHODS = (
+    "capitalize", "casefold", "count", "endswith", "find", "isalnum", "isalpha", "isdigit", "islower", "isspace",
+    "istitle", "isupper", "lower", "lstrip", "rstrip", "split", "splitlines", "startswith", "strip", "title", "upper",
+)  # fmt: skip
 SAFE_METHODS: dict[type, frozenset[str]] = {
-    str: frozenset(
-        "capitalize casefold count endswith find isalnum isalpha isdigit islower isspace istitle isupper "
-        "lower lstrip rstrip split splitlines startswith strip title upper".split()
-    ),
+    str: frozenset(_STR_METHODS),
     dict: frozenset({"get", "items", "keys", "values"}),
     list: frozenset({"count", "index"}),
     tuple: frozenset({"count", "index"}),
 }
 SAFE_BUILTIN_FILTERS = (
-    "abs attr batch capitalize count d default dictsort first float groupby int join last length list lower "
-    "map max min reject rejectattr reverse round select selectattr slice sort string sum title tojson trim "
-    "truncate unique upper wordcount"
-).split()
+    "abs", "attr", "batch", "capitalize", "count", "d", "default", "dictsort", "first", "float", "groupby", "int",
+    "join", "last", "length", "list", "lower", "map", "max", "min", "reject", "rejectattr", "reverse", "round",
+    "select", "selectattr", "slice", "sort", "string", "sum", "title", "tojson", "trim", "truncate", "unique",
+    "upper", "wordcount",
+)  # fmt: skip
 MAX_POWER_BITS = 4096  # integers a template computes stay below this many bits
 
 
@@ -150,7 +153,7 @@ class _Bound(NodeTransformer):
 
     def visit_For(self, node: nodes.For) -> nodes.Node:  # noqa: N802 (jinja's visitor naming)
         self.generic_visit(node)
-        node.iter = _env_call("bounded_iter", [node.iter], node.iter.lineno)
+        node.iter = _env_call("bounded_iter", [t.cast(nodes.Expr, node.iter)], node.iter.lineno)
         return node
 
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:  # noqa: N802
@@ -177,7 +180,7 @@ class _Environment(ImmutableSandboxedEnvironment):
         tree = super()._parse(source, name, filename)
         bound = _Bound().visit(tree)
         bound.set_environment(self)
-        return bound  # type: ignore[no-any-return]
+        return t.cast(nodes.Template, bound)
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         if not super().is_safe_attribute(obj, attr, value):
@@ -197,20 +200,23 @@ class _Environment(ImmutableSandboxedEnvironment):
         budget.tick()
         if operator == "%" and isinstance(left, str):
             raise SecurityError("printf-style '%' formatting is not available in templates; use filters")
-        if operator == "**" and isinstance(left, int) and isinstance(right, int):
-            if right > 0 and abs(left) > 1 and right * math.log2(abs(left)) > MAX_POWER_BITS:
-                raise TemplateLimitError(f"a number of the render grew over {MAX_POWER_BITS} bits")
+        if operator == "**" and _too_many_bits(left, right):
+            raise TemplateLimitError(f"a number of the render grew over {MAX_POWER_BITS} bits")
         if operator == "*":
             seq, times = (left, right) if isinstance(right, int) else (right, left)
-            if isinstance(seq, str | list | tuple) and isinstance(times, int):
-                if len(seq) * max(times, 0) > budget.limits.output_chars:
-                    raise TemplateLimitError(
-                        f"a value of the render grew over {budget.limits.output_chars} characters"
-                    )
+            too_long = isinstance(seq, str | list | tuple) and isinstance(times, int)
+            if too_long and len(seq) * max(times, 0) > budget.limits.output_chars:
+                raise TemplateLimitError(f"a value of the render grew over {budget.limits.output_chars} characters")
         result = super().call_binop(context, operator, left, right)
         if isinstance(result, int) and result.bit_length() > MAX_POWER_BITS:
             raise TemplateLimitError(f"a number of the render grew over {MAX_POWER_BITS} bits")
         return budget.check_size(result)
+
+
+def _too_many_bits(base: Any, exponent: Any) -> bool:
+    if not (isinstance(base, int) and isinstance(exponent, int)) or exponent <= 0 or abs(base) <= 1:
+        return False
+    return exponent * math.log2(abs(base)) > MAX_POWER_BITS
 
 
 def _line_of(error: BaseException) -> int | None:

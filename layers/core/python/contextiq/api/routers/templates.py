@@ -73,7 +73,7 @@ def create_template(
 def list_templates(
     tenant: Tenant, c: Services, limit: Limit = limits.DEFAULT_PAGE_SIZE, next_token: NextToken = None
 ) -> Page[Template]:
-    items, token = c.templates.list(tenant, limit, next_token)
+    items, token = c.templates.list_all(tenant, limit, next_token)
     return Page[Template](items=items, next_token=token)
 
 

@@ -89,7 +89,9 @@ class TemplateStore:
         item = self._table.get(versions_pk(tenant, template_id), version_sk(version))
         return TemplateVersion.model_validate_json(item["body"]) if item else None
 
-    def list(self, tenant: str, limit: int, token: str | None, *, now: datetime) -> tuple[list[Template], str | None]:
+    def list_all(
+        self, tenant: str, limit: int, token: str | None, *, now: datetime
+    ) -> tuple[list[Template], str | None]:
         pk = heads_pk(tenant)
         kwargs = {
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :p)",
