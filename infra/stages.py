@@ -16,7 +16,7 @@ from typing import Literal
 from infra.access import JwtAuthConfig
 
 # Every Lambda function of the stack; ``functions/<name>/handler.py`` holds its entry point.
-API_FUNCTIONS: tuple[str, ...] = ("sessions", "memories", "jobs", "procedures", "webhooks", "authorizer")
+API_FUNCTIONS: tuple[str, ...] = ("sessions", "memories", "jobs", "procedures", "webhooks", "templates", "authorizer")
 WORKER_FUNCTIONS: tuple[str, ...] = (
     "extraction",
     "consolidation",
@@ -324,6 +324,7 @@ STAGES: Mapping[str, StageConfig] = MappingProxyType(
                 "jobs": _API_SMALL,
                 "procedures": _API_LARGE,
                 "webhooks": _API_SMALL,
+                "templates": _API_SMALL,
                 "extraction": FunctionConfig(memory_mb=1024, timeout_seconds=60),
                 "consolidation": FunctionConfig(memory_mb=1024, timeout_seconds=60),
                 "indexer": FunctionConfig(memory_mb=512, timeout_seconds=60),
@@ -356,6 +357,7 @@ STAGES: Mapping[str, StageConfig] = MappingProxyType(
                 "jobs": _API_SMALL,
                 "procedures": _API_LARGE,
                 "webhooks": _API_SMALL,
+                "templates": _API_SMALL,
                 "extraction": FunctionConfig(memory_mb=1024, timeout_seconds=60, reserved_concurrency=10),
                 "consolidation": FunctionConfig(memory_mb=1024, timeout_seconds=60, reserved_concurrency=10),
                 "indexer": FunctionConfig(memory_mb=512, timeout_seconds=60),
@@ -391,6 +393,7 @@ STAGES: Mapping[str, StageConfig] = MappingProxyType(
                 "jobs": _API_LARGE,
                 "procedures": _API_LARGE,
                 "webhooks": _API_SMALL,
+                "templates": _API_SMALL,
                 "extraction": FunctionConfig(memory_mb=1024, timeout_seconds=60, reserved_concurrency=20),
                 "consolidation": FunctionConfig(memory_mb=1024, timeout_seconds=60, reserved_concurrency=20),
                 "indexer": FunctionConfig(memory_mb=1024, timeout_seconds=60),
