@@ -206,3 +206,34 @@ def test_changes_reach_the_eventbridge_bus_with_their_detail_type(api, container
     assert {e["source"] for e in got} == {"contextiq"}
     assert {e["detail"]["resource_id"] for e in got} == {memory["id"]}
     assert {e["detail"]["tenant"] for e in got} == {"tenant-a"}
+
+
+def test_a_generation_job_and_a_procedure_are_announced(api, receiver, pump, workers):  # type: ignore[no-untyped-def]
+    """Memories written by a job's consolidation, the job's end (jobs table stream) and a procedure."""
+    hook = _hook(api, receiver.url)
+    resp = api.post("/v1/memories/generate", json={"facts": ["Gus keeps bees"], "scope": {"user_id": "gus"}})
+    assert resp.status_code == 202, resp.text
+    job_id = resp.json()["job_id"]
+    workers()  # extraction + consolidation: the job succeeds
+    steps = [{"instruction": "Open the hive", "tool": "open"}]
+    procedure = api.post(
+        "/v1/procedures",
+        json={
+            "scope": {"user_id": "gus"},
+            "kind": "workflow",
+            "name": "Check the hive",
+            "description": "d",
+            "steps": steps,
+        },
+    ).json()
+    pump()
+
+    by_type = {r.event["type"]: r.event for r in receiver.delivered()}
+    assert set(by_type) == {"memory.created", "job.succeeded", "procedure.created"}, by_type
+    job = by_type["job.succeeded"]
+    assert (job["resource_id"], job["version"], job["scope"]) == (job_id, None, {"user_id": "gus"})
+    assert job["data"]["kind"] == "memories" and job["data"]["result"]["added"] == 1
+    assert job["data"]["result"]["memory_ids"] == [by_type["memory.created"]["resource_id"]]
+    assert by_type["procedure.created"]["resource_id"] == procedure["id"]
+    assert by_type["procedure.created"]["data"]["name"] == "Check the hive"
+    assert len(api.get(f"/v1/webhooks/{hook['id']}/deliveries").json()["items"]) == 3
