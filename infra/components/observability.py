@@ -40,6 +40,7 @@ BUSINESS_METRICS: Mapping[str, tuple[str, ...]] = {
     "Activity": ("EventsAppended", "MemoriesAdded", "MemoriesUpdated", "MemoriesDeleted", "JobsFailed"),
     "Latency (ms, p50/p99)": ("ExtractionLatency", "SearchLatency"),
     "Model tokens": ("ModelInputTokens", "ModelOutputTokens"),
+    "Notifications": ("ChangeEventsPublished", "WebhooksDelivered", "WebhookAttemptsFailed", "WebhooksDeadLettered"),
 }
 LATENCY_METRICS = frozenset({"ExtractionLatency", "SearchLatency"})
 PERIOD = Duration.minutes(5)

@@ -19,6 +19,7 @@ from datetime import datetime
 from contextiq import limits
 from contextiq.ids import utcnow
 from contextiq.models.webhooks import DeliveryMessage, DeliveryStatus, secret_key
+from contextiq.observability import count
 from contextiq.retry import Backoff
 from contextiq.stores.dynamo.webhooks import WebhookStore
 from contextiq.stores.webhook_http import Answer, post
@@ -84,6 +85,7 @@ class DeliveryWorker:
             self._store.record_attempt(
                 message.tenant, message.webhook_id, event, DeliveryStatus.DELIVERED, attempt, now, answer.status_code
             )
+            count("WebhooksDelivered")
             return Outcome("delivered")
         final = attempt >= self._max_attempts
         status = DeliveryStatus.FAILED if final else DeliveryStatus.RETRYING
@@ -93,6 +95,8 @@ class DeliveryWorker:
         self._store.record_attempt(
             message.tenant, message.webhook_id, event, status, attempt, now, answer.status_code, error
         )
+        count("WebhookAttemptsFailed")
         if final:
+            count("WebhooksDeadLettered")
             return Outcome("failed")
         return Outcome("retry", self.backoff_for(attempt))

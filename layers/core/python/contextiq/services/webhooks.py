@@ -14,6 +14,7 @@ from contextiq import limits
 from contextiq.errors import FieldProblem, InvalidInputError, NotFoundError
 from contextiq.ids import new_id, utcnow
 from contextiq.models.notifications import ChangeEvent
+from contextiq.observability import count
 from contextiq.models.webhooks import (
     ALL_EVENTS,
     SECRET_PREFIX,
@@ -120,6 +121,7 @@ class Notifier:
         events = [e.fitted(limits.MAX_EVENT_PAYLOAD_BYTES) for e in events]
         if self._publisher is not None:
             self._publisher.publish(events)
+            count("ChangeEventsPublished", len(events))
         queued = 0
         hooks_by_tenant: dict[str, list[StoredWebhook]] = {}
         for event in events:
