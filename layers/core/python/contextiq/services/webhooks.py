@@ -14,7 +14,6 @@ from contextiq import limits
 from contextiq.errors import FieldProblem, InvalidInputError, NotFoundError
 from contextiq.ids import new_id, utcnow
 from contextiq.models.notifications import ChangeEvent
-from contextiq.observability import count
 from contextiq.models.webhooks import (
     ALL_EVENTS,
     SECRET_PREFIX,
@@ -25,6 +24,7 @@ from contextiq.models.webhooks import (
     WebhookCreate,
     WebhookCreated,
 )
+from contextiq.observability import count
 from contextiq.stores.dynamo.webhooks import StoredWebhook, WebhookStore
 from contextiq.stores.queues import MessageQueue
 from contextiq.stores.webhook_http import UnsafeUrlError, check_url
