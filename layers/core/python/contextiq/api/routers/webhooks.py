@@ -83,7 +83,8 @@ def get_webhook(webhook_id: WebhookId, tenant: Tenant, c: Services) -> Webhook:
     **operation(
         "deleteWebhook",
         "Delete a webhook",
-        "Stops deliveries: queued ones are dropped. Its delivery log goes with it.",
+        "Stops deliveries: queued ones are dropped. Its delivery log is no longer readable and expires "
+        f"within {limits.WEBHOOK_DELIVERY_RETENTION_DAYS} days.",
         status_code=204,
         errors=(404,),
     ),
