@@ -27,6 +27,9 @@ from infra.components.workers import check_timeout
 from infra.stages import StageConfig
 
 FUNCTION_IDS = {"Notifier": "notifier", "Delivery": "webhook_delivery"}
+# Exactly the calls each makes on the webhooks table (stores/dynamo/webhooks.py).
+NOTIFIER_TABLE_ACTIONS = ("dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem")
+DELIVERY_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:UpdateItem")
 
 
 class Notifications(Construct):
@@ -82,9 +85,10 @@ class Notifications(Construct):
         }
         notifier, delivery = self.functions["Notifier"], self.functions["Delivery"]
 
-        # notifier: put events on this bus only; webhooks read + delivery log write; send to the delivery queue.
+        # notifier: put events on this bus only; send to the delivery queue.
         self.bus.grant_put_events_to(notifier.role)
-        webhooks_table.grant_read_write_data(notifier.role)
+        # subscriptions (Query), the delivery log: a conditional PutItem, GetItem when it already exists
+        webhooks_table.grant(notifier.role, *NOTIFIER_TABLE_ACTIONS)
         delivery_q.queue.grant_send_messages(notifier.role)
         self.dead_letter_queue = sqs.Queue(
             self,
@@ -109,9 +113,9 @@ class Notifications(Construct):
                 )
             )
 
-        # delivery: webhooks read + delivery log write, the page-token key (sealed secrets), consume the queue
+        # delivery: the page-token key (sealed secrets), consume the queue
         # (receive, delete, change visibility). One message per invocation: a slow receiver delays only itself.
-        webhooks_table.grant_read_write_data(delivery.role)
+        webhooks_table.grant(delivery.role, *DELIVERY_TABLE_ACTIONS)  # read its webhook, log the attempt
         page_token_key.grant_read(delivery.role)
         delivery.function.add_event_source(
             sources.SqsEventSource(delivery_q.queue, batch_size=1, report_batch_item_failures=True)

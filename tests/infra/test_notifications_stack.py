@@ -79,3 +79,13 @@ def test_put_events_only_on_the_stages_bus(synth: Synth) -> None:
     actions = {a for st in delivery for a in as_list(st["Action"])}
     assert "sqs:ChangeMessageVisibility" in actions and "sqs:SendMessage" not in actions
     assert "secretsmanager:GetSecretValue" in actions  # unseals the signing secrets
+
+
+def test_the_workers_get_exactly_the_table_calls_they_make(synth: Synth) -> None:
+    from infra.components.notifications import DELIVERY_TABLE_ACTIONS, NOTIFIER_TABLE_ACTIONS
+
+    table = next(k for k in synth.resources("AWS::DynamoDB::Table") if k.startswith("StorageWebhooksTable"))
+    for name, expected in (("notifier", NOTIFIER_TABLE_ACTIONS), ("webhook_delivery", DELIVERY_TABLE_ACTIONS)):
+        statements = role_statements(synth, role_logical_id(functions(synth)[name]))
+        on_table = {a for st in statements if table in json.dumps(st["Resource"]) for a in as_list(st["Action"])}
+        assert on_table == set(expected), (name, on_table)
