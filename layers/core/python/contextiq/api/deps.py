@@ -14,12 +14,15 @@ from contextiq.errors import FieldProblem, ForbiddenError, InvalidInputError
 from contextiq.stores.dynamo.api_keys import role_allows
 
 
-def get_container(request: Request) -> Container:
+# The dependencies are coroutines: FastAPI runs a plain function dependency on its worker thread pool,
+# one thread hand-off per dependency per request; these are quick (the key lookup is cached), so they run
+# on the event loop (see docs/local-runtime.md, throughput).
+async def get_container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 
 
-def get_tenant(
+async def get_tenant(
     request: Request,
     x_api_key: Annotated[str | None, Header(alias="x-api-key", include_in_schema=False)] = None,
 ) -> str:
@@ -31,7 +34,8 @@ def get_tenant(
     if caller is None:
         if not x_api_key:
             raise ForbiddenError("missing x-api-key header")
-        caller = get_container(request).api_keys.resolve_caller(x_api_key)
+        container: Container = request.app.state.container
+        caller = container.api_keys.resolve_caller(x_api_key)
         if caller is None:
             raise ForbiddenError("unknown or revoked API key")
     needed = required_role(request.method, request.url.path)
@@ -44,7 +48,7 @@ def get_tenant(
     return caller.tenant
 
 
-def get_actor(request: Request, tenant: Annotated[str, Depends(get_tenant)]) -> str:
+async def get_actor(request: Request, tenant: Annotated[str, Depends(get_tenant)]) -> str:
     """Who makes this change, as revisions record it: ``apikey:<key id>``, or ``user:<JWT sub>`` when the
     stage's JWT authorizer identified a signed-in end user."""
     actor: str = request.state.actor

@@ -72,6 +72,8 @@ def patch_moto() -> None:
     _partition_queries(Table)
     _track_writes(DynamoDBBackend, Table)
     _trim_streams(StreamShard)
+    _plain_json_items()
+    _cache_update_expressions()
     DynamoHandler._contextiq_patched = True  # type: ignore[attr-defined]
 
 
@@ -316,3 +318,98 @@ def _trim_streams(shard_cls: Any) -> None:
         return original_get(self, max(start, self.starting_sequence_number), quantity)
 
     shard_cls.add, shard_cls.get = add, get
+
+
+# Item operations whose results moto already holds in DynamoDB's wire format (AttributeValue maps,
+# numbers as strings, binary as base64): nothing for the shape-driven serializer to convert.
+PLAIN_JSON_OPERATIONS = frozenset(
+    {
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "TransactGetItems",
+        "TransactWriteItems",
+    }
+)
+
+
+@contextmanager
+def without_fast_paths() -> Iterator[None]:
+    """moto's own response serializer and expression parsing, in this thread (tests compare both)."""
+    previous = getattr(_STATE, "fast_paths_off", False)
+    _STATE.fast_paths_off = True
+    try:
+        yield
+    finally:
+        _STATE.fast_paths_off = previous
+
+
+def _plain_json_items() -> None:
+    """moto 5.1+ serialises every response by walking the operation's output shape in Python, about a
+    third of moto's time on an item request. For the item operations above the result is already wire
+    JSON, so it is dumped as is (None values dropped: DynamoDB never sends null, and botocore would
+    hand a present-but-None key to the caller). Errors and every other operation keep moto's serializer;
+    tests/integration/test_local_moto_scale.py compares both paths through boto3."""
+    import json
+
+    from moto.dynamodb.responses import DynamoResult
+
+    original = DynamoResult.execute_result
+
+    def execute_result(self: Any, context: Any) -> Any:
+        if getattr(_STATE, "fast_paths_off", False) or context.operation_model.name not in PLAIN_JSON_OPERATIONS:
+            return original(self, context)
+        result = self.result
+        if not isinstance(result, dict):
+            return original(self, context)
+        try:
+            body = json.dumps(_without_none(result), separators=(",", ":"), default=_blob)
+        except TypeError:  # something the wire format needs converting: moto knows how
+            return original(self, context)
+        return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
+
+    DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
+
+
+def _blob(value: Any) -> str:
+    """Binary attribute values, base64 as on the wire (moto's serializer does the same)."""
+    import base64
+
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(bytes(value)).decode()
+    raise TypeError(type(value).__name__)
+
+
+def _without_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value]
+    return value
+
+
+def _cache_update_expressions() -> None:
+    """moto tokenises and parses an UpdateExpression two or three times per write. The tree depends on
+    the expression text alone (names and values are applied later, by a validator that works on its
+    own deep copy), so parsed trees are cached by text."""
+    import functools
+
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
+
+    original = UpdateExpressionParser.make.__func__
+
+    @functools.lru_cache(maxsize=512)
+    def parse(expression: str) -> Any:
+        return original(UpdateExpressionParser, expression)
+
+    def make(cls: Any, expression: str) -> Any:
+        if cls is not UpdateExpressionParser or getattr(_STATE, "fast_paths_off", False):
+            return original(cls, expression)
+        return parse(expression)
+
+    UpdateExpressionParser.make = classmethod(make)

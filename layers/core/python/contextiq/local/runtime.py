@@ -69,11 +69,14 @@ class LocalStack:
     _server: Any = None
 
     def start(self) -> dict[str, str]:
+        """moto on a port (for other local processes) and in this process: the server's own boto3 clients
+        hand DynamoDB, Streams and SQS requests to moto without a socket (local/transport.py)."""
         import logging
 
         from moto.server import ThreadedMotoServer
 
         from contextiq.local.moto_fidelity import patch_moto
+        from contextiq.local.transport import TRANSPORT
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
         patch_moto()
@@ -85,6 +88,7 @@ class LocalStack:
             os.environ.setdefault(key, value)
         os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{self.moto_port}"
         os.environ["CONTEXTIQ_DATA_DIR"] = str(self.data_dir)
+        TRANSPORT.enable(os.environ["AWS_ENDPOINT_URL"])
 
         from contextiq.config import Settings
         from contextiq.container import Container
@@ -114,6 +118,9 @@ class LocalStack:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        from contextiq.local.transport import TRANSPORT
+
+        TRANSPORT.disable()
         state = self.data_dir / "local.json"
         if state.exists():
             state.unlink()
@@ -245,6 +252,7 @@ def _serve_locked(
             '-H \'content-type: application/json\' -d \'{"user_id": "u1", "app_name": "travel"}\'\n'
             f"OpenAPI: {url}/openapi.json   Stop: Ctrl-C   Start empty: contextiq local --reset\n"
         )
+        # uvicorn picks uvloop and httptools (the `local` extra installs them) over asyncio and h11
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     finally:
         stop.set()
