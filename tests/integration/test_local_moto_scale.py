@@ -168,3 +168,57 @@ def test_stream_keeps_the_newest_records_and_counts_on(container: Any, monkeypat
     assert [r["dynamodb"]["Keys"]["sk"]["S"] for r in records] == ["07", "08", "09", "10", "11"]
     numbers = [int(r["dynamodb"]["SequenceNumber"]) for r in records]
     assert numbers == sorted(numbers) and len(set(numbers)) == 5
+
+
+def test_shard_iterators_expire_after_fifteen_minutes(container: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto kept every iterator it returned (GetRecords returns a new one per call): a poller leaked forever."""
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    from contextiq.local import moto_fidelity
+
+    now = [1000.0]
+    monkeypatch.setattr(moto_fidelity, "_clock", lambda: now[0])
+    ddb, table = container.dynamodb, _table(container, "memories_table")
+    ddb.put_item(TableName=table, Item={"pk": {"S": "p"}, "sk": {"S": "0"}})
+    streams = streams_client()
+    arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    iterator = iterator["ShardIterator"]
+    backend = dynamodbstreams_backends["123456789012"]["us-east-1"]
+    for _ in range(200):  # a poller over 100 seconds
+        iterator = streams.get_records(ShardIterator=iterator)["NextShardIterator"]
+        now[0] += 0.5
+    assert len(backend.shard_iterators) <= 202
+    now[0] += 15 * 60
+    with pytest.raises(streams.exceptions.ExpiredIteratorException):
+        streams.get_records(ShardIterator=iterator)
+    assert len(backend.shard_iterators) == 0
+
+
+def test_stream_poller_resumes_after_an_expired_iterator_without_replaying(
+    container: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from contextiq.local import moto_fidelity, streams
+
+    now = [1000.0]
+    monkeypatch.setattr(moto_fidelity, "_clock", lambda: now[0])
+    handed: list[str] = []
+
+    def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
+        handed.extend(r["dynamodb"]["Keys"]["sk"]["S"] for r in event["Records"])
+        return {"batchItemFailures": []}
+
+    monkeypatch.setattr(streams, "load_function", lambda _name: SimpleNamespace(handler=handler))
+    ddb, table = container.dynamodb, _table(container, "memories_table")
+    poller = streams.StreamPoller(ddb, streams_client(), [table])
+    for i in range(3):
+        ddb.put_item(TableName=table, Item={"pk": {"S": "p"}, "sk": {"S": f"a{i}"}})
+    poller.drain()
+    now[0] += 16 * 60  # the poller's iterator is older than 15 minutes
+    for i in range(2):
+        ddb.put_item(TableName=table, Item={"pk": {"S": "p"}, "sk": {"S": f"b{i}"}})
+    poller.drain()
+    assert handed == ["a0", "a1", "a2", "b0", "b1"]

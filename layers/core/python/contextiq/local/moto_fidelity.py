@@ -20,6 +20,9 @@ Three patches, each small and covered by ``tests/integration/test_local_moto_sca
   partition value to item keys that we keep up to date on every write (stale entries are dropped
   when read, since moto updates items in place).
 
+Shard iterators expire 15 minutes after moto returns them, as in DynamoDB Streams (moto kept every
+one, and a poller gets a new one per GetRecords call).
+
 Stream shards keep at most ``STREAM_RECORDS_KEPT`` records (DynamoDB keeps 24 hours): older records
 are trimmed and sequence numbers keep counting, so a reader that fell further behind resumes at the
 oldest record kept.
@@ -74,6 +77,7 @@ def patch_moto() -> None:
     _trim_streams(StreamShard)
     _plain_json_items()
     _cache_update_expressions()
+    _expire_shard_iterators()
     DynamoHandler._contextiq_patched = True  # type: ignore[attr-defined]
 
 
@@ -413,3 +417,46 @@ def _cache_update_expressions() -> None:
         return parse(expression)
 
     UpdateExpressionParser.make = classmethod(make)
+
+
+SHARD_ITERATOR_SECONDS = 15 * 60
+
+
+def _clock() -> float:
+    import time
+
+    return time.monotonic()
+
+
+def _expire_shard_iterators() -> None:
+    """moto's Streams backend keeps every shard iterator it ever returned, and GetRecords returns a new
+    one on each call, so a stream poller grows the process by ~1 KB per call forever. DynamoDB Streams
+    expires an iterator 15 minutes after returning it (API_streams_GetShardIterator): we do the same,
+    forgetting iterators in creation order (the backend's dict keeps insertion order) and answering an
+    expired one with ExpiredIteratorException, as DynamoDB Streams does."""
+    from moto.core.exceptions import JsonRESTError
+    from moto.dynamodbstreams.models import DynamoDBStreamsBackend, ShardIterator
+
+    original_init, original_get_records = ShardIterator.__init__, DynamoDBStreamsBackend.get_records
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        self.ciq_created = _clock()
+
+    def forget_expired(backend: Any) -> None:
+        iterators = backend.shard_iterators
+        oldest = _clock() - SHARD_ITERATOR_SECONDS
+        while iterators:
+            first = next(iter(iterators))
+            if getattr(iterators[first], "ciq_created", oldest) > oldest:
+                return
+            del iterators[first]
+
+    def get_records(self: Any, iterator_arn: str, limit: int) -> Any:
+        forget_expired(self)
+        if iterator_arn not in self.shard_iterators:
+            raise JsonRESTError("ExpiredIteratorException", "The provided iterator exceeds the maximum age allowed.")
+        return original_get_records(self, iterator_arn, limit)
+
+    ShardIterator.__init__ = init  # type: ignore[method-assign]
+    DynamoDBStreamsBackend.get_records = get_records  # type: ignore[method-assign]

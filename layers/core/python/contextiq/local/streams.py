@@ -53,6 +53,7 @@ class StreamPoller:
         self._tables = table_names
         self.function = function
         self._iterators: dict[tuple[str, str], str | None] = {}
+        self._handled: dict[tuple[str, str], str] = {}  # sequence number of the last record handed over
 
     @classmethod
     def for_settings(cls, settings: Any, dynamodb: Any, function: str = FUNCTION) -> StreamPoller:
@@ -86,7 +87,15 @@ class StreamPoller:
         iterator = self._iterators[key]
         if iterator is None:
             return 0
-        resp = self._streams.get_records(ShardIterator=iterator, Limit=100)
+        try:
+            resp = self._streams.get_records(ShardIterator=iterator, Limit=100)
+        except self._streams.exceptions.ExpiredIteratorException:  # unused for 15 minutes: resume after the last
+            last = self._handled.get(key)
+            where = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": last} if last else {}
+            iterator = self._streams.get_shard_iterator(
+                StreamArn=arn, ShardId=shard_id, **(where or {"ShardIteratorType": "TRIM_HORIZON"})
+            )["ShardIterator"]
+            resp = self._streams.get_records(ShardIterator=iterator, Limit=100)
         records = resp.get("Records", [])
         if not records:
             self._iterators[key] = resp.get("NextShardIterator")
@@ -105,6 +114,7 @@ class StreamPoller:
             )["ShardIterator"]
         else:
             self._iterators[key] = resp.get("NextShardIterator")
+            self._handled[key] = records[-1]["dynamodb"]["SequenceNumber"]
         return len(records)
 
     def drain(self, max_rounds: int = 50) -> None:
