@@ -90,7 +90,7 @@ def _moto_handler(host: str) -> Handler:
             backend = backends.get_backend(service)[DEFAULT_ACCOUNT_ID]["us-east-1"]  # type: ignore[call-overload]
             for path, handler in backend.urls.items():
                 if re.compile(path).match(url):
-                    return handler  # type: ignore[no-any-return]
+                    return handler
     raise LookupError(f"moto serves no {url}")
 
 
