@@ -10,7 +10,9 @@ writes and searches (a fixed sample each). Then: throughput with 1 and 8 clients
 ready again after kill -9 (and whether every acknowledged write was still there).
 
 The fill uses 4 concurrent clients; sample latencies use one client. Sizes are parameters: the
-machine this runs on decides how far it can go in the time there is.
+machine this runs on decides how far it can go in the time there is. With
+CONTEXTIQ_BENCH_LOCAL_DEADLINE (Unix time) a fill step stops at the deadline, and the row says how far
+it got; CONTEXTIQ_BENCH_LOCAL_WORKDIR keeps the data directories there (otherwise a temp dir, removed).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "bench-local-key"
 FILL_CLIENTS = 4
+FILL_BATCH = 2000
 SAMPLE = 200
 
 
@@ -104,13 +107,30 @@ class Filler:
             while len(self.sessions) < needed_sessions:
                 body = {"user_id": f"user-{len(self.sessions) % 50}"}
                 self.sessions.append(c.post("/v1/sessions", json=body).raise_for_status().json()["id"])
-        todo = list(range(self.events, target))
-        parallel(todo, lambda c, i: append(c, self.sessions[i % len(self.sessions)], i))
-        self.events = target
+        while self.events < target and not past_deadline():
+            todo = list(range(self.events, min(target, self.events + FILL_BATCH)))
+            started = time.perf_counter()
+            parallel(todo, lambda c, i: append(c, self.sessions[i % len(self.sessions)], i))
+            self.events = todo[-1] + 1
+            progress(f"{self.events:,} events ({len(todo) / (time.perf_counter() - started):.0f}/s)", server)
 
     def fill_memories(self, server: Server, target: int) -> None:
-        parallel(list(range(self.memories, target)), write_memory)
-        self.memories = target
+        while self.memories < target and not past_deadline():
+            todo = list(range(self.memories, min(target, self.memories + FILL_BATCH)))
+            started = time.perf_counter()
+            parallel(todo, write_memory)
+            self.memories = todo[-1] + 1
+            progress(f"{self.memories:,} memories ({len(todo) / (time.perf_counter() - started):.0f}/s)", server)
+
+
+def past_deadline() -> bool:
+    deadline = os.environ.get("CONTEXTIQ_BENCH_LOCAL_DEADLINE")
+    return bool(deadline) and time.time() > float(deadline or 0)
+
+
+def progress(what: str, server: Server) -> None:
+    line = f"  local_scale: {time.strftime('%H:%M:%S')} {what}, RSS {server.rss_mb():.0f} MB"
+    print(line, file=sys.stderr, flush=True)
 
 
 def parallel(items: list[int], work: Callable[[httpx.Client, int], Any]) -> None:
@@ -217,6 +237,7 @@ def run(
     SERVER.data_dir.parent.mkdir(parents=True, exist_ok=True)
     SERVER.start("--reset")
     results["throughput"] = {n: throughput(SERVER, n, 240 // n if n > 1 else 240) for n in (1, 8)}
+    print(f"  local_scale: throughput {results['throughput']}", file=sys.stderr, flush=True)
     SERVER.stop()
     # Scale.
     SERVER = Server(base / "scale" / "data", embedder)
@@ -234,6 +255,7 @@ def run(
     # Restart with everything in it: clean stop, then kill -9 right after more writes.
     SERVER.stop()
     results["restart_s"] = SERVER.start()
+    print(f"  local_scale: restart {results['restart_s']:.1f} s", file=sys.stderr, flush=True)
     results["restart_rss_mb"] = SERVER.rss_mb()
     with SERVER.client() as c:
         last = [c.post("/v1/sessions", json={"user_id": "kill"}).json()["id"]]
@@ -292,7 +314,8 @@ def report() -> str:
     events = [int(x) for x in os.environ.get("CONTEXTIQ_BENCH_LOCAL_EVENTS", "1000,10000,100000").split(",") if x]
     memories = [int(x) for x in os.environ.get("CONTEXTIQ_BENCH_LOCAL_MEMORIES", "1000,20000").split(",") if x]
     embedder = os.environ.get("CONTEXTIQ_BENCH_LOCAL_EMBEDDER", "hashing")
-    return to_markdown(run(events, memories, embedder))
+    workdir = os.environ.get("CONTEXTIQ_BENCH_LOCAL_WORKDIR")
+    return to_markdown(run(events, memories, embedder, Path(workdir) if workdir else None))
 
 
 if __name__ == "__main__":
