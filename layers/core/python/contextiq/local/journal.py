@@ -7,9 +7,13 @@ answer leaves the server, so a kill -9 loses nothing; a background thread fsyncs
 power loss loses at most the last second. After-images (not requests) make replay exact and cheap:
 no condition is evaluated twice and a rolled-back transaction replays as the items it left.
 
-``snapshot.jsonl`` holds every item and queue as of the last compaction (at start, after a replay).
-Start = snapshot + journal, then a compaction. A torn last line (kill -9 in
-the middle of a write) is ignored.
+``snapshot.jsonl`` holds every item and queue as of the last compaction. Start = snapshot + journal,
+then a compaction. While the server runs, the fsync thread compacts too, once the journal holds more
+than ``COMPACT_BYTES`` and more than the last snapshot: the journal stays bounded and the cost of
+compacting stays proportional to the writes since the last one. A compaction writes the new snapshot
+to a temporary file, fsyncs it, renames it over the old one and only then empties the journal; a
+kill between the rename and the truncation replays a journal whose after-images the snapshot already
+holds, which changes nothing. A torn last line (kill -9 in the middle of a write) is ignored.
 
 DynamoDB Streams records are not kept: stream readers must treat a start as a gap and reconcile
 from the tables (the runtime rebuilds the vector index from the memories table at every start).
@@ -31,6 +35,7 @@ from typing import IO, Any
 from contextiq.local import moto_fidelity
 
 Progress = Callable[[str], None]
+COMPACT_BYTES = 64 * 1024 * 1024  # compact a running server's journal past this size (and past the snapshot's)
 ACCOUNT, REGION = "123456789012", "us-east-1"
 SQS_CHANGES = {"SendMessage", "SendMessageBatch", "DeleteMessage", "DeleteMessageBatch", "ReceiveMessage", "PurgeQueue"}
 MESSAGE_FIELDS = (
@@ -89,11 +94,23 @@ def _message(data: dict[str, Any]) -> Any:
 class Journal:
     """Load the tables and queues moto was just given from ``directory``; then record every change."""
 
-    def __init__(self, directory: Path, fsync_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        fsync_seconds: float = 1.0,
+        compact_bytes: int = COMPACT_BYTES,
+        progress: Progress = print,
+    ) -> None:
         self.directory = directory
         self.snapshot_path = directory / "snapshot.jsonl"
         self.journal_path = directory / "journal.jsonl"
         self.fsync_seconds = fsync_seconds
+        self.compact_bytes = compact_bytes
+        self.progress = progress
+        self.compactions = 0  # while running (tests read it)
+        self._journal_bytes = 0
+        self._snapshot_bytes = 0
+        self._retry_at = 0.0
         self._file: IO[str] | None = None
         self._write_lock = threading.Lock()
         self._dirty = False
@@ -196,14 +213,32 @@ class Journal:
             out.write(dumps({"q": self._queue_state(sqs, only_changed=False)}) + "\n")
             out.flush()
             os.fsync(out.fileno())
+            self._snapshot_bytes = out.tell()
             os.replace(tmp, self.snapshot_path)
+            self._fsync_dir()  # the rename is durable before the journal is emptied
             if self._file is not None:
                 self._file.truncate(0)
                 self._file.seek(0)
             elif self.journal_path.exists():
                 self.journal_path.unlink()
+            self._journal_bytes = 0
             self._fsync_dir()
         return written
+
+    def _due(self) -> bool:
+        if time.monotonic() < self._retry_at:
+            return False
+        return self._journal_bytes > max(self.compact_bytes, self._snapshot_bytes)
+
+    def _compact_running(self) -> None:
+        started = time.monotonic()
+        size = self._journal_bytes
+        written = self.compact(self.progress)
+        self.compactions += 1
+        self.progress(
+            f"journal compacted: {size / 1e6:.0f} MB of changes into a snapshot of {written:,} items "
+            f"({self._snapshot_bytes / 1e6:.0f} MB) in {time.monotonic() - started:.1f} s"
+        )
 
     def _fsync_dir(self) -> None:
         fd = os.open(self.directory, os.O_RDONLY)
@@ -217,6 +252,9 @@ class Journal:
         """Record every change from now on."""
         self.directory.mkdir(parents=True, exist_ok=True)
         self._file = self.journal_path.open("a")
+        self._journal_bytes = self._file.tell()
+        if self.snapshot_path.exists():
+            self._snapshot_bytes = self.snapshot_path.stat().st_size
         _, sqs = _backends()
         self._queue_state(sqs, only_changed=True)  # remember what is already on disk
         moto_fidelity.add_request_listener(self._dynamodb_changed)
@@ -248,8 +286,10 @@ class Journal:
     def _write_locked(self, entry: dict[str, Any]) -> None:
         if self._file is None:
             return
-        self._file.write(dumps(entry) + "\n")
+        line = dumps(entry) + "\n"
+        self._file.write(line)
         self._file.flush()  # in the kernel now: survives kill -9
+        self._journal_bytes += len(line)
         self._dirty = True
 
     def _sync_loop(self) -> None:
@@ -258,6 +298,12 @@ class Journal:
                 if self._dirty and self._file is not None:
                     os.fsync(self._file.fileno())
                     self._dirty = False
+            if self._due():
+                try:
+                    self._compact_running()
+                except OSError as error:  # a full disk, say: keep journalling, try again in a minute
+                    self._retry_at = time.monotonic() + 60
+                    self.progress(f"journal compaction failed ({error}); the journal keeps every change")
 
     def _dynamodb_changed(self, changed: list[tuple[Any, Any, Any]]) -> None:
         entries = []

@@ -205,7 +205,7 @@ def _serve_locked(
     from contextiq.services.indexing import reindex
     from contextiq.stores.vector.factory import close_embedded_indexes
 
-    journal = Journal(data_dir / "tables")
+    journal = Journal(data_dir / "tables", progress=say)
     with say.step("Loading tables and queues") as step:
         counts = journal.load(say)
         if counts["journal_lines"]:
