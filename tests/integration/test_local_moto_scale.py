@@ -47,6 +47,26 @@ def test_rss_growth_after_a_thousand_appends_stays_small(container: Any) -> None
     assert svc.get("t", sessions[0]).event_count == 240
 
 
+def test_rss_growth_after_a_thousand_memory_writes_stays_small(container: Any) -> None:
+    """A memory write is one TransactWriteItems too (memory + its first revision), in 20 scopes."""
+    from contextiq.models.memories import MemoryCreate
+
+    svc = container.memories
+
+    def write(start: int, n: int) -> None:
+        for i in range(start, start + n):
+            req = MemoryCreate.model_validate({"scope": {"user_id": f"u{i % 20}"}, "fact": f"The user likes item {i}"})
+            svc.create("t", req, "apikey:k")
+
+    write(0, 200)
+    before = rss_bytes()
+    write(200, 1000)
+    growth = rss_bytes() - before
+    assert growth < 60 * MB, f"RSS grew {growth / MB:.0f} MB over 1,000 memory writes"
+    listed, _ = svc.list_scope("t", {"user_id": "u0"}, None, 100, None)
+    assert len(listed) == 60
+
+
 def _table(container: Any, name: str) -> str:
     return str(getattr(container.settings, name))
 
