@@ -95,7 +95,7 @@ def test_list_filters_and_pages(api) -> None:
         ({"steps": []}, "steps"),
         ({"steps": [{"instruction": "x"}] * (limits.MAX_PROCEDURE_STEPS + 1)}, "steps"),
         ({"kind": "recipe"}, "kind"),
-        ({"parameters": [{"name": "a"}, {"name": "a"}]}, "body"),
+        ({"parameters": [{"name": "a"}, {"name": "a"}]}, "parameters"),
         ({"parameters": [{"name": "1bad"}]}, "parameters.0.name"),
         ({"steps": [{"instruction": "x", "arguments": {"k": "v" * 5000}}]}, "steps.0.arguments"),
         ({"steps": [{"instruction": "x", "extra": 1}]}, "steps.0.extra"),

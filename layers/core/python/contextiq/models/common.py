@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from types import NoneType, UnionType
+from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from contextiq import limits
 
@@ -19,6 +21,13 @@ Name = Annotated[
     str,
     StringConstraints(min_length=1, max_length=limits.MAX_ID_LENGTH, pattern=NAME_PATTERN),
 ]
+
+# Free text is trimmed before it is stored, but its limits hold for the text as sent, so the document's
+# minLength/maxLength/pattern are exact: "some non-space character" (``\S``, in Python's and ECMA's sense),
+# or for one-line names "no control character and some non-space one".
+NON_BLANK = r"\S"
+NON_BLANK_LINE = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+TRIM = AfterValidator(str.strip)
 
 
 def json_size(value: Any) -> int:
@@ -57,13 +66,69 @@ def _utc_millis(value: datetime) -> datetime:
     return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
 
 
-Timestamp = Annotated[datetime, AfterValidator(_utc_millis)]
+# RFC 3339 date-time (what the schema's `format: date-time` says), the offset optional (naive = UTC).
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?$")
+
+
+def _iso_time(value: object) -> object:
+    """Only an ISO 8601 string (or a datetime, from our own code): pydantic's lax mode would also take
+    ``0`` or ``"0"`` as Unix time, which the schema does not allow."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_TIME.match(value)):
+        return value
+    raise ValueError("must be an ISO 8601 date-time string, e.g. 2026-11-30T12:00:00Z")
+
+
+Timestamp = Annotated[datetime, BeforeValidator(_iso_time), AfterValidator(_utc_millis)]
+
+
+def present(**types: str) -> list[dict[str, Any]]:
+    """JSON Schema branches "this field is given, not null", one per field (for anyOf/oneOf rules that
+    a validator also enforces), e.g. ``present(fact="string", topics="array")``."""
+    return [{"required": [name], "properties": {name: {"type": kind}}} for name, kind in types.items()]
+
+
+NULL: dict[str, Any] = {"type": "null"}
+
+
+def _scalar_kind(annotation: Any) -> type | None:
+    """``bool``, ``int`` or ``float`` when a field holds only that scalar (or null), else None."""
+    kinds = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else (annotation,)
+    kinds = tuple(k for k in kinds if k is not NoneType)
+    if len(kinds) != 1:
+        return None
+    kind = get_args(kinds[0])[0] if get_origin(kinds[0]) is Annotated else kinds[0]
+    return kind if kind in (bool, int, float) else None
+
+
+class _WrongType:
+    """Stands in for a value of the wrong JSON type, so pydantic refuses it at its own field."""
 
 
 class Request(BaseModel):
-    """Base of request bodies: unknown fields are an error, not silently dropped."""
+    """Base of request bodies: unknown fields are an error, not silently dropped.
+
+    JSON types are exact, as the OpenAPI document says: pydantic's lax mode would take ``"5"`` or
+    ``true`` as a number and ``1`` or ``"yes"`` as a boolean. (``5.0`` stays an integer, as in JSON
+    Schema.) Strict mode is not used because it also refuses ``5.0`` and enum strings.
+    """
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _json_types(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        checked = dict(data)
+        for name, value in data.items():
+            field = cls.model_fields.get(name)
+            kind = _scalar_kind(field.annotation) if field is not None else None
+            if kind is None or value is None:
+                continue
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if (kind is bool and not isinstance(value, bool)) or (kind is not bool and not number):
+                checked[name] = _WrongType()
+        return checked
 
 
 class Page(BaseModel, Generic[T]):

@@ -91,6 +91,7 @@ FILTER_SCHEMA: dict[str, Any] = {
             {
                 "type": "object",
                 "properties": {"gte": {"type": "number"}, "lte": {"type": "number"}},
+                "description": "a numeric range, either bound optional; gte not above lte",
                 "minProperties": 1,
                 "additionalProperties": False,
             },

@@ -8,10 +8,20 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from contextiq import limits
-from contextiq.models.common import Metadata, Name, Request, Timestamp, TtlSeconds
+from contextiq.models.common import NON_BLANK, TRIM, Metadata, Name, Request, Timestamp, TtlSeconds
 from contextiq.models.filters import MetadataFilter
 
 Scope = Annotated[
@@ -36,11 +46,13 @@ def validate_scope(value: object) -> dict[str, str]:
         raise ValueError(f"{where + ': ' if where else ''}{first.get('msg')}") from None
 
 
-# Trimmed; the pattern (some non-space character) says in the schema what the trim implies.
+# Trimmed after the checks (models.common.NON_BLANK), so the schema's limits are exact.
 Fact = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=limits.MAX_FACT_CHARS, pattern=r"\S"),
+    StringConstraints(min_length=1, max_length=limits.MAX_FACT_CHARS, pattern=NON_BLANK),
+    TRIM,
 ]
+Query = Annotated[str, StringConstraints(min_length=1, max_length=limits.MAX_QUERY_CHARS, pattern=NON_BLANK), TRIM]
 Topics = Annotated[list[Name], Field(max_length=limits.MAX_TOPICS_PER_MEMORY)]
 
 
@@ -136,6 +148,20 @@ class Revision(BaseModel):
     version: int
 
 
+def check_window(_cls: type, before: datetime | None, info: ValidationInfo) -> datetime | None:
+    """`before` must be later than `after` (declared first). JSON Schema cannot compare two fields, so
+    the field's description says it; the error names `before`."""
+    after = info.data.get("after")
+    if after is not None and before is not None and after >= before:
+        raise ValueError("must be later than `after`")
+    return before
+
+
+def window_rule() -> Any:
+    """The `before` > `after` rule, for a request model with both fields."""
+    return field_validator("before")(classmethod(check_window))
+
+
 class SearchRequest(Request):
     model_config = ConfigDict(
         extra="forbid",
@@ -145,31 +171,22 @@ class SearchRequest(Request):
     )
 
     scope: Scope
-    query: Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=1, max_length=limits.MAX_QUERY_CHARS, pattern=r"\S"),
-    ]
+    query: Query
     top_k: int = Field(default=10, ge=1, le=limits.MAX_TOP_K)
     mode: Literal["hybrid", "semantic", "keyword"] = "hybrid"
     min_score: float | None = Field(default=None, ge=0.0)
     topics: Topics | None = None
     after: EventTime | None = Field(default=None, description="only memories with event_time >= after")
-    before: EventTime | None = Field(default=None, description="only memories with event_time < before")
+    before: EventTime | None = Field(
+        default=None, description="only memories with event_time < before; later than `after`"
+    )
     filter: MetadataFilter | None = Field(
         default=None,
         description='AND of conditions: {"metadata.<key>": value | {"in": [...]} | {"gte": n, "lte": n}} '
         f"(at most {limits.MAX_FILTER_CONDITIONS} conditions, {limits.MAX_FILTER_VALUES} values per `in`)",
     )
 
-    @model_validator(mode="after")
-    def _window(self) -> SearchRequest:
-        check_window(self.after, self.before)
-        return self
-
-
-def check_window(after: datetime | None, before: datetime | None) -> None:
-    if after is not None and before is not None and after >= before:
-        raise ValueError("`after` must be earlier than `before`")
+    _window = window_rule()
 
 
 class SearchResult(BaseModel):

@@ -6,25 +6,28 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from contextiq import limits
-from contextiq.models.common import Metadata, Request, TtlSeconds, json_size
-from contextiq.models.memories import Scope, Topics
+from contextiq.models.common import NON_BLANK, NON_BLANK_LINE, TRIM, Metadata, Request, TtlSeconds, json_size, present
+from contextiq.models.memories import Query, Scope, Topics
 
-StepText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=limits.MAX_STEP_TEXT_CHARS)]
+StepText = Annotated[
+    str, StringConstraints(min_length=1, max_length=limits.MAX_STEP_TEXT_CHARS, pattern=NON_BLANK), TRIM
+]
 ToolName = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=limits.MAX_ID_LENGTH, pattern=r"^[^\x00-\x1f\x7f]+$"
-    ),
+    StringConstraints(min_length=1, max_length=limits.MAX_ID_LENGTH, pattern=NON_BLANK_LINE),
+    TRIM,
 ]
 ParameterName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
 ProcedureName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=limits.MAX_PROCEDURE_NAME_CHARS)
+    str, StringConstraints(min_length=1, max_length=limits.MAX_PROCEDURE_NAME_CHARS, pattern=NON_BLANK), TRIM
 ]
 Description = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=limits.MAX_PROCEDURE_DESCRIPTION_CHARS)
+    str,
+    StringConstraints(min_length=1, max_length=limits.MAX_PROCEDURE_DESCRIPTION_CHARS, pattern=NON_BLANK),
+    TRIM,
 ]
 
 
@@ -63,16 +66,22 @@ class Parameter(Request):
 
 
 Steps = Annotated[list[Step], Field(min_length=1, max_length=limits.MAX_PROCEDURE_STEPS)]
-Parameters = Annotated[list[Parameter], Field(max_length=limits.MAX_PROCEDURE_PARAMETERS)]
 
 
-def _unique_parameters(parameters: list[Parameter] | None) -> None:
-    if parameters is None:
-        return
+def _unique_parameters(parameters: list[Parameter]) -> list[Parameter]:
     names = [p.name for p in parameters]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise ValueError(f"parameter names must be unique, repeated: {dupes}")
+    return parameters
+
+
+# JSON Schema cannot say "unique by name" (uniqueItems compares whole items): the description says it.
+Parameters = Annotated[
+    list[Parameter],
+    Field(max_length=limits.MAX_PROCEDURE_PARAMETERS, description="parameter names are unique"),
+    AfterValidator(_unique_parameters),
+]
 
 
 class ProcedureCreate(Request):
@@ -86,14 +95,23 @@ class ProcedureCreate(Request):
     metadata: Metadata = Field(default_factory=dict)
     ttl_seconds: TtlSeconds | None = None
 
-    @model_validator(mode="after")
-    def _valid(self) -> ProcedureCreate:
-        _unique_parameters(self.parameters)
-        return self
-
 
 class ProcedurePatch(Request):
     """Change content (a new revision); ``status`` deprecates or reactivates by hand."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": present(
+                name="string",
+                description="string",
+                steps="array",
+                parameters="array",
+                topics="array",
+                metadata="object",
+                status="string",
+            )
+        }
+    )
 
     name: ProcedureName | None = None
     description: Description | None = None
@@ -107,7 +125,6 @@ class ProcedurePatch(Request):
     def _something(self) -> ProcedurePatch:
         if all(getattr(self, f) is None for f in type(self).model_fields):
             raise ValueError("give at least one of " + ", ".join(type(self).model_fields))
-        _unique_parameters(self.parameters)
         return self
 
 
@@ -182,7 +199,7 @@ class ProcedureRevision(BaseModel):
 
 class ProcedureSearchRequest(Request):
     scope: Scope
-    query: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=limits.MAX_QUERY_CHARS)]
+    query: Query
     top_k: int = Field(default=5, ge=1, le=limits.MAX_TOP_K)
     kind: ProcedureKind | None = None
     min_success_rate: float | None = Field(

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field
 
 from contextiq import limits
 from contextiq.models.common import Name, Request
 from contextiq.models.filters import MetadataFilter
-from contextiq.models.memories import EventTime, Memory, Scope, check_window
+from contextiq.models.memories import EventTime, Memory, Query, Scope, window_rule
 from contextiq.models.sessions import Event
 
-Query = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=limits.MAX_QUERY_CHARS)]
 Mode = Literal["hybrid", "semantic", "keyword"]
 Source = Literal["memory", "event"]
 
@@ -25,12 +24,11 @@ class EventSearchRequest(Request):
     top_k: int = Field(default=10, ge=1, le=limits.MAX_TOP_K)
     mode: Mode = "hybrid"
     after: EventTime | None = Field(default=None, description="only events with timestamp >= after")
-    before: EventTime | None = Field(default=None, description="only events with timestamp < before")
+    before: EventTime | None = Field(
+        default=None, description="only events with timestamp < before; later than `after`"
+    )
 
-    @model_validator(mode="after")
-    def _window(self) -> EventSearchRequest:
-        check_window(self.after, self.before)
-        return self
+    _window = window_rule()
 
 
 class EventResult(BaseModel):
@@ -53,7 +51,7 @@ class RecallRequest(Request):
         "(and app_name, when the scope has one); default both",
     )
     after: EventTime | None = None
-    before: EventTime | None = None
+    before: EventTime | None = Field(default=None, description="later than `after`")
     filter: MetadataFilter | None = None
     use_query_dates: bool = Field(
         default=True,
@@ -61,10 +59,7 @@ class RecallRequest(Request):
         "when none is given (see docs/search.md)",
     )
 
-    @model_validator(mode="after")
-    def _window(self) -> RecallRequest:
-        check_window(self.after, self.before)
-        return self
+    _window = window_rule()
 
 
 class RecallResult(BaseModel):

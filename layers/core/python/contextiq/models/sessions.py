@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from contextiq import limits
 from contextiq.models.common import Metadata, Name, Request, Timestamp, TtlSeconds
@@ -117,11 +117,15 @@ class StatePatch(Request):
     )
 
     set: dict[str, Any] = Field(default_factory=dict)
-    remove: list[str] = Field(default_factory=list, max_length=limits.MAX_STATE_REMOVE_KEYS)
+    remove: list[str] = Field(
+        default_factory=list, max_length=limits.MAX_STATE_REMOVE_KEYS, description="keys not also in `set`"
+    )
 
-    @model_validator(mode="after")
-    def _disjoint(self) -> StatePatch:
-        both = set(self.set) & set(self.remove)
+    @field_validator("remove")
+    @classmethod
+    def _disjoint(cls, remove: list[str], info: ValidationInfo) -> list[str]:
+        # JSON Schema cannot compare two fields: the description says it, the error names `remove`.
+        both = set(info.data.get("set") or {}) & set(remove)
         if both:
             raise ValueError(f"keys both set and removed: {sorted(both)}")
-        return self
+        return remove

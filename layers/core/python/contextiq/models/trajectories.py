@@ -6,15 +6,24 @@ import math
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from contextiq import limits
-from contextiq.models.common import Metadata, Request, TtlSeconds
-from contextiq.models.memories import Scope
+from contextiq.models.common import NON_BLANK, NULL, TRIM, Metadata, Request, TtlSeconds, present
+from contextiq.models.memories import Query, Scope
 from contextiq.models.pipeline import JobMessage
 from contextiq.models.procedures import Arguments, StepText, ToolName
 
-Task = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=limits.MAX_TASK_CHARS)]
+Task = Annotated[str, StringConstraints(min_length=1, max_length=limits.MAX_TASK_CHARS, pattern=NON_BLANK), TRIM]
 SessionId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
@@ -25,6 +34,16 @@ def _finite(value: float | None) -> float | None:
 
 
 class TrajectoryStepIn(Request):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                {"anyOf": present(thought="string", tool="string", observation="string")},
+                # arguments go with a tool
+                {"anyOf": [{"properties": {"arguments": NULL}}, *present(tool="string")]},
+            ]
+        }
+    )
+
     thought: StepText | None = None
     tool: ToolName | None = None
     arguments: Arguments = None
@@ -56,12 +75,40 @@ class Outcome(Request):
 class TrajectoryCreate(Request):
     """Exactly one source of steps: ``steps`` inline, or ``session_id`` (+ optional seq window)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "required": ["steps"],
+                    "properties": {
+                        "steps": {"type": "array"},
+                        "session_id": NULL,
+                        "after_seq": NULL,
+                        "before_seq": NULL,
+                    },
+                },
+                {"required": ["session_id"], "properties": {"session_id": {"type": "string"}, "steps": NULL}},
+            ]
+        }
+    )
+
     scope: Scope
     task: Task
     steps: list[TrajectoryStepIn] | None = Field(default=None, min_length=1, max_length=limits.MAX_TRAJECTORY_STEPS)
     session_id: SessionId | None = None
     after_seq: int | None = Field(default=None, ge=0, description="only events with seq > after_seq")
-    before_seq: int | None = Field(default=None, ge=1, description="only events with seq < before_seq")
+    before_seq: int | None = Field(
+        default=None, ge=1, description="only events with seq < before_seq; greater than after_seq + 1"
+    )
+
+    @field_validator("before_seq")
+    @classmethod
+    def _window(cls, before_seq: int | None, info: ValidationInfo) -> int | None:
+        after_seq = info.data.get("after_seq")
+        if before_seq is not None and after_seq is not None and before_seq <= after_seq + 1:
+            raise ValueError("must be greater than after_seq + 1 (the window would be empty)")
+        return before_seq
+
     outcome: Outcome
     metadata: Metadata = Field(default_factory=dict)
     ttl_seconds: TtlSeconds | None = None
@@ -72,8 +119,6 @@ class TrajectoryCreate(Request):
             raise ValueError("give exactly one of steps, session_id")
         if (self.after_seq is not None or self.before_seq is not None) and self.session_id is None:
             raise ValueError("after_seq and before_seq go with session_id")
-        if self.after_seq is not None and self.before_seq is not None and self.before_seq <= self.after_seq + 1:
-            raise ValueError("before_seq must be greater than after_seq + 1 (the window would be empty)")
         return self
 
 
@@ -92,7 +137,7 @@ class Trajectory(BaseModel):
 
 class TrajectorySearchRequest(Request):
     scope: Scope
-    query: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=limits.MAX_QUERY_CHARS)]
+    query: Query
     top_k: int = Field(default=10, ge=1, le=limits.MAX_TOP_K)
     outcome: Literal["success", "failure", "partial"] | None = None
 
@@ -109,9 +154,27 @@ class TrajectorySearchResponse(BaseModel):
 class ProcedureGenerateRequest(Request):
     """Learn procedures from stored trajectories, or from a session (taken as one trajectory)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "required": ["trajectory_ids"],
+                    "properties": {
+                        "trajectory_ids": {"type": "array"},
+                        **dict.fromkeys(("session_id", "after_seq", "before_seq", "task", "outcome"), NULL),
+                    },
+                },
+                {"required": ["session_id"], "properties": {"session_id": {"type": "string"}, "trajectory_ids": NULL}},
+            ]
+        }
+    )
+
     scope: Scope
     trajectory_ids: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] | None = Field(
-        default=None, min_length=1, max_length=limits.MAX_GENERATE_TRAJECTORIES
+        default=None,
+        min_length=1,
+        max_length=limits.MAX_GENERATE_TRAJECTORIES,
+        json_schema_extra={"uniqueItems": True},
     )
     session_id: SessionId | None = None
     after_seq: int | None = Field(default=None, ge=0)

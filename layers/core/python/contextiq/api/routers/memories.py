@@ -69,10 +69,22 @@ SCOPE_QUERY_PARAMETER: dict[str, Any] = {
 }
 
 
-def scope_from_query(request: Request) -> dict[str, str]:
-    """``?scope.user_id=u1&scope.app=travel`` -> {"user_id": "u1", "app": "travel"} (validated like a body)."""
+def scope_from_query(request: Request, *filters: str) -> dict[str, str]:
+    """``?scope.user_id=u1&scope.app=travel`` -> {"user_id": "u1", "app": "travel"} (validated like a body).
+
+    In the document, the exploded ``scope`` object takes every query parameter the operation does not
+    name otherwise, and its property names must start with ``scope.``: so any other parameter (a typo
+    such as ``?user_id=``, which would silently widen nothing) is a 422 here, not ignored.
+    """
     scope: dict[str, str] = {}
+    named = {"limit", "next_token", *filters}
     for key, value in request.query_params.multi_items():
+        if key not in named and not key.startswith("scope."):
+            raise InvalidInputError(
+                f"unknown query parameter {key!r}: give the scope as scope.<key>=<value>"
+                + (f"; the filters are {', '.join(sorted(filters))}" if filters else ""),
+                [FieldProblem(f"query.{key}", "unknown query parameter")],
+            )
         if key.startswith("scope."):
             name = key[len("scope.") :]
             if name in scope:
@@ -136,7 +148,7 @@ def list_memories(
     limit: Limit = limits.DEFAULT_PAGE_SIZE,
     next_token: NextToken = None,
 ) -> Page[Memory]:
-    items, token = c.memories.list_scope(tenant, scope_from_query(request), topic, limit, next_token)
+    items, token = c.memories.list_scope(tenant, scope_from_query(request, "topic"), topic, limit, next_token)
     return Page[Memory](items=items, next_token=token)
 
 

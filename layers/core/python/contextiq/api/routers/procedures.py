@@ -97,7 +97,7 @@ def list_procedures(
 ) -> Page[Procedure]:
     items, token = c.procedures.list_scope(
         tenant,
-        scope_from_query(request),
+        scope_from_query(request, "kind", "status"),
         kind.value if kind else None,
         status.value if status else None,
         limit,

@@ -71,7 +71,7 @@ def list_trajectories(
     limit: Limit = limits.DEFAULT_PAGE_SIZE,
     next_token: NextToken = None,
 ) -> Page[Trajectory]:
-    items, token = c.trajectories.list_scope(tenant, scope_from_query(request), outcome, limit, next_token)
+    items, token = c.trajectories.list_scope(tenant, scope_from_query(request, "outcome"), outcome, limit, next_token)
     return Page[Trajectory](items=items, next_token=token)
 
 
