@@ -9,6 +9,7 @@ from types import NoneType, UnionType
 from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic.config import JsonDict, JsonValue
 
 from contextiq import limits
 
@@ -81,13 +82,13 @@ def _iso_time(value: object) -> object:
 Timestamp = Annotated[datetime, BeforeValidator(_iso_time), AfterValidator(_utc_millis)]
 
 
-def present(**types: str) -> list[dict[str, Any]]:
+def present(**types: str) -> list[JsonValue]:
     """JSON Schema branches "this field is given, not null", one per field (for anyOf/oneOf rules that
     a validator also enforces), e.g. ``present(fact="string", topics="array")``."""
     return [{"required": [name], "properties": {name: {"type": kind}}} for name, kind in types.items()]
 
 
-NULL: dict[str, Any] = {"type": "null"}
+NULL: JsonDict = {"type": "null"}
 
 
 def _scalar_kind(annotation: Any) -> type | None:
