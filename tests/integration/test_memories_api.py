@@ -140,6 +140,19 @@ def test_idempotent_memory_create(api) -> None:
     assert len(api.get("/v1/memories?scope.user_id=u1&scope.app=travel").json()["items"]) == 1
 
 
+def test_replay_after_delete_reports_the_first_answer_and_writes_nothing(api) -> None:
+    """docs/limits.md: a replay answers what the first request answered (201 and its Location) even if
+    the memory was deleted since, marked Idempotent-Replayed; it does not bring the memory back."""
+    body = {"scope": SCOPE, "fact": "once, then deleted"}
+    first = api.post("/v1/memories", json=body, headers={"Idempotency-Key": "gone-1"})
+    assert first.status_code == 201 and api.delete(first.headers["Location"]).status_code == 204
+    replay = api.post("/v1/memories", json=body, headers={"Idempotency-Key": "gone-1"})
+    assert replay.status_code == 201 and replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json() == first.json() and replay.headers["Location"] == first.headers["Location"]
+    assert api.get(replay.headers["Location"]).status_code == 404
+    assert api.get("/v1/memories?scope.user_id=u1&scope.app=travel").json()["items"] == []
+
+
 def test_embedding_model_mismatch_is_refused_clearly(api, container) -> None:
     """An index built by one embedding model refuses another model's vectors instead of mixing them."""
     from contextiq.ai.embedders.hashing import HashingEmbedder
