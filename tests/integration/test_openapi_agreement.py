@@ -19,6 +19,7 @@ DOC = json.loads((Path(__file__).parents[2] / "docs" / "openapi.json").read_text
 SCOPE = {"user_id": "u1"}
 STEPS = [{"instruction": "book the flight"}]
 OUTCOME = {"status": "success"}
+HOOK = "https://93.184.216.34/hook"
 
 
 def _valid(schema: str, body: Any) -> bool:
@@ -68,6 +69,23 @@ CASES = [
     ("/v1/procedures", "ProcedureCreate", _procedure(steps=[{"instruction": "x", "tool": "\tgit"}]), False),
     ("/v1/procedures", "ProcedureCreate", _procedure(steps=[{"instruction": "x", "tool": " git "}]), True),
     ("/v1/procedures", "ProcedureCreate", _procedure(ttl_seconds=3600.0), True),
+    # white space is one explicit set in the document and the server (\x1f is space to Python only,
+    # \ufeff to ECMA only, \x85 not to ECMA): "\x1f" was accepted and read back as ""
+    ("/v1/procedures", "ProcedureCreate", _procedure(steps=[{"instruction": "\x1f"}]), False),
+    ("/v1/procedures", "ProcedureCreate", _procedure(name="\ufeff"), False),
+    ("/v1/procedures", "ProcedureCreate", _procedure(steps=[{"instruction": "x", "tool": "\x85"}]), False),
+    ("/v1/memories", "MemoryCreate", {"scope": SCOPE, "fact": "\x1c\x85\ufeff"}, False),
+    # a webhook's events: each once, and '*' only alone (the host is an IP: no DNS in the test)
+    ("/v1/webhooks", "WebhookCreate", {"url": HOOK, "events": ["job.failed", "job.failed"]}, False),
+    ("/v1/webhooks", "WebhookCreate", {"url": HOOK, "events": ["*", "job.failed"]}, False),
+    ("/v1/webhooks", "WebhookCreate", {"url": HOOK, "events": ["*"]}, True),
+    ("/v1/webhooks", "WebhookCreate", {"url": HOOK, "events": ["job.failed", "memory.created"]}, True),
+    # a secret is base64 of 24-64 bytes, padding optional (33 characters are no base64; 88 are 66 bytes)
+    ("/v1/webhooks", "WebhookCreate", {"url": HOOK, "events": ["*"], "secret": "whsec_" + "A" * 33}, False),
+    ("/v1/webhooks", "WebhookCreate", {"url": HOOK, "events": ["*"], "secret": "whsec_" + "A" * 88}, False),
+    ("/v1/webhooks", "WebhookCreate", {"url": HOOK, "events": ["*"], "secret": "whsec_" + "A" * 32 + "="}, False),
+    ("/v1/webhooks", "WebhookCreate", {"url": HOOK, "events": ["*"], "secret": "whsec_" + "A" * 86}, True),
+    ("/v1/webhooks", "WebhookCreate", {"url": HOOK, "events": ["*"], "secret": "whsec_" + "A" * 34 + "=="}, True),
 ]
 
 
@@ -93,6 +111,10 @@ def test_text_is_trimmed_after_its_limits(api) -> None:
     """Limits hold for the text as sent (what the document says); what is stored is trimmed."""
     created = api.post("/v1/procedures", json=_procedure(steps=[{"instruction": " x ", "tool": " git "}]))
     assert created.status_code == 201
+    assert created.json()["steps"][0] == {"instruction": "x", "tool": "git", "arguments": None, "expected": None}
+    steps = [{"instruction": "\x1f\ufeffx\x85 ", "tool": "\u3000git\ufeff"}]
+    created = api.post("/v1/procedures", json=_procedure(steps=steps))
+    assert created.status_code == 201 and _valid("Procedure", created.json()), created.text
     assert created.json()["steps"][0] == {"instruction": "x", "tool": "git", "arguments": None, "expected": None}
 
 

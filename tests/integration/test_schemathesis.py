@@ -41,15 +41,20 @@ SETTINGS = settings(
     phases=[Phase.explicit, Phase.generate],
 )
 TIME_FIELDS = ("after", "before", "timestamp", "event_time")
+WEBHOOK_URL = "https://hooks.example.test/schemathesis"
 
 
 def _stateless(case: Any) -> None:
-    """What depends on earlier requests, not on the schema: only a page token the API issued for this
-    listing is valid, and a key reused with another body is a 422 by design (both tested elsewhere)."""
+    """What depends on earlier requests or on the network, not on the schema: only a page token the API
+    issued for this listing is valid, a key reused with another body is a 422 by design, and a webhook's
+    URL must be https (in the cloud; the local runtime also takes http) on a host that resolves to public
+    addresses (all tested in their own files). A webhook's URL is replaced by one that does."""
     if case.query:
         case.query.pop("next_token", None)
     if case.headers and "Idempotency-Key" in case.headers:
         case.headers["Idempotency-Key"] = f"st-{next(KEYS)}"
+    if case.path == "/v1/webhooks" and isinstance(case.body, dict) and "url" in case.body:
+        case.body["url"] = WEBHOOK_URL
 
 
 def _utc(value: Any) -> datetime | None:
@@ -115,6 +120,11 @@ def schema(container) -> Any:  # type: ignore[no-untyped-def]
     # No workers run here: a generate request's wait_seconds would only wait.
     generation = container.generation
     generation.wait = lambda tenant, job_id, seconds: generation.get(tenant, job_id)
+    # No DNS here: the webhook URL (see _stateless) resolves to a public address, every other rule holds.
+    from contextiq.stores.webhook_http import check_url
+
+    public = ["93.184.216.34"]
+    container.webhooks._check = lambda url, allow_local: check_url(url, allow_local, lambda host, port: public)
     # Tenant A's key through the document's own security scheme (`ApiKey`), so schemathesis sends it
     # with every request except the negative ones that leave it out on purpose.
     # A schema-valid If-Match that is not the current version is a 412 by design (RFC 9110 section 13.1.1).

@@ -24,11 +24,26 @@ Name = Annotated[
 ]
 
 # Free text is trimmed before it is stored, but its limits hold for the text as sent, so the document's
-# minLength/maxLength/pattern are exact: "some non-space character" (``\S``, in Python's and ECMA's sense),
-# or for one-line names "no control character and some non-space one".
-NON_BLANK = r"\S"
-NON_BLANK_LINE = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
-TRIM = AfterValidator(str.strip)
+# minLength/maxLength/pattern are exact: "some non-space character", or for one-line names "no control
+# character and some non-space one". "Space" is one explicit set, the union of what ECMA-262 (the JSON
+# Schema dialect's regex), Python (str.strip) and pydantic's Rust regex call white space: ``\s`` differs
+# between them (``\x1f`` is space to Python only, ``\ufeff`` to ECMA only, ``\x85`` not to ECMA), so a
+# pattern with ``\s`` let a client send "\x1f", which the document calls non-blank, and read back "".
+WHITE_SPACE = (
+    "\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + ("\u2028\u2029\u202f\u205f\u3000\ufeff")
+)
+_SPACE_CLASS = r"\u0009-\u000d\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+NON_BLANK = rf"[^{_SPACE_CLASS}]"
+NON_BLANK_LINE = rf"^[^\u0000-\u001f\u007f]*[^\u0000-\u001f\u007f{_SPACE_CLASS}][^\u0000-\u001f\u007f]*$"
+
+
+def _trim(value: str) -> str:
+    return value.strip(WHITE_SPACE)
+
+
+TRIM = AfterValidator(_trim)
 
 
 def json_size(value: Any) -> int:

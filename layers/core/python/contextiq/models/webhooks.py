@@ -46,8 +46,12 @@ def _unique(values: list[str]) -> list[str]:
     return values
 
 
-# base64 of 24..64 bytes is 32..88 characters (padding optional); _check_secret counts the bytes exactly.
-Secret = Annotated[str, StringConstraints(pattern=r"^whsec_[A-Za-z0-9+/]{32,88}={0,2}$"), AfterValidator(_check_secret)]
+# Exactly base64 of 24..64 bytes, padding optional: 8-21 groups of 4 characters, then 2 characters (one
+# more byte) or 3 (two more, at most 20 groups before them). The pattern is the whole rule, so the
+# document says exactly what is accepted (``{32,88}`` let through lengths that are not base64).
+_B64 = "[A-Za-z0-9+/]"
+SECRET_PATTERN = rf"^whsec_(?:(?:{_B64}{{4}}){{8,21}}(?:{_B64}{{2}}={{0,2}})?|(?:{_B64}{{4}}){{8,20}}{_B64}{{3}}=?)$"
+Secret = Annotated[str, StringConstraints(pattern=SECRET_PATTERN), AfterValidator(_check_secret)]
 WebhookUrl = Annotated[
     str, StringConstraints(min_length=8, max_length=limits.MAX_WEBHOOK_URL_CHARS, pattern=r"^https?://")
 ]
@@ -61,7 +65,14 @@ class WebhookCreate(Request):
         examples=["https://hooks.example.com/contextiq"],
     )
     events: Annotated[list[EventSelector], AfterValidator(_unique)] = Field(
-        min_length=1, max_length=9, description="event types to deliver, or ['*'] for all"
+        min_length=1,
+        max_length=9,
+        description="event types to deliver (each once), or ['*'] for all",
+        # what _unique enforces, so the document is exact: no repeats, and '*' only alone
+        json_schema_extra={
+            "uniqueItems": True,
+            "anyOf": [{"items": {"not": {"const": ALL_EVENTS}}}, {"maxItems": 1}],
+        },
     )
     secret: Secret | None = Field(
         default=None,
