@@ -90,7 +90,8 @@ def _cross_field(body: Any) -> None:
     if after is not None and before is not None and after >= before:
         body.pop("before")
     after_seq, before_seq = body.get("after_seq"), body.get("before_seq")
-    if isinstance(after_seq, int) and isinstance(before_seq, int) and before_seq <= after_seq + 1:
+    # 5.0 is an integer to JSON Schema (and to the server)
+    if isinstance(after_seq, int | float) and isinstance(before_seq, int | float) and before_seq <= after_seq + 1:
         body.pop("before_seq")
     if isinstance(body.get("set"), dict) and isinstance(body.get("remove"), list):
         body["remove"] = [key for key in body["remove"] if key not in body["set"]]
