@@ -3,7 +3,10 @@
 FastAPI's output is finished here so the document says exactly what the server enforces: errors are
 ``application/problem+json`` only; optional parameters are not "string or null" (a query string or a
 header cannot carry a JSON null); a dictionary with constrained keys uses ``propertyNames`` (pydantic
-emits ``patternProperties``, which constrains only the values of matching keys).
+emits ``patternProperties``, which constrains only the values of matching keys); a model's rule over
+its fields ("text or parts", "exactly one source") is an ``anyOf``/``oneOf`` inside ``allOf`` (the same
+JSON Schema, but a generator such as openapi-python-client reads an object's own top-level ``anyOf`` as a
+union of the branches, which here are constraints, not types, and drops the model and its operation).
 """
 
 from __future__ import annotations
@@ -56,6 +59,16 @@ def _property_names(node: Any) -> None:
             _property_names(child)
 
 
+def _rules_in_all_of(schemas: dict[str, Any]) -> None:
+    """{type: object, properties, anyOf: [...]} -> {type: object, properties, allOf: [{anyOf: [...]}]}."""
+    for schema in schemas.values():
+        if schema.get("type") != "object" or "properties" not in schema:
+            continue
+        for keyword in ("anyOf", "oneOf"):
+            if keyword in schema:
+                schema.setdefault("allOf", []).append({keyword: schema.pop(keyword)})
+
+
 _GENERIC_NAME = re.compile(r"^Page_(\w+)_$")
 
 
@@ -89,6 +102,7 @@ def finish(schema: dict[str, Any]) -> dict[str, Any]:
                 if status[0] in "45":
                     response["content"] = {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}, "example": PROBLEM_EXAMPLE}}
     _property_names(schema.get("components", {}).get("schemas", {}))
+    _rules_in_all_of(schema.get("components", {}).get("schemas", {}))
     schema["components"]["headers"] = RESPONSE_HEADERS
     schema["components"].setdefault("securitySchemes", {})["ApiKey"] = {
         "type": "apiKey",

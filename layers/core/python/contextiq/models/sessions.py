@@ -106,7 +106,8 @@ class Event(BaseModel):
     seq: int
     author: str
     role: str | None
-    content: dict[str, Any]
+    # Titled so a generated SDK's class for it is not also named EventContent (the request's model).
+    content: dict[str, Any] = Field(title="Content as recorded", description="`text` and/or `parts`, as sent.")
     timestamp: datetime
     metadata: dict[str, Any]
 

@@ -69,10 +69,7 @@ class WebhookCreate(Request):
         max_length=9,
         description="event types to deliver (each once), or ['*'] for all",
         # what _unique enforces, so the document is exact: no repeats, and '*' only alone
-        json_schema_extra={
-            "uniqueItems": True,
-            "anyOf": [{"items": {"not": {"const": ALL_EVENTS}}}, {"maxItems": 1}],
-        },
+        json_schema_extra={"uniqueItems": True, "not": {"contains": {"const": ALL_EVENTS}, "minItems": 2}},
     )
     secret: Secret | None = Field(
         default=None,
