@@ -63,3 +63,39 @@ def test_document_states_headers_scope_parameters_and_key_constraints() -> None:
     assert doc["components"]["schemas"]["EventContent"]["allOf"][0]["anyOf"]
     assert len(doc["components"]["schemas"]["GenerateRequest"]["allOf"][0]["oneOf"]) == 3
     assert doc["components"]["schemas"]["SessionCreate"]["examples"]
+
+
+def _body_schemas(doc: dict) -> list[tuple[str, str]]:
+    """(where, component name) of every request body and JSON success answer."""
+    found = []
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            bodies = [("request", op.get("requestBody", {}).get("content", {}).get("application/json"))]
+            bodies += [
+                (status, response.get("content", {}).get("application/json"))
+                for status, response in op["responses"].items()
+                if status[0] == "2"
+            ]
+            for where, content in bodies:
+                if content is not None:
+                    ref = content["schema"].get("$ref", "")
+                    assert ref, f"{method.upper()} {path} {where}: an inline schema"
+                    found.append((f"{method.upper()} {path} {where}", ref.rsplit("/", 1)[-1]))
+    return found
+
+
+def test_every_request_and_answer_has_an_example_that_its_schema_accepts() -> None:
+    from jsonschema import Draft202012Validator
+
+    from contextiq.api.openapi import full_openapi
+
+    doc = full_openapi()
+    schemas = doc["components"]["schemas"]
+    for where, name in _body_schemas(doc):
+        examples = schemas[name].get("examples")
+        assert examples, f"{where}: {name} has no example (contextiq/api/examples.py)"
+        root = {"$ref": f"#/components/schemas/{name}", "components": doc["components"]}
+        validator = Draft202012Validator(root, format_checker=Draft202012Validator.FORMAT_CHECKER)
+        for example in examples:
+            errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(example)]
+            assert not errors, (where, name, errors)

@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from contextiq.api.conventions import RESPONSE_HEADERS
+from contextiq.api.examples import add_examples
 from contextiq.api.problems import PROBLEM_JSON
 
 PROBLEM_REF = "#/components/schemas/Problem"
@@ -103,6 +104,7 @@ def finish(schema: dict[str, Any]) -> dict[str, Any]:
                     response["content"] = {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}, "example": PROBLEM_EXAMPLE}}
     _property_names(schema.get("components", {}).get("schemas", {}))
     _rules_in_all_of(schema.get("components", {}).get("schemas", {}))
+    add_examples(schema.get("components", {}).get("schemas", {}))
     schema["components"]["headers"] = RESPONSE_HEADERS
     schema["components"].setdefault("securitySchemes", {})["ApiKey"] = {
         "type": "apiKey",
