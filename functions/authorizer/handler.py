@@ -9,12 +9,12 @@ from contextiq.config import get_settings
 from contextiq.container import Container
 from contextiq.handlers.authorizer import authorize
 from contextiq.handlers.tokens import verifier_from_settings
-from contextiq.observability import logger
+from contextiq.observability import with_lambda_context
 
 container = Container(get_settings())
 tokens = verifier_from_settings(container.settings)  # keeps the issuer's JWKS warm between invocations
 
 
-@logger.inject_lambda_context(clear_state=True)
+@with_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return authorize(event, container.api_keys, tokens)

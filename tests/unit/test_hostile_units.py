@@ -106,3 +106,54 @@ def test_each_invocation_logs_only_its_own_lambda_context() -> None:
     record = json.loads(out.getvalue().strip().splitlines()[-1])
     assert record["message"] == "an API error"
     assert "function_name" not in record and "job_id" not in record
+
+
+def test_a_procedure_jobs_job_id_stays_in_its_own_thread() -> None:
+    """The procedure-learning worker tagged its logs with ``logger.append_keys(job_id=...)``: process-wide,
+    so locally (workers in threads of the API's process) every later API record carried that job_id."""
+    import io
+    import logging
+
+    from contextiq.models.trajectories import ProcedureLearningMessage
+    from contextiq.observability import logger
+    from contextiq.services.procedure_jobs import ProcedureLearningWorker
+
+    class NoJobs:
+        def get(self, tenant: str, job_id: str) -> None:
+            return None
+
+    logger.thread_safe_clear_keys()
+    logger.remove_keys(["job_id"])
+    worker = ProcedureLearningWorker(NoJobs(), None, None)  # type: ignore[arg-type]
+    message = ProcedureLearningMessage(tenant="tenant-a", job_id="job-of-the-worker")
+    thread = threading.Thread(target=worker.handle, args=(message,))
+    thread.start()
+    thread.join()
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(logger.registered_formatter)
+    logging.getLogger(logger.name).addHandler(handler)
+    try:
+        logger.error("an API error")
+    finally:
+        logging.getLogger(logger.name).removeHandler(handler)
+        logger.remove_keys(["job_id"])
+    record = json.loads(out.getvalue().strip().splitlines()[-1])
+    assert record["message"] == "an API error" and "job_id" not in record
+
+
+def test_no_handler_or_service_sets_process_wide_log_keys() -> None:
+    """Powertools' inject_lambda_context and append_keys write keys every thread logs with; locally one
+    process serves HTTP and runs the workers, so each invocation uses with_lambda_context and
+    thread_safe_append_keys instead."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    sources = [*(root / "functions").rglob("*.py"), *(root / "layers" / "core" / "python" / "contextiq").rglob("*.py")]
+    found = [
+        f"{path.relative_to(root)}:{n}"
+        for path in sources
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if "inject_lambda_context(" in line or "logger.append_keys(" in line
+    ]
+    assert found == []

@@ -123,7 +123,7 @@ class ProcedureLearningWorker:
 
     def handle(self, message: ProcedureLearningMessage) -> str:
         tenant, job_id = message.tenant, message.job_id
-        logger.append_keys(job_id=job_id)
+        logger.thread_safe_append_keys(job_id=job_id)  # this invocation's thread only (issue 11, logs)
         stored = self._jobs.get(tenant, job_id)
         if stored is None:
             logger.warning("message for an unknown job dropped", extra={"job_id": job_id})
