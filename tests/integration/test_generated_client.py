@@ -9,6 +9,7 @@ Reproduce by hand: ``openapi-python-client generate --path docs/openapi.json --m
 from __future__ import annotations
 
 import importlib
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -51,8 +52,17 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 class _Modules:
+    """``generated.api__sessions__create_session`` imports ``contextiq_generated.api.sessions.create_session``."""
+
     def __getattr__(self, dotted: str) -> ModuleType:
         return importlib.import_module(f"{PACKAGE}.{dotted.replace('__', '.')}")
+
+
+def _snake(name: str) -> str:
+    """The generator's module names: ``createSession`` -> ``create_session``, ``generation policies`` ->
+    ``generation_policies``."""
+    name = re.sub(r"[^A-Za-z0-9]+", "_", name)
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
 
 
 @pytest.fixture
@@ -73,16 +83,16 @@ def test_every_operation_is_generated(generated) -> None:  # type: ignore[no-unt
     doc = json.loads(DOC.read_text())
     for item in doc["paths"].values():
         for op in item.values():
-            tag = op["tags"][0]
-            module = "".join(f"_{c.lower()}" if c.isupper() else c for c in op["operationId"])
-            assert importlib.import_module(f"{PACKAGE}.api.{tag}.{module}").sync_detailed, op["operationId"]
+            module = f"{PACKAGE}.api.{_snake(op['tags'][0])}.{_snake(op['operationId'])}"
+            assert importlib.import_module(module).sync_detailed, op["operationId"]
 
 
 def test_a_generated_client_works_against_the_app(generated, client) -> None:  # type: ignore[no-untyped-def]
     m = generated.models
-    sessions, memories = generated.api__sessions, generated.api__memories
+    create_memory, list_memories = generated.api__memories__create_memory, generated.api__memories__list_memories
+    update_memory, get_memory = generated.api__memories__update_memory, generated.api__memories__get_memory
 
-    created = sessions.create_session.sync_detailed(
+    created = generated.api__sessions__create_session.sync_detailed(
         client=client, body=m.SessionCreate(user_id="u1"), idempotency_key="gen-1"
     )
     assert created.status_code == 201 and isinstance(created.parsed, m.Session)
@@ -96,26 +106,26 @@ def test_a_generated_client_works_against_the_app(generated, client) -> None:  #
     assert [e.seq for e in events.items] == [1]
 
     scope = m.MemoryCreateScope.from_dict({"user_id": "u1"})
-    memory = memories.create_memory.sync_detailed(client=client, body=m.MemoryCreate(scope=scope, fact="likes tea"))
+    memory = create_memory.sync_detailed(client=client, body=m.MemoryCreate(scope=scope, fact="likes tea"))
     assert memory.status_code == 201 and memory.headers["etag"] == '"1"'
-    listed = memories.list_memories.sync(client=client, scope=m.ListMemoriesScope.from_dict({"scope.user_id": "u1"}))
+    listed = list_memories.sync(client=client, scope=m.ListMemoriesScope.from_dict({"scope.user_id": "u1"}))
     assert [x.fact for x in listed.items] == ["likes tea"]
 
     mid = memory.parsed.id
-    changed = memories.update_memory.sync_detailed(
+    changed = update_memory.sync_detailed(
         mid, client=client, body=m.MemoryPatch(fact="likes green tea"), if_match='"1"'
     )
     assert changed.status_code == 200 and changed.parsed.fact == "likes green tea"
-    stale = memories.update_memory.sync_detailed(mid, client=client, body=m.MemoryPatch(fact="x"), if_match='"1"')
+    stale = update_memory.sync_detailed(mid, client=client, body=m.MemoryPatch(fact="x"), if_match='"1"')
     assert stale.status_code == 412 and isinstance(stale.parsed, m.Problem)
-    missing = memories.get_memory.sync_detailed("nope", client=client)
+    missing = get_memory.sync_detailed("nope", client=client)
     assert missing.status_code == 404 and missing.parsed.status == 404
 
     job = generated.api__generation__generate_memories.sync_detailed(
         client=client, body=m.GenerateRequest(session_id=sid)
     )
     assert job.status_code == 202 and job.headers["location"].startswith("/v1/jobs/")
-    invalid = memories.create_memory.sync_detailed(
+    invalid = create_memory.sync_detailed(
         client=client, body=m.MemoryCreate(scope=m.MemoryCreateScope.from_dict({}), fact="x")
     )
     assert invalid.status_code == 422 and [e.field for e in invalid.parsed.errors] == ["scope"]

@@ -1,9 +1,10 @@
 """Examples for the OpenAPI document: one per request body and per success answer (issue 11).
 
-Keyed by component schema name; :func:`contextiq.api.openapi.finish` adds them to schemas that have none
-of their own (a model's own ``examples`` wins). ``<Item>Page`` and search answers are built from their
-item's example. tests/unit/test_openapi_doc.py checks that every request body and every JSON success
-answer has one and that each validates against its schema; schemathesis sends the request examples.
+Keyed by component schema name; :func:`contextiq.api.openapi.finish` sets them (over a model's own, see
+:func:`add_examples`; a name not in the document is unused). ``<Item>Page`` is built from its item's.
+tests/unit/test_openapi_doc.py checks that every request body and every JSON success answer has one and
+that each validates against its schema; tests/integration/test_openapi_agreement.py sends each request
+example to the server.
 """
 
 from __future__ import annotations
@@ -209,6 +210,18 @@ EXAMPLES: dict[str, Any] = {
     "EventSearchResponse": {"results": [{"event": _EVENT, "score": 0.74}]},
     "ProcedureSearchResponse": {"results": [{"procedure": _PROCEDURE, "score": 0.9}]},
     "TrajectorySearchResponse": {"results": [{"trajectory": _TRAJECTORY, "score": 0.77}]},
+    # generation policies (a stored app policy: the request's fields and its own)
+    "AppGenerationPolicy": {
+        "app_name": "travel",
+        "every_n_events": 20,
+        "idle_seconds": 600,
+        "on_session_delete": True,
+        "scope_template": {"app": "{app_name}", "user_id": "{user_id}"},
+        "topics": ["USER_PREFERENCES"],
+        "create_time": T0,
+        "update_time": T0,
+        "version": 1,
+    },
     "RecallResponse": {
         "results": [
             {"type": "memory", "score": 0.82, "memory": _MEMORY, "event": None},
@@ -221,15 +234,13 @@ EXAMPLES: dict[str, Any] = {
 
 
 def add_examples(schemas: dict[str, Any]) -> None:
-    """Give each schema without ``examples`` its example above; ``<Item>Page``: a page of the item's."""
+    """Set each schema's example from EXAMPLES (it wins over a model's own: a subclass inherits its
+    parent's ``examples``, which may lack its own required fields); ``<Item>Page`` without examples gets
+    a page of its item's."""
     for name, schema in schemas.items():
-        if schema.get("examples"):
-            continue
         if name in EXAMPLES:
             schema["examples"] = [EXAMPLES[name]]
-        elif name.endswith("Page") and name[: -len("Page")] in schemas:
-            item = schemas[name[: -len("Page")]].get("examples") or (
-                [EXAMPLES[name[: -len("Page")]]] if name[: -len("Page")] in EXAMPLES else None
-            )
-            if item:
-                schema["examples"] = [{"items": [item[0]], "next_token": None}]
+    for name, schema in schemas.items():
+        item = schemas.get(name.removesuffix("Page")) if name.endswith("Page") else None
+        if item is not None and item.get("examples") and not schema.get("examples"):
+            schema["examples"] = [{"items": [item["examples"][0]], "next_token": None}]
