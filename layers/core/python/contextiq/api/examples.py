@@ -222,6 +222,42 @@ EXAMPLES: dict[str, Any] = {
         "update_time": T0,
         "version": 1,
     },
+    # context assembly
+    "ContextResponse": {
+        "text": "What you know about the user:\n- Alice prefers aisle seats\n\nRecent turns:\nuser: Book me a flight",
+        "token_estimate": 24,
+        "truncated": False,
+        "omitted": {"memories": 0},
+        "sections": {
+            "recent_events": [
+                {
+                    "id": EVENT_ID,
+                    "session_id": SESSION_ID,
+                    "seq": 1,
+                    "author": "user",
+                    "role": "user",
+                    "text": "Book me a flight",
+                    "timestamp": T0,
+                    "score": None,
+                }
+            ],
+            "memories": [
+                {
+                    "id": MEMORY_ID,
+                    "text": "Alice prefers aisle seats",
+                    "score": 0.82,
+                    "topics": ["travel"],
+                    "event_time": T0,
+                    "metadata": {},
+                }
+            ],
+            "events": [],
+            "procedures": [],
+        },
+        "template": {"id": "default", "version": 1},
+        "query": "Book me a flight",
+        "scope": SCOPE,
+    },
     "RecallResponse": {
         "results": [
             {"type": "memory", "score": 0.82, "memory": _MEMORY, "event": None},
