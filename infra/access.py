@@ -5,6 +5,7 @@ Like ``infra/stages.py`` (which re-exports them), this module imports nothing fr
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from typing import Literal
 
@@ -61,3 +62,26 @@ class JwtAuthConfig:
             "jwt_algorithms": ",".join(self.algorithms),
             "jwt_jwks_cache_seconds": self.jwks_cache_seconds,
         }
+
+
+# Interface endpoints the functions need once they run in isolated subnets (no NAT, no internet):
+# DynamoDB has a gateway endpoint; these are interface endpoints (docs/infrastructure.md, "VPC placement").
+INTERFACE_ENDPOINTS: tuple[str, ...] = ("sqs", "bedrock-runtime", "secretsmanager", "xray")
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """VPC placement: the stack builds a VPC of isolated private subnets (no NAT gateway, no internet route),
+    puts the OpenSearch domain and every function but the authorizer in it, and adds the VPC endpoints
+    those functions call (DynamoDB gateway; SQS, Bedrock runtime, Secrets Manager and X-Ray interface)."""
+
+    cidr: str = "10.40.0.0/16"
+    max_azs: int = 3
+    flow_log_retention_days: int = 30
+
+    def __post_init__(self) -> None:
+        network = ipaddress.ip_network(self.cidr)  # raises on a malformed CIDR
+        if not 16 <= network.prefixlen <= 24 or not network.is_private:
+            raise ValueError("cidr must be a private IPv4 block between /16 and /24")
+        if self.max_azs not in (2, 3):
+            raise ValueError("max_azs must be 2 or 3")

@@ -30,13 +30,22 @@ STAR_RESOURCE_ACTIONS: frozenset[str] = frozenset(
         "xray:PutTraceSegments",  # Lambda active tracing
         "xray:PutTelemetryRecords",
         "dynamodb:ListStreams",  # the indexer's DynamoDB stream event source
+        # VPC placement (infra/components/network.py): the network-interface actions Lambda needs
+        "ec2:CreateNetworkInterface",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeSubnets",
+        "ec2:DeleteNetworkInterface",
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses",
     }
 )
 
 REASONS: dict[str, str] = {
     "IAM5-star": (
-        "X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) and dynamodb:ListStreams (stream event "
-        "source) do not support resource-level permissions; every other action of the role is scoped."
+        "X-Ray PutTraceSegments/PutTelemetryRecords (active tracing), dynamodb:ListStreams (stream event "
+        "source) and, on stages placed in a VPC, the EC2 network-interface actions of Lambda's VPC access "
+        "(those of the AWS-managed AWSLambdaVPCAccessExecutionRole) do not support resource-level "
+        "permissions; every other action of the role is scoped."
     ),
     "IAM5-gsi": (
         "Queries on the table's global secondary indexes need <table ARN>/index/*; the wildcard only spans the "
@@ -57,8 +66,9 @@ REASONS: dict[str, str] = {
         "dev tables hold disposable data; point-in-time recovery is enabled in staging and prod (infra/stages.py)."
     ),
     "OS1": (
-        "No VPC by design: the Lambda functions run outside a VPC (no NAT gateway or interface endpoints to pay "
-        "for); the domain only accepts SigV4-signed HTTPS (TLS 1.2+) from the IAM roles named in its policy."
+        "This stage has no VPC placement (StageConfig.network is None, a stage option): the functions run outside "
+        "a VPC (no interface endpoints to pay for); the domain only accepts SigV4-signed HTTPS (TLS 1.2+) from the "
+        "IAM roles named in its policy, and fine-grained access control maps those roles to the index family."
     ),
     "OS3": (
         "Access is controlled by IAM principals (the function roles), not source IPs: Lambda has no stable IP "
@@ -172,7 +182,8 @@ def acknowledge_findings(stack: ContextIQStack) -> None:
             acknowledge(table, "AwsSolutions-DDB3", REASONS["DDB3"])
 
     domain = stack.search.domain
-    acknowledge(domain, "AwsSolutions-OS1", REASONS["OS1"])
+    if stage.network is None:
+        acknowledge(domain, "AwsSolutions-OS1", REASONS["OS1"])
     acknowledge(domain, "AwsSolutions-OS3", REASONS["OS3"])
     if stage.search.dedicated_master_type is None:
         acknowledge(domain, "AwsSolutions-OS4", REASONS["OS4"])

@@ -9,6 +9,7 @@ from constructs import Construct
 
 from infra.components.api import Api
 from infra.components.functions import Layers
+from infra.components.network import Network
 from infra.components.notifications import Notifications
 from infra.components.observability import Observability
 from infra.components.procedural import ProceduralWorkers
@@ -42,7 +43,8 @@ class ContextIQStack(Stack):
 
         self.storage = Storage(self, "Storage", stage=stage)
         self.queues = Queues(self, "Queues", stage=stage)
-        self.search = Search(self, "Search", stage=stage)
+        self.network = Network(self, "Network", stage=stage, config=stage.network) if stage.network else None
+        self.search = Search(self, "Search", stage=stage, network=self.network)
         self.layers = Layers(self, "Layers")
         backends = {
             "stage": stage,
@@ -68,6 +70,14 @@ class ContextIQStack(Stack):
             queues=self.queues,
             page_token_key=self.api.page_token_key,
         )
+        if self.network is not None:
+            # Every function but the authorizer (it fetches the JWT issuer's keys from the internet) and the
+            # notifications pair (webhook delivery calls customers' URLs; neither touches the domain).
+            for fn in [*self.api.functions.values(), *self.workers.functions.values()]:
+                if fn.name != "authorizer":
+                    self.network.place(fn)
+            for fn in self.procedural.functions.values():
+                self.network.place(fn)
         functions = {
             **self.api.lambda_functions,
             **self.workers.lambda_functions,
@@ -112,5 +122,17 @@ class ContextIQStack(Stack):
         CfnOutput(self, "EventBusArn", value=self.notifications.bus.event_bus_arn)
         CfnOutput(self, "OpenSearchEndpoint", value=self.search.endpoint)
         CfnOutput(self, "OpenSearchIndex", value=self.search.index_name)
+        CfnOutput(
+            self,
+            "SearchAdminRoleArn",
+            value=self.search.admin_role.role_arn,
+            description="OpenSearch master user (FGAC): scripts/opensearch_security.py assumes it",
+        )
+        CfnOutput(
+            self,
+            "SearchFunctionRoleArns",
+            value=self.search.writer_role_arns,
+            description="Function roles mapped to the contextiq_functions OpenSearch role",
+        )
         CfnOutput(self, "DashboardName", value=self.observability.dashboard_name)
         CfnOutput(self, "AlarmTopicArn", value=self.observability.topic.topic_arn)

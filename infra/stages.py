@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
-from infra.access import JwtAuthConfig
+from infra.access import JwtAuthConfig, NetworkConfig
 
 # Every Lambda function of the stack; ``functions/<name>/handler.py`` holds its entry point.
 API_FUNCTIONS: tuple[str, ...] = ("sessions", "memories", "jobs", "procedures", "webhooks", "templates", "authorizer")
@@ -158,6 +158,9 @@ class SearchConfig:
     availability_zone_count: int | None = None
     dedicated_master_type: str | None = None
     dedicated_master_count: int = 0
+    # Multi-AZ with Standby (docs/infrastructure.md): 3 AZs, a multiple of 3 data nodes, 3 dedicated masters,
+    # and every index with 3 copies of each shard (the functions create theirs with 2 replicas).
+    multi_az_with_standby: bool = False
     index_name: str = "contextiq-memories"
 
     def __post_init__(self) -> None:
@@ -172,6 +175,18 @@ class SearchConfig:
                 raise ValueError("instance_count must be a multiple of availability_zone_count")
         if self.dedicated_master_type is not None and self.dedicated_master_count not in (3, 5):
             raise ValueError("dedicated masters come in 3 or 5")
+        if self.multi_az_with_standby:
+            if self.availability_zone_count != 3 or self.instance_count % 3:
+                raise ValueError("Multi-AZ with Standby needs 3 AZs and a multiple of 3 data nodes")
+            if self.dedicated_master_count != 3:
+                raise ValueError("Multi-AZ with Standby needs 3 dedicated master nodes")
+            if self.instance_type.startswith(("t2.", "t3.")):
+                raise ValueError("Multi-AZ with Standby does not support T2/T3 instance types")
+
+    @property
+    def index_replicas(self) -> int | None:
+        """Replicas per shard of the indexes the functions create; None: OpenSearch's default (1)."""
+        return 2 if self.multi_az_with_standby else None
 
 
 @dataclass(frozen=True)
@@ -256,6 +271,8 @@ class StageConfig:
     authorizer_cache_seconds: int = 300
     # An OIDC issuer for applications whose end users sign in; None: API keys alone (JwtAuthConfig).
     jwt: JwtAuthConfig | None = None
+    # VPC placement of the domain and the functions; None: no VPC (NetworkConfig, infra/access.py).
+    network: NetworkConfig | None = None
     # How often the stale-job sweeper runs (EventBridge schedule).
     job_sweep_minutes: int = 10
     # Extra IAM principals (e.g. an operator role running scripts/reindex.py) allowed on the domain.
@@ -283,6 +300,9 @@ class StageConfig:
             raise ValueError("authorizer_cache_seconds must be within 0..3600 (API Gateway's limit)")
         if not 1 <= self.job_sweep_minutes <= 60:
             raise ValueError("job_sweep_minutes must be within 1..60")
+        zones = self.search.availability_zone_count or 1
+        if self.network is not None and self.network.max_azs < zones:
+            raise ValueError(f"network.max_azs must cover the domain's {zones} availability zones")
         if self.usage_plan.throttle.rate_limit > self.api_throttle.rate_limit:
             raise ValueError("the usage plan (per key) rate cannot exceed the stage-wide rate")
 
@@ -418,6 +438,7 @@ STAGES: Mapping[str, StageConfig] = MappingProxyType(
                 availability_zone_count=3,
                 dedicated_master_type="m7g.large.search",
                 dedicated_master_count=3,
+                multi_az_with_standby=True,
             ),
             alarms=AlarmThresholds(api_5xx_rate_percent=1.0, api_p99_latency_ms=2000, lambda_error_count=3),
             waf=WafConfig(rate_limit=10_000),

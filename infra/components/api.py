@@ -278,10 +278,7 @@ class Api(Construct):
             "embedder": "bedrock",
             "embedding_model_id": stage.embedding_model.model_id,
             "embedding_dimensions": stage.embedding_dimensions,
-            "vector_index": "opensearch",
-            "opensearch_endpoint": search.endpoint,
-            "opensearch_index": search.index_name,
-            "opensearch_service": "es",
+            **search.settings,
         }
 
         # The key that encrypts and signs page tokens (docs/design.md, "Page tokens"): one per stage,
@@ -315,10 +312,7 @@ class Api(Construct):
                         "embedder": "bedrock",
                         "embedding_model_id": stage.embedding_model.model_id,
                         "embedding_dimensions": stage.embedding_dimensions,
-                        "vector_index": "opensearch",
-                        "opensearch_endpoint": search.endpoint,
-                        "opensearch_index": search.index_name,
-                        "opensearch_service": "es",
+                        **search.settings,
                     }
                 ),
             ),

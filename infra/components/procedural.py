@@ -56,12 +56,7 @@ class ProceduralWorkers(Construct):
             "embedding_model_id": stage.embedding_model.model_id,
             "embedding_dimensions": stage.embedding_dimensions,
         }
-        vector_index: dict[str, str | int] = {
-            "vector_index": "opensearch",
-            "opensearch_endpoint": search.endpoint,
-            "opensearch_index": search.index_name,
-            "opensearch_service": "es",
-        }
+        vector_index = search.settings
         specs = {
             "Learning": FunctionSpec(
                 "procedure_learning",

@@ -5,15 +5,25 @@ resource policy through Lambda-backed custom resources; here both are plain Clou
 properties/resources (``AccessPolicies``, ``AWS::Logs::ResourcePolicy``), so the stack has no
 custom-resource Lambda to patch, monitor or acknowledge.
 
-Access is IAM only (SigV4, service ``es``): the domain's resource policy names the function roles
-that need it, each limited to the HTTP methods it uses on the index path.
+Access is IAM (SigV4, service ``es``) and fine-grained access control (FGAC), both on every stage:
+- the domain's resource policy names the function roles that need it, each limited to the HTTP methods
+  it uses on the index path;
+- FGAC's master user is an IAM role of the stack (``AdminRole``, assumable by the account's operators),
+  with no internal user database. The function roles are mapped, as backend roles, to an OpenSearch
+  role limited to the ContextIQ index family by ``scripts/opensearch_security.py`` (run as the master
+  role once after each deploy that changes roles). Until then FGAC refuses them.
+- Encryption at rest, node-to-node encryption and HTTPS-only (TLS 1.2) are on, as FGAC requires.
+
+With ``StageConfig.network`` the domain sits in the stack's isolated subnets behind a security group
+that accepts HTTPS from the functions only (``infra/components/network.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from aws_cdk import ArnFormat, Stack
+from aws_cdk import ArnFormat, Fn, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_opensearchservice as opensearch
@@ -21,6 +31,9 @@ from constructs import Construct
 
 from infra.components.functions import log_retention, removal_policy
 from infra.stages import StageConfig
+
+if TYPE_CHECKING:
+    from infra.components.network import Network
 
 ENGINE_VERSION = opensearch.EngineVersion.OPENSEARCH_2_19  # latest 2.x in aws-cdk-lib 2.275
 TLS_POLICY = "Policy-Min-TLS-1-2-PFS-2023-10"
@@ -30,9 +43,13 @@ HTTP_ACTIONS = {m: f"es:ESHttp{m.capitalize()}" for m in ("GET", "HEAD", "POST",
 
 
 class Search(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, stage: StageConfig, network: Network | None = None
+    ) -> None:
         super().__init__(scope, construct_id)
         cfg = stage.search
+        self.replicas = cfg.index_replicas
+        self.writer_roles: list[iam.IRole] = []
         self.index_name = cfg.index_name
         self.domain_name = stage.domain_name
         # A literal domain name lets the access policy name the domain's own ARN without a cycle.
@@ -81,6 +98,20 @@ class Search(Construct):
             ),
         )
 
+        # FGAC's master user: operators assume it to map the function roles (scripts/opensearch_security.py).
+        self.admin_role = iam.Role(
+            self,
+            "AdminRole",
+            assumed_by=iam.AccountRootPrincipal(),
+            description=f"ContextIQ {stage.name} OpenSearch master user (fine-grained access control)",
+        )
+        self.access_policy.add_statements(
+            iam.PolicyStatement(
+                principals=[iam.ArnPrincipal(self.admin_role.role_arn)],
+                actions=sorted(HTTP_ACTIONS.values()),
+                resources=[f"{self.domain_arn}/*"],
+            )
+        )
         zone_awareness = cfg.availability_zone_count is not None
         self.domain = opensearch.CfnDomain(
             self,
@@ -101,7 +132,22 @@ class Search(Construct):
                 dedicated_master_enabled=cfg.dedicated_master_type is not None,
                 dedicated_master_type=cfg.dedicated_master_type,
                 dedicated_master_count=cfg.dedicated_master_count or None,
-                multi_az_with_standby_enabled=False,
+                multi_az_with_standby_enabled=cfg.multi_az_with_standby,
+            ),
+            advanced_security_options=opensearch.CfnDomain.AdvancedSecurityOptionsInputProperty(
+                enabled=True,
+                internal_user_database_enabled=False,
+                master_user_options=opensearch.CfnDomain.MasterUserOptionsProperty(
+                    master_user_arn=self.admin_role.role_arn
+                ),
+            ),
+            vpc_options=(
+                opensearch.CfnDomain.VPCOptionsProperty(
+                    subnet_ids=network.subnet_ids(cfg.availability_zone_count or 1),
+                    security_group_ids=[network.search_group.security_group_id],
+                )
+                if network is not None
+                else None
             ),
             ebs_options=opensearch.CfnDomain.EBSOptionsProperty(
                 ebs_enabled=True, volume_size=cfg.volume_size_gb, volume_type="gp3"
@@ -139,6 +185,24 @@ class Search(Construct):
             )
 
     @property
+    def settings(self) -> dict[str, str | int]:
+        """The ``contextiq.config.Settings`` values of a function that uses the index."""
+        values: dict[str, str | int] = {
+            "vector_index": "opensearch",
+            "opensearch_endpoint": self.endpoint,
+            "opensearch_index": self.index_name,
+            "opensearch_service": "es",
+        }
+        if self.replicas is not None:
+            values["opensearch_replicas"] = self.replicas
+        return values
+
+    @property
+    def writer_role_arns(self) -> str:
+        """The roles granted on the index, comma-separated (the ``SearchFunctionRoleArns`` output)."""
+        return Fn.join(",", [role.role_arn for role in self.writer_roles])
+
+    @property
     def index_resources(self) -> list[str]:
         """The alias the adapter uses (``<index>``, and ``<index>/_msearch``, ``<index>/_doc/...`` below it),
         the concrete indexes behind it (``<index>-000001``...) and the alias API for that one alias."""
@@ -149,6 +213,7 @@ class Search(Construct):
         """Let ``role`` call the index with these HTTP methods: identity policy + domain resource policy."""
         resources = self.index_resources
         actions = sorted({HTTP_ACTIONS[m] for m in methods})
+        self.writer_roles.append(role)
         role.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=resources))
         self.access_policy.add_statements(
             iam.PolicyStatement(principals=[iam.ArnPrincipal(role.role_arn)], actions=actions, resources=resources)

@@ -73,12 +73,7 @@ class Workers(Construct):
             "embedding_model_id": stage.embedding_model.model_id,
             "embedding_dimensions": stage.embedding_dimensions,
         }
-        vector_index: dict[str, str | int] = {
-            "vector_index": "opensearch",
-            "opensearch_endpoint": search.endpoint,
-            "opensearch_index": search.index_name,
-            "opensearch_service": "es",
-        }
+        vector_index = search.settings
         extractor: dict[str, str | int] = {
             "extractor": "bedrock",
             "extraction_model_id": stage.extraction_model.model_id,

@@ -420,3 +420,17 @@ def test_factory_builds_opensearch_with_read_your_writes_refresh(aws_env: None) 
     assert index._refresh == "wait_for"  # type: ignore[attr-defined]
     off = build_vector_index(settings.model_copy(update={"opensearch_refresh": "false"}))
     assert off._refresh is False  # type: ignore[attr-defined]
+
+
+def test_indexes_get_the_stages_replica_count_when_one_is_set(server: FakeOpenSearchServer) -> None:
+    """A Multi-AZ with Standby domain needs 3 copies of every shard: prod creates its indexes with 2 replicas."""
+    standby = OpenSearchVectorIndex(fake_client(server), INDEX_NAME, replicas=2)
+    standby.ensure(INFO)
+    created = only(server, "PUT", f"/{INDEX_NAME}-000001")
+    assert created.body["settings"]["index"]["number_of_replicas"] == 2
+    server.requests.clear()
+    standby.create_generation(INFO)  # blue/green reindex: the new generation too
+    rebuilt = only(server, "PUT", f"/{INDEX_NAME}-000002")
+    assert rebuilt.body["settings"]["index"]["number_of_replicas"] == 2
+    assert "number_of_replicas" not in index_body(INFO)["settings"]["index"]  # the domain's default elsewhere
+    assert Settings(opensearch_replicas=2).opensearch_replicas == 2

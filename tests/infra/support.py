@@ -103,10 +103,10 @@ JWT_CLIENT_ID = "app-client-1"
 
 
 def private_stage_config() -> Any:
-    """``prod`` with a Cognito issuer: the stage shape the option tests check (named ``private``)."""
+    """``prod`` with every stage option on, a Cognito issuer and VPC placement (named ``private``)."""
     from dataclasses import replace
 
-    from infra.stages import STAGES, JwtAuthConfig
+    from infra.stages import STAGES, JwtAuthConfig, NetworkConfig
 
     jwt = JwtAuthConfig.cognito("us-east-1", "us-east-1_TestPool", (JWT_CLIENT_ID,), role_claim="cognito:groups")
-    return replace(STAGES["prod"], name="private", jwt=jwt)
+    return replace(STAGES["prod"], name="private", jwt=jwt, network=NetworkConfig())

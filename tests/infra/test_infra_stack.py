@@ -348,6 +348,9 @@ def test_function_environment_feeds_exactly_the_settings_each_function_needs(syn
         env = fn["Properties"]["Environment"]["Variables"]
         settings = {k.removeprefix("CONTEXTIQ_").lower() for k in env if k.startswith("CONTEXTIQ_")}
         assert settings <= fields, f"{name}: {settings - fields} are not contextiq.config.Settings fields"
+        if stage.search.index_replicas is not None and "vector_index" in settings:  # Multi-AZ with Standby
+            assert env.pop("CONTEXTIQ_OPENSEARCH_REPLICAS") == str(stage.search.index_replicas)
+            settings.remove("opensearch_replicas")
         assert settings == FUNCTION_SETTINGS[name], name
         if "embedder" in settings:
             assert env["CONTEXTIQ_EMBEDDER"] == "bedrock"
@@ -643,6 +646,9 @@ def test_opensearch_access_policy_names_only_the_roles_that_need_it(synth: Synth
     (domain,) = synth.resources("AWS::OpenSearchService::Domain").values()
     fns = functions(synth)
     allowed = {role_logical_id(fns[n]) for n in OPENSEARCH_USERS}
+    # plus FGAC's master user (tests/infra/test_search_stack.py), on the whole domain
+    master = domain["Properties"]["AdvancedSecurityOptions"]["MasterUserOptions"]["MasterUserARN"]["Fn::GetAtt"][0]
+    allowed.add(master)
     principals = set()
     for st in domain["Properties"]["AccessPolicies"]["Statement"]:
         assert st["Effect"] == "Allow"

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     opensearch_service: Literal["es", "aoss"] = "es"
     # "wait_for": a write returns once searchable, so consolidation (and a client) reads its own writes.
     opensearch_refresh: Literal["false", "wait_for"] = "wait_for"
+    # Replicas per shard of the indexes the code creates; None: the domain's default. 2 on a Multi-AZ with
+    # Standby domain, which needs 3 copies of every shard (infra/stages.py SearchConfig.index_replicas).
+    opensearch_replicas: int | None = Field(default=None, ge=0, le=5)
     extractor: Literal["bedrock", "local"] = "bedrock"
     # The cloud stack sets it per stage (infra/stages.py); this default only matters for a run against
     # real Bedrock outside the stack. A cross-region inference profile (docs/infrastructure.md).

@@ -84,8 +84,10 @@ class OpenSearchVectorIndex:
         refresh: bool | str = False,
         keyword_weight: float = DEFAULT_KEYWORD_WEIGHT,
         bulk_chunk: int = 500,
+        replicas: int | None = None,
     ) -> None:
         self._client = client
+        self._replicas = replicas
         self._index = index_name
         self._refresh = refresh
         self._keyword_weight = keyword_weight
@@ -96,7 +98,7 @@ class OpenSearchVectorIndex:
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> OpenSearchVectorIndex:
         """A SigV4-signed client for ``settings.opensearch_endpoint`` (a managed domain, service "es")."""
-        return cls(build_client(settings), settings.opensearch_index, **kwargs)
+        return cls(build_client(settings), settings.opensearch_index, replicas=settings.opensearch_replicas, **kwargs)
 
     @property
     def index_name(self) -> str:
@@ -115,7 +117,7 @@ class OpenSearchVectorIndex:
         if self._info == info:
             return
         if not self._client.indices.exists(index=self._index):
-            body = {**index_body(info), "aliases": {self._index: {}}}
+            body = {**index_body(info, replicas=self._replicas), "aliases": {self._index: {}}}
             try:
                 self._client.indices.create(index=self.concrete_index_name, body=body)
                 self._info = info
@@ -216,9 +218,14 @@ class OpenSearchVectorIndex:
         for it. Searches and the stream indexer keep using the live index until :meth:`swap_to`."""
         numbers = [int(n.rsplit("-", 1)[1]) for n in self.alias_targets() if n.rsplit("-", 1)[-1].isdigit()]
         name = f"{self._index}-{max(numbers, default=0) + 1:06d}"
-        self._client.indices.create(index=name, body=index_body(info))
+        self._client.indices.create(index=name, body=index_body(info, replicas=self._replicas))
         writer = OpenSearchVectorIndex(
-            self._client, name, refresh=False, keyword_weight=self._keyword_weight, bulk_chunk=self._bulk_chunk
+            self._client,
+            name,
+            refresh=False,
+            keyword_weight=self._keyword_weight,
+            bulk_chunk=self._bulk_chunk,
+            replicas=self._replicas,
         )
         writer._require_alias = False
         writer._info = info

@@ -23,11 +23,16 @@ def doc_id(tenant: str, memory_id: str) -> str:
     return f"{tenant}:{memory_id}"
 
 
-def index_body(info: IndexInfo, *, m: int = 16, ef_construction: int = 128) -> dict[str, Any]:
-    """The create-index request body (settings + mappings)."""
+def index_body(
+    info: IndexInfo, *, m: int = 16, ef_construction: int = 128, replicas: int | None = None
+) -> dict[str, Any]:
+    """The create-index request body (settings + mappings). ``replicas`` None keeps the domain's default
+    (1); a Multi-AZ with Standby domain needs 3 copies of each shard, so its stages set 2."""
+    replica_setting = {} if replicas is None else {"number_of_replicas": replicas}
     return {
         "settings": {
             "index": {
+                **replica_setting,
                 "knn": True,
                 # summed idf of the matched query terms (no tf saturation, no length norm): the keyword
                 # signal hybrid fusion uses (see fusion.py); Bm25Index.scores(coverage=True) mirrors it
