@@ -349,7 +349,7 @@ def test_function_environment_feeds_exactly_the_settings_each_function_needs(syn
         settings = {k.removeprefix("CONTEXTIQ_").lower() for k in env if k.startswith("CONTEXTIQ_")}
         assert settings <= fields, f"{name}: {settings - fields} are not contextiq.config.Settings fields"
         if stage.search.index_replicas is not None and "vector_index" in settings:  # Multi-AZ with Standby
-            assert env.pop("CONTEXTIQ_OPENSEARCH_REPLICAS") == str(stage.search.index_replicas)
+            assert env["CONTEXTIQ_OPENSEARCH_REPLICAS"] == str(stage.search.index_replicas)  # (never mutate env)
             settings.remove("opensearch_replicas")
         assert settings == FUNCTION_SETTINGS[name], name
         if "embedder" in settings:

@@ -17,6 +17,7 @@ from tests.infra.support import Synth
 
 pytestmark = [pytest.mark.infra, pytest.mark.xdist_group("infra")]
 
+OUTSIDE_VPC = {"authorizer", "notifier", "webhook_delivery"}  # internet callers that never touch the domain
 INDEX_USERS = {"memories", "procedures", "consolidation", "indexer", "procedure_learning", "procedure_indexer"}
 
 
@@ -116,8 +117,8 @@ def test_the_private_stage_places_domain_and_functions_in_isolated_subnets(priva
 
     found = functions(synth)
     for name, props in found.items():
-        if name == "authorizer":  # fetches the JWT issuer's keys from the internet
-            assert "VpcConfig" not in props
+        if name in OUTSIDE_VPC:  # JWKS / webhook URLs on the internet
+            assert "VpcConfig" not in props, name
             continue
         config = props["VpcConfig"]
         assert config["SecurityGroupIds"] == [{"Fn::GetAtt": [functions_group, "GroupId"]}], name
@@ -138,7 +139,7 @@ def test_functions_in_the_vpc_may_manage_their_network_interfaces(private_stage:
     policies = [p["Properties"] for p in private_stage.resources("AWS::IAM::Policy").values()]
     with_eni = [p for p in policies if all(a in json.dumps(p["PolicyDocument"]) for a in ENI_ACTIONS)]
     in_vpc = [n for n, props in functions(private_stage).items() if "VpcConfig" in props]
-    assert len(with_eni) == len(in_vpc) == len(functions(private_stage)) - 1
+    assert len(with_eni) == len(in_vpc) == len(functions(private_stage)) - len(OUTSIDE_VPC)
 
 
 def test_stage_option_validation() -> None:
