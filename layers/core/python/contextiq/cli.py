@@ -16,7 +16,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="contextiq", description="ContextIQ memory service")
     sub = parser.add_subparsers(dest="command", required=True)
     local = sub.add_parser("local", help="run the whole service locally (moto, embedded index, local models)")
-    local.add_argument("--host", default="127.0.0.1")
+    local.add_argument("--host", default="127.0.0.1", help="API bind address (0.0.0.0: reachable from containers)")
+    local.add_argument(
+        "--moto-host",
+        default="127.0.0.1",
+        help="moto's bind address; 0.0.0.0 lets `sam local` containers reach the tables and queues (unauthenticated)",
+    )
     local.add_argument("--port", type=int, default=8000)
     local.add_argument(
         "--api-key",
@@ -52,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
                     workers=not args.no_workers,
                     quiet=args.quiet,
                     reset=args.reset,
+                    moto_host=args.moto_host,
                 )
         except DataDirInUseError as err:
             print(f"contextiq local: {err}", file=sys.stderr)

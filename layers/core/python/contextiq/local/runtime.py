@@ -65,6 +65,9 @@ class LocalStack:
 
     data_dir: Path
     moto_port: int = 0
+    # 127.0.0.1: this machine only. 0.0.0.0 lets a container (sam local) reach moto, and with it every
+    # table and queue of the local stack, from any network this machine is on (docs/operations.md).
+    moto_host: str = "127.0.0.1"
     env: dict[str, str] = field(default_factory=dict)
     _server: Any = None
 
@@ -82,7 +85,7 @@ class LocalStack:
         patch_moto()
 
         self.moto_port = self.moto_port or free_port()
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
+        self._server = ThreadedMotoServer(ip_address=self.moto_host, port=self.moto_port, verbose=False)
         self._server.start()
         for key, value in LOCAL_ENV_DEFAULTS.items():
             os.environ.setdefault(key, value)
@@ -166,6 +169,7 @@ def serve(
     workers: bool = True,
     quiet: bool = False,
     reset: bool = False,
+    moto_host: str = "127.0.0.1",
 ) -> None:
     """Run the whole service in this process until Ctrl-C. Raises DataDirInUseError if another server runs."""
     from contextiq.local.datadir import DataDirLock
@@ -176,13 +180,20 @@ def serve(
     try:
         if reset:
             reset_data_dir(data_dir)
-        _serve_locked(host, port, api_keys, data_dir, workers, Say(quiet), reset)
+        _serve_locked(host, port, api_keys, data_dir, workers, Say(quiet), reset, moto_host)
     finally:
         lock.release()
 
 
 def _serve_locked(
-    host: str, port: int, api_keys: dict[str, str], data_dir: Path, workers: bool, say: Say, was_reset: bool
+    host: str,
+    port: int,
+    api_keys: dict[str, str],
+    data_dir: Path,
+    workers: bool,
+    say: Say,
+    was_reset: bool,
+    moto_host: str = "127.0.0.1",
 ) -> None:
     import shutil
     import warnings
@@ -193,7 +204,7 @@ def _serve_locked(
     warnings.filterwarnings("ignore", message="Couldn't determine the remaining time left")
     say(f"ContextIQ local: data in {data_dir.resolve()}" + ("  (reset: starting empty)" if was_reset else ""))
 
-    stack = LocalStack(data_dir=data_dir)
+    stack = LocalStack(data_dir=data_dir, moto_host=moto_host)
     stack.start()
     from contextiq.api.app import create_app
     from contextiq.api.routers import all_routers
@@ -246,7 +257,7 @@ def _serve_locked(
         key, tenant = next(iter(api_keys.items()))
         stack.record(url=url, api_key=key, admin_token=admin_token)
         say(
-            f"\nContextIQ is ready at {url}  (moto on 127.0.0.1:{stack.moto_port}, data in {data_dir})\n"
+            f"\nContextIQ is ready at {url}  (moto on {moto_host}:{stack.moto_port}, data in {data_dir})\n"
             f"API key: {key}  (tenant {tenant!r})\n\n"
             f"Try:\n  curl -s -X POST {url}/v1/sessions -H 'x-api-key: {key}' "
             '-H \'content-type: application/json\' -d \'{"user_id": "u1", "app_name": "travel"}\'\n'
