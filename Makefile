@@ -7,8 +7,14 @@ PORT ?= 8000
 CDK := JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx -y aws-cdk@2
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# The SAM CLI lives in its own virtualenv: its pins are not ours (tests/infra/test_sam.py runs it).
+# cfn-lint is pinned to the version of our dev extra, so `sam validate --lint` is the same linter.
+SAM_VENV ?= .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+SAM_CLI_VERSION := 1.170.0
+SAM_STAMP := $(SAM_VENV)/.installed-$(SAM_CLI_VERSION)
 
-.PHONY: install run reset test test-fast lint fmt synth layers deploy account-setup bench openapi clean
+.PHONY: install sam-cli sam-template run reset test test-fast lint fmt synth layers deploy account-setup bench openapi clean
 
 install: $(STAMP)
 
@@ -21,6 +27,19 @@ $(STAMP): pyproject.toml sdk/pyproject.toml
 	$(PY) -m pip install --quiet -e '.[local,dev,auth]' -e './sdk[mcp,langgraph,adk]'
 	touch $(STAMP)
 
+# ~70 s once (about 340 MB); re-runs only when SAM_CLI_VERSION changes.
+sam-cli: $(SAM_STAMP)
+
+$(SAM_STAMP):
+	test -x $(SAM_VENV)/bin/python || python3 -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli==$(SAM_CLI_VERSION) cfn-lint==1.58.0
+	touch $(SAM_STAMP)
+
+# The `sam local invoke` variant of a stage for this machine's architecture: cdk.out/sam/ContextIQ-$(STAGE).template.json
+# (docs/infrastructure.md, "SAM local"). Never deploy it.
+sam-template: install
+	$(PY) scripts/sam_template.py $(STAGE)
+
 run: install
 	$(VENV)/bin/contextiq local --port $(PORT) $(ARGS)
 
@@ -28,7 +47,7 @@ run: install
 reset: install
 	$(VENV)/bin/contextiq local --reset --port $(PORT) $(ARGS)
 
-test: install
+test: install sam-cli
 	$(PY) -m pytest -n 2 --dist loadgroup -q $(PYTEST_ARGS)
 
 test-fast: install

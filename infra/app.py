@@ -8,12 +8,14 @@ finding fails it.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from typing import Any
 
 from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from infra.account import ApiGatewayAccountStack
+from infra.local_invoke import LocalInvokeConfig
 from infra.nag import acknowledge_account_findings
 from infra.stack import ContextIQStack
 from infra.stages import StageConfig, UnknownStageError, get_stage
@@ -37,6 +39,9 @@ def build_app(
     unless a ``StageConfig`` is given, as the tests do for stage shapes no named stage has)."""
     app = App(context=context, outdir=outdir)
     stage = stage or get_stage(app.node.try_get_context("stage"))
+    local_invoke = app.node.try_get_context("local_invoke")  # x86_64 | arm64: scripts/sam_template.py
+    if local_invoke:
+        stage = replace(stage, local_invoke=LocalInvokeConfig(architecture=local_invoke))
     ContextIQStack(
         app,
         stage=stage,

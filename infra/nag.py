@@ -40,6 +40,12 @@ STAR_RESOURCE_ACTIONS: frozenset[str] = frozenset(
     }
 )
 
+# cfn-lint findings every template accepts, with the reason. The stack writes them into the template's
+# ``Metadata.cfn-lint.config.ignore_checks``, so cfn-lint and `sam validate --lint` read the same list.
+CFN_LINT_IGNORES: dict[str, str] = {
+    "W3005": "CDK adds DependsOn on a function's role next to the GetAtt that already orders it",
+}
+
 REASONS: dict[str, str] = {
     "IAM5-star": (
         "X-Ray PutTraceSegments/PutTelemetryRecords (active tracing), dynamodb:ListStreams (stream event "

@@ -17,7 +17,7 @@ from infra.components.queues import Queues
 from infra.components.search import Search
 from infra.components.storage import Storage
 from infra.components.workers import Workers
-from infra.nag import acknowledge_findings
+from infra.nag import CFN_LINT_IGNORES, acknowledge_findings
 from infra.stages import StageConfig
 
 
@@ -45,7 +45,7 @@ class ContextIQStack(Stack):
         self.queues = Queues(self, "Queues", stage=stage)
         self.network = Network(self, "Network", stage=stage, config=stage.network) if stage.network else None
         self.search = Search(self, "Search", stage=stage, network=self.network)
-        self.layers = Layers(self, "Layers")
+        self.layers = Layers(self, "Layers", local_invoke=stage.local_invoke)
         backends = {
             "stage": stage,
             "layers": self.layers,
@@ -102,6 +102,13 @@ class ContextIQStack(Stack):
         )
         self._outputs()
         acknowledge_findings(self)
+        metadata: dict[str, Any] = {"cfn-lint": {"config": {"ignore_checks": sorted(CFN_LINT_IGNORES)}}}
+        if stage.local_invoke is not None:
+            metadata["ContextIQ::LocalInvoke"] = {
+                "Architecture": stage.local_invoke.architecture,
+                "Note": "for sam local invoke only (scripts/sam_template.py); never deploy this template",
+            }
+        self.template_options.metadata = metadata
 
     def _outputs(self) -> None:
         CfnOutput(self, "ApiUrl", value=self.api.rest_api.url, description="Base URL (append v1/...)")

@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from infra.access import JwtAuthConfig, NetworkConfig
+from infra.local_invoke import LocalInvokeConfig
 
 # Every Lambda function of the stack; ``functions/<name>/handler.py`` holds its entry point.
 API_FUNCTIONS: tuple[str, ...] = ("sessions", "memories", "jobs", "procedures", "webhooks", "templates", "authorizer")
@@ -280,6 +281,8 @@ class StageConfig:
     # Apps whose turns are not indexed as episodes: comma-separated "<tenant>/<app_name>" or "<tenant>/*"
     # (Settings.event_index_opt_out; see docs/search.md).
     event_index_opt_out: str = ""
+    # Set only by scripts/sam_template.py: the `sam local invoke` variant, never deployed (infra/local_invoke.py).
+    local_invoke: LocalInvokeConfig | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "functions", MappingProxyType(dict(self.functions)))

@@ -14,6 +14,11 @@ auth: the ``auth`` extra of pyproject.toml (PyJWT with cryptography, ~15 MB) the
 ``layers/build/auth/python``, stamped in ``layers/build/auth.stamp``. Only the authorizer function gets
 it, so the other functions' cold starts and the deps layer's budget do not carry cryptography.
 
+local: ``--local [--arch x86_64|arm64]`` builds ``layers/build/local-<arch>/python`` for ``sam local
+invoke`` on this machine (docs/infrastructure.md, "SAM"): the deps and auth requirements plus what the
+embedded stack needs in a container (numpy, from the ``local`` extra), for the host's architecture by
+default, so the container runs natively. Never deployed.
+
 core: copies from ``layers/core/python/contextiq`` only the modules the functions can import (the
 import closure of ``functions/*/handler.py``, lazy imports included) into ``layers/build/core``, so
 dev-only code (``evaluation/``, ``local/``, ``cli.py``) never ships. Always rebuilt (it is small).
@@ -30,6 +35,8 @@ import ast
 import fcntl
 import hashlib
 import json
+import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -54,7 +61,17 @@ AUTH_BUDGET_MB = 25
 PYTHON_VERSION = "3.12"
 IMPLEMENTATION = "cp"
 # Lambda's python3.12 runtime is Amazon Linux 2023 (glibc 2.34): accept manylinux2014 .. 2_34 wheels.
-PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64", "manylinux_2_34_aarch64")
+MACHINES = {"arm64": "aarch64", "x86_64": "x86_64"}  # Lambda architecture -> wheel platform machine
+
+
+def platforms(architecture: str = "arm64") -> tuple[str, ...]:
+    machine = MACHINES[architecture]
+    return (f"manylinux2014_{machine}", f"manylinux_2_28_{machine}", f"manylinux_2_34_{machine}")
+
+
+PLATFORMS = platforms("arm64")
+# What the embedded stack (vector_index=embedded) needs beyond [project].dependencies, from the local extra.
+LOCAL_LAYER_EXTRAS = ("numpy",)
 # Bump when the build recipe changes in a way the requirement list does not show.
 RECIPE_VERSION = 2
 # Removed after installation: not needed at runtime.
@@ -74,12 +91,33 @@ def requirements(pyproject: Path = PYPROJECT, extra: str | None = None) -> list[
     return sorted(deps)
 
 
-def fingerprint(reqs: list[str]) -> str:
+def host_architecture() -> str:
+    """The Lambda architecture that runs natively here: arm64 on aarch64/arm64 machines, else x86_64."""
+    return "arm64" if platform.machine().lower() in ("aarch64", "arm64") else "x86_64"
+
+
+def local_layer_dir(architecture: str, build_dir: Path = BUILD_DIR) -> Path:
+    return build_dir / f"local-{architecture}"
+
+
+def local_requirements(pyproject: Path = PYPROJECT) -> list[str]:
+    """deps + auth + the ``LOCAL_LAYER_EXTRAS`` of the local extra (with their pins): the sam-local layer."""
+    local = [
+        spec
+        for spec in requirements(pyproject, extra="local")
+        if _normalize(re.split(r"[\[<>=!~;\s]", spec, maxsplit=1)[0]) in LOCAL_LAYER_EXTRAS
+    ]
+    if len(local) != len(LOCAL_LAYER_EXTRAS):
+        raise SystemExit(f"the local extra of {pyproject} must list {', '.join(LOCAL_LAYER_EXTRAS)}")
+    return sorted(requirements(pyproject) + requirements(pyproject, extra="auth") + local)
+
+
+def fingerprint(reqs: list[str], wheel_platforms: tuple[str, ...] = PLATFORMS) -> str:
     recipe = {
         "requirements": reqs,
         "python": PYTHON_VERSION,
         "implementation": IMPLEMENTATION,
-        "platforms": list(PLATFORMS),
+        "platforms": list(wheel_platforms),
         "recipe": RECIPE_VERSION,
     }
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
@@ -91,7 +129,7 @@ def is_current(digest: str, build_dir: Path = BUILD_DIR, name: str = DEPS_DIR.na
     return stamp.is_file() and stamp.read_text().strip() == digest and target.is_dir() and any(target.iterdir())
 
 
-def pip_command(reqs: list[str], target: Path) -> list[str]:
+def pip_command(reqs: list[str], target: Path, wheel_platforms: tuple[str, ...] = PLATFORMS) -> list[str]:
     cmd = [
         sys.executable,
         "-m",
@@ -109,8 +147,8 @@ def pip_command(reqs: list[str], target: Path) -> list[str]:
         "--no-input",
         "--quiet",
     ]
-    for platform in PLATFORMS:
-        cmd += ["--platform", platform]
+    for wheel_platform in wheel_platforms:
+        cmd += ["--platform", wheel_platform]
     return cmd + reqs
 
 
@@ -211,6 +249,21 @@ def build_core(source: Path = CORE_SOURCE, build_dir: Path = BUILD_DIR) -> Path:
     return core / "python"
 
 
+def build_local(architecture: str | None = None, force: bool = False, build_dir: Path = BUILD_DIR) -> Path:
+    """The sam-local layer (deps + auth + numpy) for ``architecture`` (default: this machine's)."""
+    architecture = architecture or host_architecture()
+    build_dir.mkdir(parents=True, exist_ok=True)
+    with (build_dir / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            build_core(build_dir=build_dir)
+            name = local_layer_dir(architecture, build_dir).name
+            _build(force, build_dir, local_requirements(), name=name, architecture=architecture)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return local_layer_dir(architecture, build_dir)
+
+
 def build(force: bool = False, build_dir: Path = BUILD_DIR, reqs: list[str] | None = None) -> bool:
     """Build the layer under ``build_dir`` if needed. True when it (re)built, False when up to date.
 
@@ -230,18 +283,21 @@ def build(force: bool = False, build_dir: Path = BUILD_DIR, reqs: list[str] | No
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _build(force: bool, build_dir: Path, reqs: list[str], name: str = DEPS_DIR.name) -> bool:
-    digest = fingerprint(reqs)
+def _build(
+    force: bool, build_dir: Path, reqs: list[str], name: str = DEPS_DIR.name, architecture: str = "arm64"
+) -> bool:
+    wheel_platforms = platforms(architecture)
+    digest = fingerprint(reqs, wheel_platforms)
     deps_dir, stamp = build_dir / name, build_dir / f"{name}.stamp"
     target = deps_dir / TARGET.name
     if not force and is_current(digest, build_dir, name):
         print(f"{name} layer up to date ({target}, {digest[:12]})")
         return False
-    print(f"building {name} layer for {IMPLEMENTATION}{PYTHON_VERSION} arm64: {', '.join(reqs)}")
+    print(f"building {name} layer for {IMPLEMENTATION}{PYTHON_VERSION} {architecture}: {', '.join(reqs)}")
     staging = build_dir / f"{name}.tmp"
     shutil.rmtree(staging, ignore_errors=True)
     (staging / TARGET.name).mkdir(parents=True)
-    subprocess.run(pip_command(reqs, staging / TARGET.name), check=True)
+    subprocess.run(pip_command(reqs, staging / TARGET.name, wheel_platforms), check=True)
     prune(staging / TARGET.name)
     dropped = drop_distributions(staging / TARGET.name)
     print(f"dropped unused distributions: {', '.join(dropped) or 'none'}")
@@ -251,15 +307,20 @@ def _build(force: bool, build_dir: Path, reqs: list[str], name: str = DEPS_DIR.n
     staging.rename(deps_dir)
     stamp.write_text(digest + "\n")
     size = tree_size(target)
-    budget = AUTH_BUDGET_MB if name == AUTH_DIR.name else DEPS_BUDGET_MB
-    print(f"built {target} ({size / 1e6:.1f} MB unzipped, budget {budget} MB)")
+    budget = {AUTH_DIR.name: AUTH_BUDGET_MB, DEPS_DIR.name: DEPS_BUDGET_MB}.get(name)
+    print(f"built {target} ({size / 1e6:.1f} MB unzipped{f', budget {budget} MB' if budget else ''})")
     return True
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--force", action="store_true", help="rebuild even if the stamp matches")
+    parser.add_argument("--local", action="store_true", help="build the sam-local layer instead (see above)")
+    parser.add_argument("--arch", choices=sorted(MACHINES), help="with --local: default this machine's")
     args = parser.parse_args(argv)
+    if args.local:
+        print(build_local(args.arch, force=args.force) / TARGET.name)
+        return 0
     build(force=args.force)
     return 0
 

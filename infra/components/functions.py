@@ -20,6 +20,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.local_invoke import LocalInvokeConfig
 from infra.stages import BedrockModel, StageConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -27,6 +28,12 @@ FUNCTIONS_DIR = REPO_ROOT / "functions"
 CORE_LAYER_DIR = REPO_ROOT / "layers" / "build" / "core"
 DEPS_LAYER_DIR = REPO_ROOT / "layers" / "build" / "deps"
 AUTH_LAYER_DIR = REPO_ROOT / "layers" / "build" / "auth"
+
+
+def local_layer_dir(architecture: str) -> Path:
+    """``scripts/build_layers.py --local``: deps + auth + numpy for ``sam local invoke`` on that architecture."""
+    return REPO_ROOT / "layers" / "build" / f"local-{architecture}"
+
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURE = lambda_.Architecture.ARM_64
@@ -103,10 +110,18 @@ def grant_invoke_model(role: iam.IRole, scope: Construct, models: Iterable[Bedro
 
 
 class Layers(Construct):
-    """``core``: layers/build/core (python/contextiq). ``deps``: layers/build/deps (python/<wheels>)."""
+    """``core``: layers/build/core (python/contextiq). ``deps``: layers/build/deps (python/<wheels>).
 
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    For the ``sam local invoke`` variant (``local_invoke``), ``deps`` and ``auth`` are one layer,
+    layers/build/local-<arch>, built for the host's architecture.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, local_invoke: LocalInvokeConfig | None = None) -> None:
         super().__init__(scope, construct_id)
+        self.local_invoke = local_invoke
+        if local_invoke is not None:
+            self._local(local_invoke)
+            return
         if not (DEPS_LAYER_DIR / "python").is_dir():
             raise MissingLayerError(
                 f"{DEPS_LAYER_DIR / 'python'} does not exist: build the dependencies layer first with "
@@ -146,9 +161,42 @@ class Layers(Construct):
             **common,  # type: ignore[arg-type]
         )
 
+    def _local(self, config: LocalInvokeConfig) -> None:
+        local_dir = local_layer_dir(config.architecture)
+        for directory in (local_dir / "python" / "numpy", CORE_LAYER_DIR / "python" / "contextiq"):
+            if not directory.is_dir():
+                raise MissingLayerError(
+                    f"{directory} does not exist: build the sam-local layers first with `make sam-template`"
+                )
+        common = {
+            "compatible_runtimes": [RUNTIME],
+            "compatible_architectures": [architecture(config)],
+        }
+        self.core = lambda_.LayerVersion(
+            self,
+            "Core",
+            code=lambda_.Code.from_asset(str(CORE_LAYER_DIR), exclude=ASSET_EXCLUDES),
+            description="ContextIQ core package (sam local invoke variant)",
+            **common,  # type: ignore[arg-type]
+        )
+        self.deps = self.auth = lambda_.LayerVersion(
+            self,
+            "Deps",
+            code=lambda_.Code.from_asset(str(local_dir), exclude=["**/__pycache__", "**/*.pyc"]),
+            description=f"ContextIQ deps + auth + numpy for sam local invoke ({config.architecture})",
+            **common,  # type: ignore[arg-type]
+        )
+
     @property
     def all(self) -> list[lambda_.ILayerVersion]:
         return [self.deps, self.core]
+
+
+def architecture(local_invoke: LocalInvokeConfig | None) -> lambda_.Architecture:
+    """arm64 in the cloud; the host's architecture for the sam local invoke variant."""
+    if local_invoke is None:
+        return ARCHITECTURE
+    return lambda_.Architecture.X86_64 if local_invoke.architecture == "x86_64" else lambda_.Architecture.ARM_64
 
 
 @dataclass(frozen=True)
@@ -194,15 +242,19 @@ class ContextIQFunction(Construct):
             setting_env("stage"): stage.name,
             **spec.environment,
         }
+        all_layers = [*layers.all, *extra_layers]
+        if layers.local_invoke is not None:
+            environment.update(layers.local_invoke.environment())
+            all_layers = list(dict.fromkeys(all_layers))  # the local layer is also the auth layer
         self.function = lambda_.Function(
             self,
             "Function",
             description=f"ContextIQ {stage.name}: {spec.description}",
             runtime=RUNTIME,
-            architecture=ARCHITECTURE,
+            architecture=architecture(layers.local_invoke),
             handler=HANDLER,
             code=lambda_.Code.from_asset(str(FUNCTIONS_DIR / spec.name), exclude=ASSET_EXCLUDES),
-            layers=[*layers.all, *extra_layers],
+            layers=all_layers,
             memory_size=cfg.memory_mb,
             timeout=Duration.seconds(cfg.timeout_seconds),
             reserved_concurrent_executions=cfg.reserved_concurrency,

@@ -38,3 +38,11 @@ def private_stage(deps_layer: Path, tmp_path_factory: pytest.TempPathFactory) ->
 @pytest.fixture(params=STAGE_NAMES)
 def synth(request: pytest.FixtureRequest, synthesized: dict[str, Synth]) -> Synth:
     return synthesized[request.param]
+
+
+@pytest.fixture(scope="session")
+def sam_local_template(deps_layer: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """dev's `sam local invoke` variant for this machine's architecture (scripts/sam_template.py)."""
+    from scripts.sam_template import synth
+
+    return synth("dev", tmp_path_factory.mktemp("cdk-sam"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -141,8 +140,6 @@ PROCEDURAL_WORKERS = {"Learning": "procedure_learning", "Indexer": "procedure_in
 NOTIFICATION_FUNCTIONS = {"Notifier": "notifier", "Delivery": "webhook_delivery"}
 # The only managed policy in the stack (account-level API Gateway logging role; see infra/nag.py).
 ALLOWED_MANAGED_POLICIES = {"AmazonAPIGatewayPushToCloudWatchLogs"}
-# cfn-lint findings we accept, with the reason (docs/infrastructure.md).
-CFN_LINT_IGNORES = {"W3005": "CDK adds DependsOn on a function's role next to the GetAtt it already has"}
 
 
 # -- helpers -----------------------------------------------------------------------------------------
@@ -751,15 +748,6 @@ def test_no_wildcard_permissions_beyond_the_allowlist(synth: Synth) -> None:
     for logical_id, role in synth.resources("AWS::IAM::Role").items():
         for arn in role["Properties"].get("ManagedPolicyArns", []):
             assert json.dumps(arn).rsplit("/", 1)[-1].rstrip('"]}') in ALLOWED_MANAGED_POLICIES, logical_id
-
-
-def test_cfn_lint_clean(synth: Synth) -> None:
-    from cfnlint.api import ManualArgs, lint_file
-
-    matches = lint_file(
-        Path(synth.template_path), config=ManualArgs(regions=["us-east-1"], ignore_checks=sorted(CFN_LINT_IGNORES))
-    )
-    assert [str(m) for m in matches] == []
 
 
 def test_cdk_nag_has_no_unacknowledged_findings(synth: Synth) -> None:
