@@ -255,8 +255,7 @@ def build_local(architecture: str | None = None, force: bool = False, build_dir:
     build_dir.mkdir(parents=True, exist_ok=True)
     with (build_dir / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            build_core(build_dir=build_dir)
+        try:  # not the core layer: scripts/sam_template.py builds it (tests share the session's)
             name = local_layer_dir(architecture, build_dir).name
             _build(force, build_dir, local_requirements(), name=name, architecture=architecture)
         finally:
@@ -319,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--arch", choices=sorted(MACHINES), help="with --local: default this machine's")
     args = parser.parse_args(argv)
     if args.local:
+        build_core()
         print(build_local(args.arch, force=args.force) / TARGET.name)
         return 0
     build(force=args.force)

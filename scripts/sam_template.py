@@ -42,10 +42,11 @@ def context(stage: str, architecture: str) -> dict[str, Any]:
 def synth(stage: str, out: Path = DEFAULT_OUT, architecture: str | None = None, build: bool = True) -> Path:
     """Write the variant's template; return its path."""
     from infra.app import build_app
-    from scripts.build_layers import build_local, host_architecture
+    from scripts.build_layers import build_core, build_local, host_architecture
 
     architecture = architecture or host_architecture()
     if build:
+        build_core()
         build_local(architecture)
     app = build_app(context(stage, architecture), outdir=str(out), nag=False)
     app.synth()

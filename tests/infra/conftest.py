@@ -43,6 +43,8 @@ def synth(request: pytest.FixtureRequest, synthesized: dict[str, Synth]) -> Synt
 @pytest.fixture(scope="session")
 def sam_local_template(deps_layer: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """dev's `sam local invoke` variant for this machine's architecture (scripts/sam_template.py)."""
+    from scripts.build_layers import build_local
     from scripts.sam_template import synth
 
-    return synth("dev", tmp_path_factory.mktemp("cdk-sam"))
+    build_local()  # the core layer is the session's (deps_layer): rebuilding it could race test_layers.py
+    return synth("dev", tmp_path_factory.mktemp("cdk-sam"), build=False)
