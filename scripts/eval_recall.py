@@ -10,6 +10,7 @@ Prints the table of docs/benchmarks.md ("Recall evaluation"); see contextiq.eval
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -33,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="a running `contextiq local` (default: an in-process stack)")
     parser.add_argument("--api-key", help="the API key of --url")
     parser.add_argument("--misses", action="store_true", help="also list the questions each retriever missed")
+    parser.add_argument(
+        "--pools", type=Path, help="also write, per question, the candidate pools recall fuses (JSON, for fusion_study)"
+    )
     args = parser.parse_args(argv)
 
     conversations = generate_multisession(seed=args.seed, users=args.users, sessions=args.sessions)
@@ -43,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.api_key:
             parser.error("--url needs --api-key")
         with httpx.Client(base_url=args.url, headers={"x-api-key": args.api_key}, timeout=60) as client:
-            report = evaluate(client, conversations, k=args.k)
+            report = evaluate(client, conversations, k=args.k, pools=bool(args.pools))
     else:
         from fastapi.testclient import TestClient
 
@@ -58,8 +62,10 @@ def main(argv: list[str] | None = None) -> int:
             with in_process_stack(data_dir, embedder=args.embedder) as (container, drain):
                 container.api_keys.put("eval-key", "eval", key_id="eval")
                 with TestClient(create_app(container), headers={"x-api-key": "eval-key"}) as client:
-                    evaluate(client, [conv], k=args.k, after_generate=drain, report=report)
+                    evaluate(client, [conv], k=args.k, after_generate=drain, report=report, pools=bool(args.pools))
     print(summary(report))
+    if args.pools:
+        args.pools.write_text(json.dumps({"seed": args.seed, "k": args.k, "questions": report.pools}))
     for name, reason in report.unavailable.items():
         print(f"{name}: not available ({reason})")
     if args.misses:

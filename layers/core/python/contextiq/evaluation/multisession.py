@@ -15,12 +15,18 @@ user comes with questions of four kinds, each naming the turns that hold its evi
 * ``open_domain``: a question answerable only by inference from what was said ("Should Ana book a cruise
   holiday?" from "I get seasick even on short ferry rides").
 
+Questions are asked the way users ask them: most (:data:`DIRECT_SHARE`) share words with what was said
+(a name, a place, an object: "What is Ana allergic to?"), the rest paraphrase it ("Which nuts should Ana
+avoid?"); :attr:`RecallQuestion.phrasing` says which. A keyword baseline can find the first kind, so the set
+shows whether a retriever beats it.
+
 Nothing here is tuned to a benchmark: every sentence comes from the vocabularies, the seed decides.
 """
 
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -35,6 +41,14 @@ BASE_DAY = date(2024, 1, 8)
 #: Templates whose fact is a request about the conversation rather than about the user's life.
 #: (The move storyline owns residence; the dated-events storyline owns races.)
 _SKIPPED_TEMPLATES = frozenset({"never", "language", "residence", "marathon"})
+#: Share of questions phrased with their evidence's words (the rest paraphrase it). Real users mostly
+#: name what they ask about; a set of paraphrases only would leave any keyword baseline near zero.
+DIRECT_SHARE = 0.6
+
+
+class Phrasing(StrEnum):
+    DIRECT = "direct"  # shares words with its evidence turns (names, places, objects, verbs)
+    PARAPHRASE = "paraphrase"  # shares none of its evidence's content words but names
 
 
 class QuestionKind(StrEnum):
@@ -66,6 +80,7 @@ class RecallQuestion:
     question: str
     answer: str
     evidence: tuple[str, ...]  # turn ids; any@k needs one of them in the top k, all@k needs all
+    phrasing: Phrasing = Phrasing.PARAPHRASE
 
 
 @dataclass(frozen=True)
@@ -103,7 +118,7 @@ class _Plan:
     """What each session must contain (exchanges of lines), and questions/facts over evidence tags."""
 
     sessions: list[list[list[_Line]]]
-    questions: list[tuple[QuestionKind, str, str, tuple[str, ...]]] = field(default_factory=list)
+    questions: list[tuple[QuestionKind, tuple[str, Phrasing], str, tuple[str, ...]]] = field(default_factory=list)
     facts: list[tuple[str, str]] = field(default_factory=list)
     tags: int = 0
 
@@ -115,6 +130,25 @@ class _Plan:
         tag = self.tag()
         self.sessions[session].append([_Line(True, text, tag), _Line(False, reply)])
         return tag
+
+
+def _ask(r: random.Random, direct: str | None, paraphrase: str) -> tuple[str, Phrasing]:
+    """A question as a user would ask it: with the evidence's words (:data:`DIRECT_SHARE`), or paraphrased.
+    The phrasing is provisional: :func:`_phrasing` labels the question by the words it really shares."""
+    if direct and r.random() < DIRECT_SHARE:
+        return direct, Phrasing.DIRECT
+    return paraphrase, Phrasing.PARAPHRASE
+
+
+def _words(text: str, name: str | None) -> set[str]:
+    words = {w for w in re.findall(r"[a-z]+", text.lower()) if len(w) > 2 and w not in v.STOPWORDS}
+    return words - {(name or "user").lower()}
+
+
+def _phrasing(question: str, said: list[str], name: str | None) -> Phrasing:
+    """DIRECT when the question shares a content word (not the user's name) with an evidence turn."""
+    asked = _words(question, name)
+    return Phrasing.DIRECT if any(asked & _words(text, name) for text in said) else Phrasing.PARAPHRASE
 
 
 def _last_saturday(day: date) -> date:
@@ -153,7 +187,9 @@ def _single_facts(r: random.Random, plan: _Plan, who: Who, days: list[date], cou
         tag = plan.say(session, _wrap(r, spec.user), spec.reply)
         plan.facts.append((spec.fact, tag))
         if n < asked:
-            plan.questions.append((QuestionKind.SINGLE_FACT, r.choice(spec.questions), spec.fact, (tag,)))
+            direct = r.choice(spec.direct) if spec.direct else None
+            asked_as = _ask(r, direct, r.choice(spec.questions))
+            plan.questions.append((QuestionKind.SINGLE_FACT, asked_as, spec.fact, (tag,)))
 
 
 def _people(r: random.Random, plan: _Plan, who: Who, days: list[date], count: int, asked: int) -> None:
@@ -164,9 +200,10 @@ def _people(r: random.Random, plan: _Plan, who: Who, days: list[date], count: in
         later = r.randrange(first + 1, len(days))
         intro = plan.say(first, _wrap(r, fill(r.choice(v.PERSON_INTROS), {"rel": rel, "name": name})),
                          r.choice(v.ACKNOWLEDGEMENTS))  # fmt: skip
-        news, question, answer = r.choice(v.PERSON_NEWS)
+        news, question, answer, direct = r.choice(v.PERSON_NEWS)
         values = {
             "name": name,
+            "rel": rel,
             "job": r.choice(v.NEW_JOBS),
             "city": r.choice(v.NEW_CITIES),
             "hobby": r.choice(v.NEW_HOBBIES),
@@ -175,7 +212,8 @@ def _people(r: random.Random, plan: _Plan, who: Who, days: list[date], count: in
         values["alias"] = fill(alias, values)
         told = plan.say(later, _wrap(r, fill(news, values)), r.choice(v.ACKNOWLEDGEMENTS))
         if n < asked:
-            plan.questions.append((QuestionKind.MULTI_HOP, fill(question, values), fill(answer, values), (intro, told)))
+            asked_as = _ask(r, fill(direct, values), fill(question, values))
+            plan.questions.append((QuestionKind.MULTI_HOP, asked_as, fill(answer, values), (intro, told)))
     # a chain through a place: where the user volunteers, then that place's event
     org, event = r.choice(v.ORGS), r.choice(v.ORG_EVENTS)
     first = r.randrange(len(days) - 1)
@@ -183,42 +221,36 @@ def _people(r: random.Random, plan: _Plan, who: Who, days: list[date], count: in
     joined = plan.say(first, f"I started volunteering at {org} on weekends.", "That's a lovely thing to do.")
     day = days[later] + timedelta(days=r.randint(5, 20))
     held = plan.say(later, f"The {event} is on {day:%B} {day.day}, I'm helping with the stalls.", "Sounds fun!")
-    plan.questions.append(
-        (
-            QuestionKind.MULTI_HOP,
-            f"When is the {event} at the place where {who.ref} gives their time for free?",
-            day.isoformat(),
-            (joined, held),
-        )
-    )
+    asked_as = _ask(r, f"When is the {event} at {org}?", f"When is the {event} at the place where {who.ref} gives "
+                    "their time for free?")  # fmt: skip
+    plan.questions.append((QuestionKind.MULTI_HOP, asked_as, day.isoformat(), (joined, held)))
 
 
 def _events(r: random.Random, plan: _Plan, who: Who, days: list[date], count: int, asked: int) -> None:
     chosen = r.sample(v.EVENTS, count)
     sessions = sorted(r.sample(range(len(days)), count)) if count <= len(days) else None
-    happened: list[tuple[date, str, str, str]] = []  # (day, tag, paraphrase, noun)
-    for n, (did, paraphrase, noun) in enumerate(chosen):
+    happened: list[tuple[date, str, str, str, str]] = []  # (day, tag, paraphrase, noun, said again)
+    for n, (did, paraphrase, noun, direct) in enumerate(chosen):
         session = sessions[n] if sessions else r.randrange(len(days))
         when_said, offset = r.choice(v.WHEN_SAID)
         day = _when(days[session], offset)
         values = {"band": r.choice(v.BANDS), "park": r.choice(v.PARKS), "company": r.choice(v.EVENT_COMPANIES)}
         text = f"I {fill(did, values)} {when_said}."
         tag = plan.say(session, _wrap(r, text), r.choice(v.ACKNOWLEDGEMENTS))
-        happened.append((day, tag, paraphrase, noun))
+        happened.append((day, tag, paraphrase, noun, fill(direct, values)))
     days_said = [h[0] for h in happened]
-    for n, (day, tag, paraphrase, _noun) in enumerate(happened[:asked]):
+    for n, (day, tag, paraphrase, _noun, direct) in enumerate(happened[:asked]):
         if n % 2 == 0:
-            plan.questions.append((QuestionKind.TEMPORAL, f"When did {who.ref} {paraphrase}?", day.isoformat(), (tag,)))
+            asked_as = _ask(r, f"When did {who.ref} {direct}?", f"When did {who.ref} {paraphrase}?")
+            plan.questions.append((QuestionKind.TEMPORAL, asked_as, day.isoformat(), (tag,)))
         elif days_said.count(day) == 1:
-            plan.questions.append(
-                (QuestionKind.TEMPORAL, f"What did {who.ref} do on {_long_date(day)}?", paraphrase, (tag,))
-            )
-    (d1, t1, _, n1), (d2, t2, _, n2) = r.sample(happened[:asked], 2)
+            asked_as = (f"What did {who.ref} do on {_long_date(day)}?", Phrasing.PARAPHRASE)  # no date was said
+            plan.questions.append((QuestionKind.TEMPORAL, asked_as, paraphrase, (tag,)))
+    (d1, t1, _, n1, _), (d2, t2, _, n2, _) = r.sample(happened[:asked], 2)
     if d1 != d2:
         first = n1 if d1 < d2 else n2
-        plan.questions.append(
-            (QuestionKind.TEMPORAL, f"Which came first for {who.ref}, the {n1} or the {n2}?", first, (t1, t2))
-        )
+        asked_as = (f"Which came first for {who.ref}, the {n1} or the {n2}?", Phrasing.DIRECT)
+        plan.questions.append((QuestionKind.TEMPORAL, asked_as, first, (t1, t2)))
 
 
 def _move(r: random.Random, plan: _Plan, who: Who, days: list[date]) -> None:
@@ -228,14 +260,16 @@ def _move(r: random.Random, plan: _Plan, who: Who, days: list[date]) -> None:
     lived = plan.say(first, f"I've been renting a flat in {old} for a few years.", f"{old} sounds nice.")
     moved = plan.say(later, f"Update: I moved from {old} to {new} last month.", "Congratulations on the move!")
     plan.facts.append((f"{who.subject} moved from {old} to {new}", moved))
-    plan.questions.append((QuestionKind.TEMPORAL, f"Where was {who.ref} based before {new}?", old, (lived, moved)))
+    asked_as = _ask(r, f"Where did {who.ref} live before moving to {new}?", f"Where was {who.ref} based before {new}?")
+    plan.questions.append((QuestionKind.TEMPORAL, asked_as, old, (lived, moved)))
 
 
 def _inferences(r: random.Random, plan: _Plan, who: Who, days: list[date], count: int, asked: int) -> None:
-    for n, (statement, question, answer) in enumerate(r.sample(v.INFERENCES, count)):
+    for n, (statement, question, answer, direct) in enumerate(r.sample(v.INFERENCES, count)):
         tag = plan.say(r.randrange(len(days)), _wrap(r, statement), r.choice(v.ACKNOWLEDGEMENTS))
         if n < asked:
-            plan.questions.append((QuestionKind.OPEN_DOMAIN, fill(question, {"ref": who.ref}), answer, (tag,)))
+            asked_as = _ask(r, fill(direct, {"ref": who.ref}), fill(question, {"ref": who.ref}))
+            plan.questions.append((QuestionKind.OPEN_DOMAIN, asked_as, answer, (tag,)))
 
 
 # -- laying out sessions ---------------------------------------------------------------------------
@@ -289,9 +323,13 @@ def _conversation(index: int, seed: int, sessions: int, turns_per_session: int) 
     _move(r, plan, who, days)
     _inferences(r, plan, who, days, count=min(8, sessions + 2), asked=3)
     laid_out, turn_of = _layout(r, plan, who, user_id, days, turns_per_session, cid)
+    said = {t.turn_id: t.text for s in laid_out for t in s.turns}
     questions = tuple(
-        RecallQuestion(f"{cid}/q{n + 1:02d}", kind, text, answer, tuple(turn_of[t] for t in tags))
-        for n, (kind, text, answer, tags) in enumerate(plan.questions)
+        RecallQuestion(
+            f"{cid}/q{n + 1:02d}", kind, text, answer, evidence, _phrasing(text, [said[e] for e in evidence], name)
+        )
+        for n, (kind, (text, _), answer, tags) in enumerate(plan.questions)
+        for evidence in [tuple(turn_of[t] for t in tags)]
     )
     facts = tuple(ExpectedFact(fact, turn_of[tag]) for fact, tag in plan.facts)
     return MultiSessionConversation(cid, user_id, name, tuple(laid_out), questions, facts)

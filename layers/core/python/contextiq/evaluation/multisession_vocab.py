@@ -35,13 +35,16 @@ VETS = _split("Okafor Lindqvist Haddad Moreau Tanaka Novak")
 ORGS = ("the food bank", "the animal shelter", "the community garden", "the youth football club")
 ORG_EVENTS = ("fundraiser", "open day", "charity run", "volunteer dinner")
 
-#: A news item about a person: what the user says (with {name}), the question (with {alias}), the answer.
+#: A news item about a person: what the user says (with {name}), the question by relation only (with
+#: {alias}), the answer, and the question as a user would usually ask it, sharing words with both turns
+#: (the relation the person was introduced with, {rel}, and a word of the news).
 PERSON_NEWS = (
-    ("{name} just got hired as {job} and starts soon.", "What is the new occupation of {ref}'s {alias}?", "{job}"),
+    ("{name} just got hired as {job} and starts soon.", "What is the new occupation of {ref}'s {alias}?", "{job}",
+     "What was {ref}'s {rel} hired as?"),
     ("Big news from {name}: moving to {city} at the end of the month.",
-     "Which city is {ref}'s {alias} relocating to?", "{city}"),
+     "Which city is {ref}'s {alias} relocating to?", "{city}", "Where is {ref}'s {rel} moving to?"),
     ("{name} has been completely obsessed with {hobby} lately.", "What pastime has {ref}'s {alias} taken up?",
-     "{hobby}"),
+     "{hobby}", "What has {ref}'s {rel} been obsessed with lately?"),
 )  # fmt: skip
 #: How a person is introduced, in an earlier session.
 PERSON_INTROS = (
@@ -50,51 +53,66 @@ PERSON_INTROS = (
     "My {rel} is {name}, we talk almost every day.",
 )
 
-#: Dated events: (what the user did, a paraphrase for questions, a short noun for ordering questions)
+#: Dated events: (what the user did, a paraphrase for questions, a short noun for ordering questions, how
+#: a user would usually ask about it, with the words that were said)
 EVENTS = (
-    ("went to a {band} concert", "see live music", "concert"),
-    ("ran a half marathon", "take part in a long-distance race", "race"),
-    ("had a job interview at {company}", "have a hiring conversation with a company", "interview"),
-    ("visited the science museum", "tour an exhibition about physics and chemistry", "museum visit"),
-    ("started a pottery class", "begin a ceramics course", "class"),
-    ("got my flu shot", "get vaccinated", "vaccination"),
-    ("hosted a dinner party for eight people", "have guests over for an evening meal", "dinner party"),
-    ("went camping at {park}", "sleep outdoors in a tent", "camping trip"),
-    ("sold my old bike", "get rid of a bicycle", "sale"),
-    ("passed my driving test", "get a licence to drive", "test"),
-)
+    ("went to a {band} concert", "see live music", "concert", "go to the {band} concert"),
+    ("ran a half marathon", "take part in a long-distance race", "race", "run the half marathon"),
+    ("had a job interview at {company}", "have a hiring conversation with a company", "interview",
+     "have the job interview at {company}"),
+    ("visited the science museum", "tour an exhibition about physics and chemistry", "museum visit",
+     "visit the science museum"),
+    ("started a pottery class", "begin a ceramics course", "class", "start the pottery class"),
+    ("got my flu shot", "get vaccinated", "vaccination", "get a flu shot"),
+    ("hosted a dinner party for eight people", "have guests over for an evening meal", "dinner party",
+     "host a dinner party"),
+    ("went camping at {park}", "sleep outdoors in a tent", "camping trip", "go camping at {park}"),
+    ("sold my old bike", "get rid of a bicycle", "sale", "sell the old bike"),
+    ("passed my driving test", "get a licence to drive", "test", "pass the driving test"),
+)  # fmt: skip
 BANDS = _split("Coldplay Radiohead Metallica Adele Queen Muse Blur Bjork")
 PARKS = ("Yosemite", "the Lake District", "Banff", "the Black Forest", "Zion")
 EVENT_COMPANIES = _split("Globex Initech Hooli Contoso Fabrikam Northwind")
 #: Relative day words and how far back they point (days); "last Saturday" is computed from the weekday.
 WHEN_SAID = (("yesterday", 1), ("two days ago", 2), ("this morning", 0), ("last Saturday", None))
 
-#: Inference: a statement, a question answerable only by inference from it, and the expected answer.
+#: Inference: a statement, a question answerable only by inference from it (sharing none of its words),
+#: the expected answer, and the question as a user would more often ask it, sharing a word of the
+#: statement (an object, a place, an activity) while still needing the inference.
 INFERENCES = (
     ("I spend most weekends on mountain trails with my boots and a map.",
-     "Would {ref} enjoy an outdoor adventure holiday?", "yes"),
+     "Would {ref} enjoy an outdoor adventure holiday?", "yes", "Would {ref} like a holiday walking mountain trails?"),
     ("I've been baking sourdough loaves every Sunday for a year.",
-     "What kind of present might suit {ref}'s kitchen hobby?", "baking equipment"),
+     "What kind of present might suit {ref}'s kitchen hobby?", "baking equipment",
+     "What gift would suit {ref}'s sourdough habit?"),
     ("My knees ache whenever I jog more than a couple of kilometres.",
-     "Is an intense running programme a good idea for {ref}?", "no"),
-    ("I get seasick even on short ferry rides.", "Should {ref} book a cruise holiday?", "no"),
+     "Is an intense running programme a good idea for {ref}?", "no", "Should {ref} jog ten kilometres a day?"),
+    ("I get seasick even on short ferry rides.", "Should {ref} book a cruise holiday?", "no",
+     "Would {ref} enjoy a week-long ferry or cruise trip?"),
     ("I've been learning Japanese with an app every evening.", "Which country might {ref} like to visit?",
-     "Japan"),
-    ("I'm saving every spare coin for a house deposit.", "Is {ref} likely to splurge on a luxury watch?", "no"),
-    ("Our twins start kindergarten in September.", "Does {ref} have young children?", "yes"),
-    ("Night shifts at the hospital wear me out.", "What kind of working hours does {ref} keep?", "night shifts"),
-    ("I never go anywhere without my sketchbook and pencils.", "Is {ref} artistic?", "yes"),
-    ("I cycle forty minutes to the office every day, rain or shine.", "How does {ref} commute?", "by bike"),
+     "Japan", "Which country's language is {ref} learning?"),
+    ("I'm saving every spare coin for a house deposit.", "Is {ref} likely to splurge on a luxury watch?", "no",
+     "Is {ref} saving money or spending it?"),
+    ("Our twins start kindergarten in September.", "Does {ref} have young children?", "yes",
+     "Does {ref} have kids starting kindergarten?"),
+    ("Night shifts at the hospital wear me out.", "What kind of working hours does {ref} keep?", "night shifts",
+     "Does {ref} work at a hospital?"),
+    ("I never go anywhere without my sketchbook and pencils.", "Is {ref} artistic?", "yes",
+     "Does {ref} like to draw in a sketchbook?"),
+    ("I cycle forty minutes to the office every day, rain or shine.", "How does {ref} commute?", "by bike",
+     "How does {ref} get to the office?"),
     ("Spicy food gives me terrible heartburn.", "Would a fiery vindaloo be a good dinner choice for {ref}?",
-     "no"),
+     "no", "Can {ref} eat spicy food?"),
     ("I finally finished my PhD thesis on coral reefs.", "What field did {ref} do research in?",
-     "marine biology"),
-    ("My grandmother taught me to knit scarves when I was six.", "Can {ref} make clothes by hand?", "yes"),
+     "marine biology", "What was {ref}'s PhD about?"),
+    ("My grandmother taught me to knit scarves when I was six.", "Can {ref} make clothes by hand?", "yes",
+     "Can {ref} knit?"),
     ("I volunteer at the animal shelter every Thursday evening.", "Does {ref} do unpaid work for a good cause?",
-     "yes"),
+     "yes", "Does {ref} volunteer with animals?"),
     ("Crowded stadiums make me anxious, I prefer watching games at home.",
-     "Would {ref} like tickets to a sold-out final?", "probably not"),
-    ("I've run the same vintage record shop for twenty years.", "Does {ref} own a business?", "yes"),
+     "Would {ref} like tickets to a sold-out final?", "probably not", "Would {ref} enjoy a crowded stadium final?"),
+    ("I've run the same vintage record shop for twenty years.", "Does {ref} own a business?", "yes",
+     "Does {ref} run a shop?"),
 )  # fmt: skip
 
 #: Everyday requests and answers: most turns of a real conversation reveal nothing lasting.
@@ -173,6 +191,15 @@ DECOYS = (
     ("Where do people usually live when they move abroad for work?",
      "Often near the office at first, then wherever suits their life."),
 )  # fmt: skip
+
+#: Words that do not make a question share content with its evidence (multisession._phrasing).
+STOPWORDS = frozenset(
+    _split(
+        "the and for are was were has have had did does what when where which who how why would could should can "
+        "with from about into this that there their them they you your its his her our out not but any all one "
+        "day lately soon"
+    )
+)
 
 GREETINGS_FIRST = ("Hi, my name is {name}.", "Hello! I'm {name}.", "Hey there, this is {name}.")
 GREETINGS_LATER = ("Hi again!", "Hello, it's me again.", "Good morning!", "Hey, got a few minutes?")

@@ -71,6 +71,9 @@ class RecallReport:
     ingest_seconds: float = 0.0
     query_seconds: dict[str, float] = field(default_factory=dict)
     misses: dict[str, list[str]] = field(default_factory=dict)
+    #: with ``evaluate(pools=True)``: per question, the candidate pools recall fuses (for offline fusion
+    #: studies, contextiq.evaluation.fusion_study)
+    pools: list[dict[str, Any]] = field(default_factory=list)
 
     def score(self, retriever: str, kind: QuestionKind) -> KindScore:
         return self.scores.setdefault(retriever, {}).setdefault(kind, KindScore())
@@ -189,6 +192,23 @@ class Bm25Baseline:
         return [{self._ids[int(d)]} for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
 
+def _pools(
+    client: HttpClient, conv: MultiSessionConversation, q: RecallQuestion, wanted: set[str], bm25: Bm25Baseline, k: int
+) -> dict[str, Any]:
+    """What recall fuses for ``q``: the memory and event candidate pools, as the server returns them."""
+    from contextiq.services.recall import pool_size
+
+    size = pool_size(k)
+    memories = _post_search(client, "/v1/memories/search", {"scope": {"user_id": conv.user_id}, "query": q.question,
+                                                             "top_k": size})  # fmt: skip
+    events = _post_search(client, "/v1/events/search", {"user_id": conv.user_id, "query": q.question, "top_k": size})
+    return {
+        "question_id": q.question_id, "kind": q.kind.value, "phrasing": q.phrasing.value, "question": q.question,
+        "wanted": sorted(wanted), "memories": memories, "events": events,
+        "bm25": [sorted(r) for r in bm25.search(q.question, k)],
+    }  # fmt: skip
+
+
 # -- the run ---------------------------------------------------------------------------------------
 
 
@@ -210,6 +230,7 @@ def evaluate(
     after_generate: Callable[[], None] | None = None,
     retrievers: Sequence[str] = RETRIEVERS,
     report: RecallReport | None = None,
+    pools: bool = False,
 ) -> RecallReport:
     """Ingest every conversation, then ask every question of every retriever (see the module docstring).
     Scores add up in ``report`` when given (one stack per conversation keeps a local run's memory small)."""
@@ -252,6 +273,8 @@ def evaluate(
                     continue
                 report.query_seconds[name] = report.query_seconds.get(name, 0.0) + time.perf_counter() - t0
                 _grade(report, name, q, reached, wanted)
+            if pools:
+                report.pools.append(_pools(client, conv, q, wanted, baseline, k))
     return report
 
 
