@@ -1,6 +1,8 @@
 """ContextIQ benchmarks. Prints markdown; with --write, also writes docs/benchmarks.md.
 
-    .venv/bin/python scripts/bench.py [--only sessions,search,generation,recall_eval,procedures] [--write]
+    .venv/bin/python scripts/bench.py [--only sessions,search,generation,procedures] [--write]
+    .venv/bin/python scripts/bench.py --only recall_latency --write     # 100k events + 20k memories (~1 min)
+    .venv/bin/python scripts/bench.py --recall-eval --write             # also the recall evaluation (~10 min)
 
 Speed targets live here, never in timed tests. Figures are medians (these 2-core machines are noisy).
 """
@@ -19,10 +21,10 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # before contextiq.observability builds the logger
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # see contextiq/cli.py
-SECTIONS = ("sessions", "search", "generation", "recall_eval", "procedures")
-# Long runs, only with --only: their results live between markers in docs/benchmarks.md and are kept
-# when the default sections are written again.
-SEPARATE = ("local_scale", "notifications")
+SECTIONS = ("sessions", "search", "generation", "procedures")
+# Long runs, only with --only (or --recall-eval): their results live between markers in
+# docs/benchmarks.md and are kept when the default sections are written again.
+SEPARATE = ("local_scale", "notifications", "recall_latency", "recall_eval")
 
 
 def _module(name: str):  # type: ignore[no-untyped-def]
@@ -49,8 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--local-events", default="1000,10000,100000", help="local_scale: event counts")
     parser.add_argument("--local-memories", default="1000,20000", help="local_scale: memory counts")
     parser.add_argument("--local-embedder", default="hashing", help="local_scale: CONTEXTIQ_EMBEDDER of the server")
+    parser.add_argument(
+        "--recall-eval", action="store_true", help="also run the recall evaluation (scripts/eval_recall.py, ~10 min)"
+    )
     args = parser.parse_args(argv)
-    wanted = [s for s in args.only.split(",") if s]
+    wanted = [s for s in args.only.split(",") if s] + (["recall_eval"] if args.recall_eval else [])
     os.environ["CONTEXTIQ_BENCH_LOCAL_EVENTS"] = args.local_events
     os.environ["CONTEXTIQ_BENCH_LOCAL_MEMORIES"] = args.local_memories
     os.environ["CONTEXTIQ_BENCH_LOCAL_EMBEDDER"] = args.local_embedder

@@ -28,6 +28,8 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no EMF lines on stdout
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT / "layers" / "core" / "python") not in sys.path:
     sys.path.insert(0, str(ROOT / "layers" / "core" / "python"))
@@ -37,7 +39,7 @@ import numpy as np  # noqa: E402
 from contextiq.ai.embedders.minilm import MiniLMEmbedder  # noqa: E402
 from contextiq.ids import epoch_ms  # noqa: E402
 from contextiq.models.memories import Memory  # noqa: E402
-from contextiq.models.recall import RecallRequest  # noqa: E402
+from contextiq.models.recall import EventSearchRequest, RecallRequest  # noqa: E402
 from contextiq.models.sessions import Event, Session  # noqa: E402
 from contextiq.services.episodes import EpisodeService  # noqa: E402
 from contextiq.services.memories import MemoryService  # noqa: E402
@@ -79,7 +81,9 @@ class Repo:
         return {i: self.sessions[i] for i in ids if i in self.sessions}
 
 
-def build(n_events: int, n_memories: int, base: int, path: Path) -> tuple[RecallService, MiniLMEmbedder, float]:
+def build(
+    n_events: int, n_memories: int, base: int, path: Path
+) -> tuple[RecallService, EpisodeService, MiniLMEmbedder, float]:
     rng = random.Random(7)
     embedder = MiniLMEmbedder()
     pool_text = [sentence(rng) for _ in range(base)]
@@ -130,17 +134,21 @@ def build(n_events: int, n_memories: int, base: int, path: Path) -> tuple[Recall
     build_s = time.perf_counter() - start
     memories = MemoryService(repo, embedder, index)  # type: ignore[arg-type]
     episodes = EpisodeService(repo, embedder, index)
-    return RecallService(memories, episodes), embedder, build_s
+    return RecallService(memories, episodes), episodes, embedder, build_s
+
+
+def _ms(samples: list[float]) -> tuple[float, float]:
+    return round(statistics.median(samples), 1), round(statistics.quantiles(samples, n=20)[18], 1)
 
 
 def run(n_events: int = 100_000, n_memories: int = 20_000, queries: int = 100, base: int = 2000) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        service, embedder, build_s = build(n_events, n_memories, base, Path(tmp) / "index")
+        service, episodes, embedder, build_s = build(n_events, n_memories, base, Path(tmp) / "index")
         rng = random.Random(11)
         asks = [f"What did {rng.choice(_SUBJ).lower()} say about {rng.choice(_OBJ)}?" for _ in range(queries)]
         for q in asks[:5]:  # warm-up
             service.recall(TENANT, RecallRequest(scope=SCOPE, query=q))
-        total, embed = [], []
+        total, embed, events = [], [], []
         for q in asks:
             t = time.perf_counter()
             embedder.embed_query(q)
@@ -148,10 +156,13 @@ def run(n_events: int = 100_000, n_memories: int = 20_000, queries: int = 100, b
             t = time.perf_counter()
             service.recall(TENANT, RecallRequest(scope=SCOPE, query=q))
             total.append((time.perf_counter() - t) * 1000)
-    pct = statistics.quantiles(total, n=20)
+            t = time.perf_counter()  # POST /v1/events/search's work: embed, hybrid search, re-read
+            episodes.search(TENANT, EventSearchRequest(user_id=USER, query=q))
+            events.append((time.perf_counter() - t) * 1000)
+    (p50, p95), (e50, e95) = _ms(total), _ms(events)
     return {
         "events": n_events, "memories": n_memories, "queries": queries, "build_s": round(build_s, 1),
-        "p50_ms": round(statistics.median(total), 1), "p95_ms": round(pct[18], 1),
+        "p50_ms": p50, "p95_ms": p95, "events_p50_ms": e50, "events_p95_ms": e95,
         "embed_p50_ms": round(statistics.median(embed), 1),
     }  # fmt: skip
 
@@ -160,14 +171,17 @@ def report(**kwargs: Any) -> str:
     r = run(**kwargs)
     return "\n".join(
         [
-            "### Recall latency (events + memories in one scope, MiniLM query embedding included)",
+            "### Recall and event search latency at scale (one user's scope, MiniLM query embedding included)",
             "",
-            "`python scripts/benchmarks/recall_latency.py` (in process; hits re-read from in-memory repositories).",
+            "In process, the embedded index built directly (no HTTP load); hits re-read from in-memory "
+            "repositories (see the script's docstring). Target: recall p95 <= 60 ms at 100k events + 20k "
+            "memories. Shared 2-core machine: absolute times are noisy.",
             "",
-            "| events | memories | queries | recall p50 ms | recall p95 ms | of which embed_query p50 ms | build s |",
+            "| events | memories | queries | recall p50 / p95 ms | events search p50 / p95 ms "
+            "| embed_query p50 ms | build s |",
             "| --- | --- | --- | --- | --- | --- | --- |",
-            f"| {r['events']:,} | {r['memories']:,} | {r['queries']} | {r['p50_ms']} | {r['p95_ms']} | "
-            f"{r['embed_p50_ms']} | {r['build_s']} |",
+            f"| {r['events']:,} | {r['memories']:,} | {r['queries']} | {r['p50_ms']} / {r['p95_ms']} | "
+            f"{r['events_p50_ms']} / {r['events_p95_ms']} | {r['embed_p50_ms']} | {r['build_s']} |",
         ]
     )
 

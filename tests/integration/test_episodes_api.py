@@ -103,6 +103,30 @@ def test_session_delete_removes_its_events_and_reindex_covers_events(api, contai
     assert [r["event"]["id"] for r in _events(api, query="passport", mode="keyword")] == [kept["id"]]
 
 
+def test_a_session_created_with_index_events_false_is_never_indexed(api, container, index_events) -> None:
+    from contextiq.services.indexing import reindex
+
+    private = api.post("/v1/sessions", json={"user_id": "u1", "app_name": "diary", "index_events": False})
+    assert private.status_code == 201 and private.json()["index_events"] is False
+    pid = private.json()["id"]
+    assert api.get(f"/v1/sessions/{pid}").json()["index_events"] is False
+    _say(api, pid, "My therapist is Dr Okafor")
+    public = _session(api)
+    assert api.get(f"/v1/sessions/{public}").json()["index_events"] is True  # the default
+    kept = _say(api, public, "My dentist is Dr Okafor")
+    index_events()
+    assert [r["event"]["id"] for r in _events(api, query="Okafor", mode="keyword")] == [kept["id"]]
+    recalled = api.post("/v1/recall", json={"scope": {"user_id": "u1"}, "query": "Okafor"}).json()["results"]
+    assert [r["event"]["id"] for r in recalled if r["type"] == "event"] == [kept["id"]]
+    # a rebuild skips it too; the events themselves are still stored and listed
+    assert reindex(container.vector_index, container.embedder, container.index_tables())["events"] == 1
+    assert [r["event"]["id"] for r in _events(api, query="Okafor", mode="keyword")] == [kept["id"]]
+    listed = api.get(f"/v1/sessions/{pid}/events").json()
+    assert [e["content"]["text"] for e in listed["items"]] == ["My therapist is Dr Okafor"]
+    bad = api.post("/v1/sessions", json={"user_id": "u1", "index_events": "sometimes"})
+    assert bad.status_code == 422 and "index_events" in bad.text
+
+
 def test_recall_fuses_memories_and_events_and_respects_scope(api, index_events) -> None:
     sid = _session(api, app="travel")
     said = _say(api, sid, "I booked the Hotel Miramar in Lisbon for the conference")

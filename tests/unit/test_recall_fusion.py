@@ -9,7 +9,7 @@ import pytest
 from contextiq.models.memories import Memory, Source
 from contextiq.models.sessions import Event
 from contextiq.services.query_dates import Window, query_window
-from contextiq.services.recall import Candidate, boost_window, rrf, without_covered_events
+from contextiq.services.recall_fusion import Candidate, Fusion, boost_window, fuse, without_covered_events
 
 T0 = datetime(2024, 6, 1, tzinfo=UTC)
 
@@ -26,18 +26,45 @@ def _memory(mid: str, event_ids: tuple[str, ...] = (), when: datetime = T0) -> C
     return Candidate("memory", "m:" + mid, 0.5, memory=m)
 
 
+RRF = Fusion("rrf", 60, 1.0, support=False)
+
+
 def test_rrf_interleaves_and_sums_ranks() -> None:
-    fused = rrf([[_memory("m1"), _memory("m2")], [_event("e1"), _event("e2")]])
+    fused = fuse([_memory("m1"), _memory("m2")], [_event("e1"), _event("e2")], None, 10, RRF)
     assert [c.key for c in fused] == ["e:e1", "m:m1", "e:e2", "m:m2"]  # equal ranks: ties by type, then key
     assert fused[0].score == pytest.approx(1 / 61)
+    # a lighter event weight ranks an event below the memory of the same rank
+    lighter = fuse([_memory("m1"), _memory("m2")], [_event("e1"), _event("e2")], None, 10, Fusion("rrf", 60, 0.5))
+    assert [c.key for c in lighter] == ["m:m1", "m:m2", "e:e1", "e:e2"]
 
 
 def test_an_event_carried_by_a_returned_memory_is_dropped_and_refilled() -> None:
-    fused = rrf([[_memory("m1", ("e1",)), _memory("m2")], [_event("e1"), _event("e2"), _event("e3")]])
-    chosen = without_covered_events(fused, 3)
+    chosen = fuse([_memory("m1", ("e1",)), _memory("m2")], [_event("e1"), _event("e2"), _event("e3")], None, 3, RRF)
     assert [c.key for c in chosen] == ["m:m1", "e:e2", "m:m2"]
     # the memory that carries it is not returned: the event stays
-    assert "e:e1" in [c.key for c in without_covered_events(rrf([[_event("e1")], [_memory("m9")]]), 5)]
+    assert "e:e1" in [c.key for c in fuse([_memory("m9")], [_event("e1")], None, 5, RRF)]
+    assert [c.key for c in without_covered_events([_memory("m1", ("e1",)), _event("e1")], 5)] == ["m:m1"]
+
+
+def test_support_credits_a_memory_with_the_events_it_came_from() -> None:
+    memories = [_memory("m1"), _memory("m2", ("e1",))]
+    events = [_event("e1"), _event("e2")]
+    plain = [c.key for c in fuse(memories, events, None, 2, RRF)]
+    assert plain == ["e:e1", "m:m1"]  # m2, carrying e1, loses its slot to e1 itself
+    supported = fuse(memories, events, None, 2, Fusion("rrf", 60, 1.0, support=True))
+    assert [c.key for c in supported] == ["m:m2", "m:m1"]  # e1 is evidence for m2, not a competitor
+    assert supported[0].score == pytest.approx(1 / 62 + 1 / 61)
+
+
+def test_score_fusion_ranks_by_hybrid_score_and_window_first() -> None:
+    low, high = _memory("m1"), _event("e1")
+    low = Candidate("memory", low.key, 0.6, memory=low.memory)
+    high = Candidate("event", high.key, 0.7, event=high.event)
+    assert [c.key for c in fuse([low], [high], None, 5, Fusion("score", event_weight=1.0))] == ["e:e1", "m:m1"]
+    assert [c.key for c in fuse([low], [high], None, 5, Fusion("score", event_weight=0.8))] == ["m:m1", "e:e1"]
+    window = Window(datetime(2020, 1, 1, tzinfo=UTC), datetime(2020, 2, 1, tzinfo=UTC))
+    old = Candidate("memory", "m:old", 0.1, memory=_memory("old", when=datetime(2020, 1, 5, tzinfo=UTC)).memory)
+    assert fuse([low, old], [high], window, 5, Fusion("score"))[0].key == "m:old"
 
 
 def test_boost_window_moves_in_window_results_first_keeping_order() -> None:

@@ -128,10 +128,17 @@ class Sessions(_Resource):
         state: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
         ttl_seconds: int | None = None,
+        index_events: bool = True,
         idempotency_key: str | None = None,
     ) -> m.Session:
+        """``index_events=False``: this session's turns never reach event search or recall."""
         body = m.SessionCreate(
-            user_id=user_id, app_name=app_name, state=state or {}, metadata=metadata or {}, ttl_seconds=ttl_seconds
+            user_id=user_id,
+            app_name=app_name,
+            state=state or {},
+            metadata=metadata or {},
+            ttl_seconds=ttl_seconds,
+            index_events=index_events,
         )
         return await self._c._call("create_session", body=body, idempotency_key=idempotency_key)
 

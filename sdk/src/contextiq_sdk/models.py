@@ -41,6 +41,7 @@ class SessionCreate(Request):
     state: dict[str, Any] = Field(default_factory=dict)
     metadata: dict[str, Any] = Field(default_factory=dict)
     ttl_seconds: int | None = None
+    index_events: bool = True
 
 
 class Session(Response):
@@ -54,6 +55,7 @@ class Session(Response):
     expire_time: datetime | None = None
     version: int
     event_count: int = 0
+    index_events: bool = True
 
 
 class EventContent(Request):

@@ -21,6 +21,11 @@ class SessionCreate(Request):
     state: dict[str, Any] = Field(default_factory=dict)
     metadata: Metadata = Field(default_factory=dict)
     ttl_seconds: TtlSeconds | None = None
+    index_events: bool = Field(
+        default=True,
+        description="index this session's turns for POST /v1/events/search and POST /v1/recall (embedding plus "
+        "keywords); false keeps every turn of the session out of the index, for good (set at creation only)",
+    )
 
 
 class Session(BaseModel):
@@ -52,6 +57,7 @@ class Session(BaseModel):
     expire_time: datetime | None = None
     version: int
     event_count: int = 0
+    index_events: bool = True
 
 
 class EventContent(Request):

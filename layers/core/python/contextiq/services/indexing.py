@@ -3,7 +3,9 @@
 Memories arrive with their vector (stored in the record); events are embedded here, once per INSERT.
 Versions make every step idempotent: a memory carries its own version; an event is indexed at version 1
 and removed (session delete or TTL, a stream REMOVE) at version 2, so a replayed INSERT after its REMOVE
-cannot resurrect it. Events of an app listed in ``Settings.event_index_opt_out`` are never indexed.
+cannot resurrect it. Events of an app listed in ``Settings.event_index_opt_out`` (the operator's list) and
+events of a session created with ``index_events: false`` (the tenant's choice, carried on every event item
+as ``noindex``) are never indexed.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def apply_change(
         index.delete(change.tenant, doc_id, EVENT_VERSION + 1)
         return "removed"
     text = event_text(change.event)
-    if not text or opted_out(change.tenant, change.app_name):
+    if not text or not change.indexed or opted_out(change.tenant, change.app_name):
         return "skipped"
     if embedder is None:
         raise ValueError("indexing an event needs an embedder")
@@ -127,8 +129,8 @@ def rebuild_events(
             batch.clear()
 
     for item in items:
-        if "user_id" not in item or "tenant" not in item:
-            continue  # written before events carried their owner
+        if "user_id" not in item or "tenant" not in item or item.get("noindex"):
+            continue  # written before events carried their owner, or its session opted out
         event: Event = event_from_item(item["session_id"], item)
         change = EventChange(item["tenant"], item["user_id"], item.get("app_name"), event, item.get("expire_at"), False)
         text = event_text(event)

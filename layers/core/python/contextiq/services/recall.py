@@ -18,8 +18,7 @@ Method (documented in docs/search.md):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
 
 from contextiq.ids import utcnow
@@ -30,79 +29,22 @@ from contextiq.models.sessions import Event
 from contextiq.observability import timed
 from contextiq.services.episodes import EpisodeService, EventQuery
 from contextiq.services.memories import MemoryService
-from contextiq.services.query_dates import Window, query_window
-
-RRF_K = 60
-WEIGHTS = {"memory": 1.0, "event": 1.0}
-
+from contextiq.services.query_dates import query_window
+from contextiq.services.recall_fusion import DEFAULT_FUSION, Candidate, Fusion, fuse
 
 def pool_size(top_k: int) -> int:
     return max(2 * top_k, 20)
 
 
-@dataclass(frozen=True)
-class Candidate:
-    type: str  # "memory" | "event"
-    key: str
-    score: float
-    memory: Memory | None = None
-    event: Event | None = None
-
-    @property
-    def when(self) -> datetime:
-        if self.memory is not None:
-            return self.memory.event_time
-        assert self.event is not None
-        return self.event.timestamp
-
-
-def boost_window(items: Sequence[Candidate], window: Window | None) -> list[Candidate]:
-    if window is None:
-        return list(items)
-    inside = [c for c in items if window.contains(c.when)]
-    return inside + [c for c in items if not window.contains(c.when)]
-
-
-def rrf(lists: Sequence[Sequence[Candidate]], k: int = RRF_K) -> list[Candidate]:
-    """Reciprocal rank fusion; ties broken by source order then key (deterministic)."""
-    fused: dict[str, tuple[float, Candidate]] = {}
-    for items in lists:
-        for rank, c in enumerate(items, start=1):
-            score = WEIGHTS[c.type] / (k + rank)
-            prev = fused.get(c.key)
-            fused[c.key] = (score + (prev[0] if prev else 0.0), c)
-    order = sorted(fused.values(), key=lambda t: (-t[0], t[1].type, t[1].key))
-    return [Candidate(c.type, c.key, score, c.memory, c.event) for score, c in order]
-
-
-def without_covered_events(fused: Sequence[Candidate], top_k: int) -> list[Candidate]:
-    """The first ``top_k`` of ``fused`` after dropping events a chosen memory already carries."""
-    chosen: list[Candidate] = []
-    covered: set[str] = set()
-    skipped: set[str] = set()
-    changed = True
-    while changed:
-        changed = False
-        chosen, covered = [], set()
-        for c in fused:
-            if len(chosen) >= top_k:
-                break
-            if c.key in skipped:
-                continue
-            chosen.append(c)
-            if c.memory is not None and c.memory.source is not None:
-                covered.update(c.memory.source.event_ids)
-        for c in chosen:
-            if c.event is not None and c.event.id in covered and c.key not in skipped:
-                skipped.add(c.key)
-                changed = True
-    return chosen
-
-
 class RecallService:
     def __init__(
-        self, memories: MemoryService, episodes: EpisodeService, clock: Callable[[], datetime] = utcnow
+        self,
+        memories: MemoryService,
+        episodes: EpisodeService,
+        clock: Callable[[], datetime] = utcnow,
+        fusion: Fusion = DEFAULT_FUSION,
     ) -> None:
+        self._fusion = fusion
         self._memories = memories
         self._episodes = episodes
         self._clock = clock
@@ -116,23 +58,23 @@ class RecallService:
             conds = conditions(req.filter)
             pool = pool_size(req.top_k)
             vector = self._episodes.embed_query(req.query)
-            lists: list[list[Candidate]] = []
+            memories: list[Candidate] = []
+            events: list[Candidate] = []
             if "memory" in sources:
                 found = self._memories.find(
                     tenant, req.scope, req.query, pool, after=req.after, before=req.before, filters=conds,
                     vector=vector,
                 )  # fmt: skip
-                lists.append([Candidate("memory", "m:" + m.id, s, memory=m) for m, s in found])
+                memories = [Candidate("memory", "m:" + m.id, s, memory=m) for m, s in found]
             user_id = req.scope.get("user_id")
             if "event" in sources and user_id is not None:
                 query = EventQuery(
                     user_id, req.query, pool, "hybrid", app_name=req.scope.get("app_name"),
                     after=req.after, before=req.before, filters=conds,
                 )  # fmt: skip
-                events = self._episodes.query(tenant, query, vector)
-                lists.append([Candidate("event", "e:" + e.id, s, event=e) for e, s in events])
-            fused = rrf([boost_window(items, window) for items in lists])
-            chosen = without_covered_events(fused, req.top_k)
+                found_events = self._episodes.query(tenant, query, vector)
+                events = [Candidate("event", "e:" + e.id, s, event=e) for e, s in found_events]
+            chosen = fuse(memories, events, window, req.top_k, self._fusion)
         return RecallResponse(
             results=[RecallResult(type=c.type, score=c.score, memory=c.memory, event=c.event) for c in chosen],
             after=window.after if window else req.after,

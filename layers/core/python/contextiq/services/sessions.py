@@ -94,6 +94,7 @@ class SessionService:
             expire_time=expire,
             version=1,
             event_count=0,
+            index_events=req.index_events,
         )
         self._repo.create(tenant, session)
         return session

@@ -74,6 +74,7 @@ class SessionStore:
                 "expire_at": epoch(s.expire_time) if s.expire_time else None,
                 "version": s.version,
                 "last_seq": s.event_count,
+                "noindex": None if s.index_events else True,  # absent on sessions indexed as usual
                 "gsi1pk": f"T#{tenant}#U#{s.user_id}",
                 "gsi1sk": f"A#{s.app_name or ''}#{s.id}",
             }
@@ -94,6 +95,7 @@ class SessionStore:
             expire_time=datetime.fromtimestamp(expire_at, UTC) if expire_at else None,
             version=item["version"],
             event_count=item.get("last_seq", 0),
+            index_events=not item.get("noindex"),
         )
 
     def create(self, tenant: str, session: Session) -> None:
@@ -204,6 +206,7 @@ class SessionStore:
                 "session_id": session.id,
                 "user_id": session.user_id,
                 "app_name": session.app_name,
+                "noindex": None if session.index_events else True,  # the session opted out of event indexing
             }
         )
         try:

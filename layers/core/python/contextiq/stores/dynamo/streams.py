@@ -38,6 +38,7 @@ class EventChange:
     event: Event
     expire_at: int | None  # the session's expiry, epoch seconds
     removed: bool  # REMOVE: the session was deleted, or its TTL expired
+    indexed: bool = True  # False: the session was created with index_events=false
 
 
 def plain(image: Mapping[str, Any]) -> dict[str, Any]:
@@ -76,6 +77,7 @@ def parse_stream_record(record: DynamoDBRecord) -> MemoryChange | EventChange | 
             event=event_from_item(item["session_id"], item),
             expire_at=item.get("expire_at"),
             removed=removed,
+            indexed=not item.get("noindex"),
         )
     return None  # revisions, session items, events written before they carried their owner
 
