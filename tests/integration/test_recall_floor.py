@@ -1,6 +1,9 @@
 """The recall floor (issue 10): on a small slice of the multi-session set, driven through the HTTP API,
-unified recall finds evidence at least as often as plain BM25 over the raw turns, in every question kind
-(any@10 and all@10). The full table is in docs/benchmarks.md (scripts/eval_recall.py)."""
+unified recall finds evidence (any@10 and all@10) at least as often as plain BM25 over the raw turns in
+every question kind, and at least as often as each of its sources alone (memory search, event search)
+over all questions, and in every kind but for at most one question: the slice has 6-10 questions per
+kind, where one question is 10-17 points, and which source wins a question at the margin varies. The
+full sets (dev and held-out, ~100 questions each) are in docs/benchmarks.md (scripts/eval_recall.py)."""
 
 from __future__ import annotations
 
@@ -9,12 +12,12 @@ import pytest
 pytestmark = [pytest.mark.minilm]
 
 
-def test_recall_is_never_below_the_bm25_baseline(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_recall_is_never_below_its_sources_nor_the_bm25_baseline(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from fastapi.testclient import TestClient
 
     from contextiq.api.app import create_app
     from contextiq.evaluation.multisession import QuestionKind, generate_multisession
-    from contextiq.evaluation.recall_eval import RecallReport, evaluate
+    from contextiq.evaluation.recall_eval import RETRIEVERS, RecallReport, evaluate
     from contextiq.local.inprocess import in_process_stack
 
     report = RecallReport(k=10)
@@ -22,10 +25,23 @@ def test_recall_is_never_below_the_bm25_baseline(tmp_path) -> None:  # type: ign
         with in_process_stack(tmp_path / str(n), embedder="minilm") as (container, drain):
             container.api_keys.put("floor-key", "floor", key_id="floor")
             with TestClient(create_app(container), headers={"x-api-key": "floor-key"}) as client:
-                evaluate(client, [conv], after_generate=drain, retrievers=("recall", "bm25"), report=report)
+                evaluate(client, [conv], after_generate=drain, retrievers=RETRIEVERS, report=report)
     assert not report.unavailable, report.unavailable
+
+    def total(name: str) -> tuple[int, int]:
+        scores = [report.score(name, kind) for kind in QuestionKind]
+        return sum(s.any_hits for s in scores), sum(s.all_hits for s in scores)
+
     for kind in QuestionKind:
-        recall, bm25 = report.score("recall", kind), report.score("bm25", kind)
-        assert recall.questions == bm25.questions > 0
-        assert recall.any_at_k >= bm25.any_at_k, (kind, recall, bm25, report.misses.get("recall"))
-        assert recall.all_at_k >= bm25.all_at_k, (kind, recall, bm25, report.misses.get("recall"))
+        recall = report.score("recall", kind)
+        assert recall.questions > 0
+        bm25 = report.score("bm25", kind)
+        assert recall.any_hits >= bm25.any_hits and recall.all_hits >= bm25.all_hits, (kind, recall, bm25)
+        for source in ("memories", "events"):
+            alone = report.score(source, kind)
+            assert recall.questions == alone.questions
+            assert recall.any_hits >= alone.any_hits - 1, (kind, source, recall, alone, report.misses.get("recall"))
+            assert recall.all_hits >= alone.all_hits - 1, (kind, source, recall, alone, report.misses.get("recall"))
+    for source in ("memories", "events"):
+        (recall_any, recall_all), (alone_any, alone_all) = total("recall"), total(source)
+        assert recall_any >= alone_any and recall_all >= alone_all, (source, total("recall"), total(source))

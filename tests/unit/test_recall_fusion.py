@@ -9,7 +9,14 @@ import pytest
 from contextiq.models.memories import Memory, Source
 from contextiq.models.sessions import Event
 from contextiq.services.query_dates import Window, query_window
-from contextiq.services.recall_fusion import Candidate, Fusion, boost_window, fuse, without_covered_events
+from contextiq.services.recall_fusion import (
+    DEFAULT_FUSION,
+    Candidate,
+    Fusion,
+    boost_window,
+    fuse,
+    without_covered_events,
+)
 
 T0 = datetime(2024, 6, 1, tzinfo=UTC)
 
@@ -73,6 +80,19 @@ def test_boost_window_moves_in_window_results_first_keeping_order() -> None:
     window = Window(datetime(2024, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC))
     assert [c.key for c in boost_window(items, window)] == ["e:b", "e:d", "e:a", "e:c"]
     assert boost_window(items, None) == items
+
+
+def test_minmax_rescales_each_pool_and_default_is_minmax() -> None:
+    def scored(c: Candidate, score: float) -> Candidate:
+        return Candidate(c.type, c.key, score, memory=c.memory, event=c.event)
+
+    # memories score high but close together; one event stands out in its own pool
+    memories = [scored(_memory("m1"), 0.90), scored(_memory("m2"), 0.89), scored(_memory("m3"), 0.80)]
+    events = [scored(_event("e1"), 0.85), scored(_event("e2"), 0.60)]
+    fused = fuse(memories, events, None, 5, Fusion("minmax", event_weight=0.5))
+    assert [c.key for c in fused] == ["m:m1", "m:m2", "e:e1", "e:e2", "m:m3"]  # ties: events first
+    assert [round(c.score, 2) for c in fused] == [1.0, 0.9, 0.5, 0.0, 0.0]
+    assert Fusion("minmax", event_weight=0.5, support=False) == DEFAULT_FUSION
 
 
 NOW = datetime(2024, 6, 15, 12, 0, tzinfo=UTC)

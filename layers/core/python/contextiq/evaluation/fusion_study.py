@@ -34,6 +34,8 @@ from contextiq.services.recall_fusion import DEFAULT_FUSION, Candidate, Fusion, 
 
 #: A fusion may trail the better single source by this much in a kind (one question in ~40) and qualify.
 TOLERANCE = 0.025
+#: What recall fused with before this study: plain RRF, k = 60, equal weights.
+PREVIOUS = Fusion("rrf", 60, 1.0, support=False)
 KINDS = [k.value for k in QuestionKind]
 
 
@@ -44,9 +46,8 @@ def grid() -> list[Fusion]:
         for w in (0.25, 0.5, 0.75, 1.0)
         for support in (False, True)
     ]
-    fusions += [
-        Fusion("score", 60, w, support) for w in (0.8, 0.9, 0.95, 1.0, 1.05, 1.1) for support in (False, True)
-    ]
+    fusions += [Fusion("score", 60, w, support) for w in (0.8, 0.9, 0.95, 1.0, 1.05, 1.1) for support in (False, True)]
+    fusions += [Fusion("minmax", 60, w, support) for w in (0.5, 0.75, 1.0) for support in (False, True)]
     return fusions
 
 
@@ -93,9 +94,9 @@ def score(questions: Sequence[Question], reached: Iterable[list[set[str]]]) -> S
     for q, got in zip(questions, reached, strict=True):
         found = set().union(*got) & q.wanted if got else set()
         hits.setdefault(q.kind, []).append((bool(found), found == q.wanted))
-    return {
-        kind: (sum(a for a, _ in h) / len(h), sum(b for _, b in h) / len(h)) for kind, h in hits.items()
-    } | {"all": _overall(hits)}
+    return {kind: (sum(a for a, _ in h) / len(h), sum(b for _, b in h) / len(h)) for kind, h in hits.items()} | {
+        "all": _overall(hits)
+    }
 
 
 def _overall(hits: dict[str, list[tuple[bool, bool]]]) -> tuple[float, float]:
@@ -110,7 +111,7 @@ def retrievers(questions: Sequence[Question], k: int, fusion: Fusion, now: datet
     return {
         "memories": score(questions, ([reach(c) for c in q.memories[:k]] for q in questions)),
         "events": score(questions, ([reach(c) for c in q.events[:k]] for q in questions)),
-        "recall (before)": score(questions, (fused(q, Fusion()) for q in questions)),
+        "recall (before)": score(questions, (fused(q, PREVIOUS) for q in questions)),
         "recall": score(questions, (fused(q, fusion) for q in questions)),
         "bm25": score(questions, ([set(r) for r in q.bm25] for q in questions)),
     }

@@ -8,12 +8,9 @@ Method (documented in docs/search.md):
    a pool of ``max(2 * top_k, 20)`` candidates.
 2. Date expressions in the query (``services/query_dates.py``) boost, within each source, the results
    whose time falls in the window they name (a stable partition: in-window first).
-3. Reciprocal rank fusion: ``score = sum over sources of w_s / (K + rank_s)`` with ``K = 60`` and equal
-   weights. Rank-based because memories and turns differ in length and style, so their hybrid scores are
-   not on one scale (a short distilled fact scores higher than the turn it came from for the same
-   question); RRF needs no calibration and is the fusion OpenSearch and most hybrid stacks document.
-4. Near-duplicates: an event already in the ``source.event_ids`` of a returned memory is dropped and the
-   list refilled from the remaining candidates.
+3. The pools are fused by ``services/recall_fusion.py`` (each pool's hybrid scores rescaled to [0, 1],
+   events weighted 0.5, near-duplicates removed), the method and weights chosen on development splits of
+   the evaluation set.
 """
 
 from __future__ import annotations
@@ -23,14 +20,13 @@ from datetime import datetime
 
 from contextiq.ids import utcnow
 from contextiq.models.filters import conditions
-from contextiq.models.memories import Memory
 from contextiq.models.recall import RecallRequest, RecallResponse, RecallResult
-from contextiq.models.sessions import Event
 from contextiq.observability import timed
 from contextiq.services.episodes import EpisodeService, EventQuery
 from contextiq.services.memories import MemoryService
 from contextiq.services.query_dates import query_window
 from contextiq.services.recall_fusion import DEFAULT_FUSION, Candidate, Fusion, fuse
+
 
 def pool_size(top_k: int) -> int:
     return max(2 * top_k, 20)
