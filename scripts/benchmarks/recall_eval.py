@@ -25,8 +25,9 @@ def report() -> str:
         [
             "### Recall evaluation (multi-session set made by `contextiq.evaluation.multisession`)",
             "",
-            "`.venv/bin/python scripts/eval_recall.py` (defaults: 6 users x 10 sessions, k = 10; cells are"
-            " any@10 / all@10, see docs/evaluation.md):",
+            "`.venv/bin/python scripts/bench.py --recall-eval --write`, i.e. `.venv/bin/python scripts/eval_recall.py`"
+            " (held-out split, the default seed; 6 users x 10 sessions, k = 10; cells are any@10 / all@10, see"
+            " docs/evaluation.md; the development splits and the fusion study are described there):",
             "",
             out.getvalue().strip(),
         ]
