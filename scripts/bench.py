@@ -24,7 +24,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # see contextiq/cli.py
 SECTIONS = ("sessions", "search", "generation", "procedures")
 # Long runs, only with --only (or --recall-eval): their results live between markers in
 # docs/benchmarks.md and are kept when the default sections are written again.
-SEPARATE = ("local_scale", "notifications", "recall_latency", "recall_eval")
+SEPARATE = ("local_scale", "notifications", "recall_latency", "recall_eval", "search_modes")
 
 
 def _module(name: str):  # type: ignore[no-untyped-def]

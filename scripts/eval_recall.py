@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/eval_recall.py                       # in process: moto, MiniLM, real handlers
     .venv/bin/python scripts/eval_recall.py --users 2 --sessions 4  # a quick look
+    .venv/bin/python scripts/eval_recall.py --modes                 # also memory/event search per component mode
     .venv/bin/python scripts/eval_recall.py --url http://127.0.0.1:8000 --api-key KEY   # against `contextiq local`
 
 Prints the table of docs/benchmarks.md ("Recall evaluation"); see contextiq.evaluation.recall_eval.
@@ -23,7 +24,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 def main(argv: list[str] | None = None) -> int:
     from contextiq.evaluation.multisession import DEFAULT_SEED, DEFAULT_SESSIONS, DEFAULT_USERS, generate_multisession
-    from contextiq.evaluation.recall_eval import RecallReport, evaluate, summary
+    from contextiq.evaluation.recall_eval import MODE_RETRIEVERS, RETRIEVERS, RecallReport, evaluate, summary
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=DEFAULT_USERS)
@@ -37,7 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--pools", type=Path, help="also write, per question, the candidate pools recall fuses (JSON, for fusion_study)"
     )
+    parser.add_argument(
+        "--modes", action="store_true", help="also memory and event search in semantic and in keyword mode alone"
+    )
     args = parser.parse_args(argv)
+    retrievers = (*RETRIEVERS, *MODE_RETRIEVERS) if args.modes else RETRIEVERS
 
     conversations = generate_multisession(seed=args.seed, users=args.users, sessions=args.sessions)
     report: RecallReport
@@ -47,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.api_key:
             parser.error("--url needs --api-key")
         with httpx.Client(base_url=args.url, headers={"x-api-key": args.api_key}, timeout=60) as client:
-            report = evaluate(client, conversations, k=args.k, pools=bool(args.pools))
+            report = evaluate(client, conversations, k=args.k, pools=bool(args.pools), retrievers=retrievers)
     else:
         from fastapi.testclient import TestClient
 
@@ -62,7 +67,10 @@ def main(argv: list[str] | None = None) -> int:
             with in_process_stack(data_dir, embedder=args.embedder) as (container, drain):
                 container.api_keys.put("eval-key", "eval", key_id="eval")
                 with TestClient(create_app(container), headers={"x-api-key": "eval-key"}) as client:
-                    evaluate(client, [conv], k=args.k, after_generate=drain, report=report, pools=bool(args.pools))
+                    evaluate(
+                        client, [conv], k=args.k, after_generate=drain, report=report, pools=bool(args.pools),
+                        retrievers=retrievers,
+                    )  # fmt: skip
     print(summary(report))
     if args.pools:
         args.pools.write_text(json.dumps({"seed": args.seed, "k": args.k, "questions": report.pools}))

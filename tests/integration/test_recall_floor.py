@@ -2,8 +2,11 @@
 unified recall finds evidence (any@10 and all@10) at least as often as plain BM25 over the raw turns in
 every question kind, and at least as often as each of its sources alone (memory search, event search)
 over all questions, and in every kind but for at most one question: the slice has 6-10 questions per
-kind, where one question is 10-17 points, and which source wins a question at the margin varies. The
-full sets (dev and held-out, ~100 questions each) are in docs/benchmarks.md (scripts/eval_recall.py)."""
+kind, where one question is 10-17 points, and which source wins a question at the margin varies. On the
+same run, memory search (hybrid) finds evidence at least as often, over all questions, as its semantic and
+keyword components alone (issue 10: fusion must never rank worse than its best component). Event search
+does not hold it yet (semantic alone beats hybrid on this slice, docs/benchmarks.md, "Hybrid search
+against its components"), so it is not asserted here. The full sets (dev and held-out, ~100 questions each) are in docs/benchmarks.md (scripts/eval_recall.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ def test_recall_is_never_below_its_sources_nor_the_bm25_baseline(tmp_path) -> No
 
     from contextiq.api.app import create_app
     from contextiq.evaluation.multisession import QuestionKind, generate_multisession
-    from contextiq.evaluation.recall_eval import RETRIEVERS, RecallReport, evaluate
+    from contextiq.evaluation.recall_eval import MODE_RETRIEVERS, RETRIEVERS, RecallReport, evaluate
     from contextiq.local.inprocess import in_process_stack
 
     report = RecallReport(k=10)
@@ -25,7 +28,9 @@ def test_recall_is_never_below_its_sources_nor_the_bm25_baseline(tmp_path) -> No
         with in_process_stack(tmp_path / str(n), embedder="minilm") as (container, drain):
             container.api_keys.put("floor-key", "floor", key_id="floor")
             with TestClient(create_app(container), headers={"x-api-key": "floor-key"}) as client:
-                evaluate(client, [conv], after_generate=drain, retrievers=RETRIEVERS, report=report)
+                evaluate(
+                    client, [conv], after_generate=drain, retrievers=(*RETRIEVERS, *MODE_RETRIEVERS), report=report
+                )
     assert not report.unavailable, report.unavailable
 
     def total(name: str) -> tuple[int, int]:
@@ -45,3 +50,6 @@ def test_recall_is_never_below_its_sources_nor_the_bm25_baseline(tmp_path) -> No
     for source in ("memories", "events"):
         (recall_any, recall_all), (alone_any, alone_all) = total("recall"), total(source)
         assert recall_any >= alone_any and recall_all >= alone_all, (source, total("recall"), total(source))
+    for mode in ("semantic", "keyword"):
+        hybrid, component = total("memories"), total(f"memories {mode}")
+        assert hybrid[0] >= component[0] and hybrid[1] >= component[1], (mode, hybrid, component)

@@ -8,7 +8,9 @@ session), then every question is asked of each retriever, top ``k``:
 * ``events``: ``POST /v1/events/search``; a result is the event itself;
 * ``recall``: ``POST /v1/recall``; a memory result reaches its provenance, an event result is itself;
 * ``bm25``: plain BM25 (bm25s, lower-cased words, English stop words, no stemming) over the raw text of
-  every turn of the same user, user and assistant alike: the naive baseline, asked the same questions.
+  every turn of the same user, user and assistant alike: the naive baseline, asked the same questions;
+* optionally (:data:`MODE_RETRIEVERS`), memory and event search in one component mode each
+  (``memories semantic``, ``events keyword``, ...): hybrid search must not rank below its components.
 
 ``any@k``: some evidence turn is reached by the top k; ``all@k``: every evidence turn is. A route the
 server does not have (404/405) is reported as not available rather than as zero. Extraction coverage is
@@ -20,6 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 from contextiq.evaluation.dataset import fact_matches
@@ -27,6 +30,8 @@ from contextiq.evaluation.multisession import MultiSessionConversation, Question
 
 APP_NAME = "recall-eval"
 RETRIEVERS = ("memories", "events", "recall", "bm25")
+#: Memory and event search in a single component mode (the hybrid ones are ``memories`` and ``events``).
+MODE_RETRIEVERS = ("memories semantic", "memories keyword", "events semantic", "events keyword")
 
 
 class HttpClient(Protocol):
@@ -152,13 +157,13 @@ def _memory_reach(memory: dict[str, Any]) -> set[str]:
     return set((memory.get("source") or {}).get("event_ids") or [])
 
 
-def search_memories(client: HttpClient, user_id: str, query: str, k: int) -> list[set[str]]:
-    body = {"scope": {"user_id": user_id}, "query": query, "top_k": k}
+def search_memories(client: HttpClient, user_id: str, query: str, k: int, mode: str = "hybrid") -> list[set[str]]:
+    body = {"scope": {"user_id": user_id}, "query": query, "top_k": k, "mode": mode}
     return [_memory_reach(r["memory"]) for r in _post_search(client, "/v1/memories/search", body)]
 
 
-def search_events(client: HttpClient, user_id: str, query: str, k: int) -> list[set[str]]:
-    body = {"user_id": user_id, "query": query, "top_k": k}
+def search_events(client: HttpClient, user_id: str, query: str, k: int, mode: str = "hybrid") -> list[set[str]]:
+    body = {"user_id": user_id, "query": query, "top_k": k, "mode": mode}
     return [{r["event"]["id"]} for r in _post_search(client, "/v1/events/search", body)]
 
 
@@ -243,6 +248,9 @@ def evaluate(
         "events": search_events,
         "recall": recall,
     }
+    for name in MODE_RETRIEVERS:
+        source, mode = name.split()
+        searches[name] = partial(search_memories if source == "memories" else search_events, mode=mode)
     for conv, event_of in mapped:
         report.sessions += len(conv.sessions)
         report.turns += len(conv.turns)
@@ -284,7 +292,7 @@ def table(report: RecallReport) -> str:
     counts = {kind: max((s[kind].questions for s in report.scores.values() if kind in s), default=0) for kind in kinds}
     head = "| retriever | " + " | ".join(f"{kind.value} ({counts[kind]})" for kind in kinds) + " | all |"
     lines = [head, "| --- |" + " --- |" * (len(kinds) + 1)]
-    for name in RETRIEVERS:
+    for name in (*RETRIEVERS, *MODE_RETRIEVERS):
         if name in report.unavailable:
             lines.append(f"| {name} | " + " | ".join("n/a" for _ in kinds) + " | n/a (route not available) |")
             continue

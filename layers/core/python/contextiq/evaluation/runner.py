@@ -83,6 +83,25 @@ def run_eval(container: Container, drain: Callable[[], None], top_k: int = 5, si
     return report
 
 
+def mode_recall(
+    container: Container, modes: tuple[str, ...], ks: tuple[int, ...], size: int = 30
+) -> dict[str, dict[int, float]]:
+    """Retrieval recall@k of each search mode on the set's questions, once :func:`run_eval` has stored the
+    memories: does hybrid search ever rank below one of its components?"""
+    top = max(ks)
+    hits = {mode: dict.fromkeys(ks, 0) for mode in modes}
+    total = 0
+    for conv, question in all_questions(generate_eval_set(size=size)):
+        total += len(question.expected_facts)
+        for mode in modes:
+            request = SearchRequest(scope={"user_id": conv.user_id}, query=question.question, top_k=top, mode=mode)
+            facts = [r.memory.fact for r in container.memories.search(TENANT, request).results]
+            for want in question.expected_facts:
+                for k in ks:
+                    hits[mode][k] += any(fact_matches(want, f) for f in facts[:k])
+    return {mode: {k: hits[mode][k] / total if total else 1.0 for k in ks} for mode in modes}
+
+
 def summary(report: EvalReport, top_k: int) -> str:
     median_ms = statistics.median(report.job_seconds) * 1000 if report.job_seconds else 0.0
     return (
