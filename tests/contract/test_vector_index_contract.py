@@ -4,6 +4,7 @@ the OpenSearch adapter (over an in-memory fake OpenSearch that checks request fo
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -363,6 +364,25 @@ def test_hybrid_fuses_both_signals(index: VectorIndex) -> None:
     assert by_id["neither"] == pytest.approx(sem_by_id["neither"], abs=1e-5)
     assert by_id["both"] > sem_by_id["both"]
     assert all(0.0 <= s <= 1.0 for s in by_id.values())
+
+
+def test_a_query_keyword_weight_overrides_the_index_default(index: VectorIndex) -> None:
+    index.upsert(
+        [
+            mem("both", "flight to Tokyo on Tuesday", unit(1, 1.5)),  # cos 0.55 with the query
+            mem("semantic-only", "trip to Japan next week", unit(1, 1)),  # cos 0.71
+        ]
+    )
+    query_vec = unit(1)
+    assert ids(index.search(q("Tokyo flight", query_vec)))[0] == "both"  # the default weight, 0.5
+    semantic = index.search(q("Tokyo flight", query_vec, mode="semantic"))
+    unweighted = index.search(replace(q("Tokyo flight", query_vec), keyword_weight=0.0))
+    assert ids(unweighted) == ids(semantic) == ["semantic-only", "both"]
+    assert [h.score for h in unweighted] == pytest.approx([h.score for h in semantic], abs=1e-5)
+    light = index.search(replace(q("Tokyo flight", query_vec), keyword_weight=0.1))
+    by_id = {h.memory_id: h.score for h in light}
+    sem = {h.memory_id: h.score for h in semantic}
+    assert by_id["both"] == pytest.approx(1 - (1 - sem["both"]) * (1 - 0.1), abs=1e-5)
 
 
 def test_hybrid_without_a_vector_is_keyword_search(index: VectorIndex) -> None:

@@ -5,8 +5,9 @@ over all questions, and in every kind but for at most one question: the slice ha
 kind, where one question is 10-17 points, and which source wins a question at the margin varies. On the
 same run, memory search (hybrid) finds evidence at least as often, over all questions, as its semantic and
 keyword components alone (issue 10: fusion must never rank worse than its best component). Event search
-does not hold it yet (semantic alone beats hybrid on this slice, docs/benchmarks.md, "Hybrid search
-against its components"), so it is not asserted here. The full sets (dev and held-out, ~100 questions each) are in docs/benchmarks.md (scripts/eval_recall.py)."""
+(hybrid, keyword weight 0.2 chosen on development splits) is held above its keyword component; it is still
+one question (any@10) and two (all@10) below its semantic component on this slice, which is reported in
+docs/benchmarks.md and not asserted. The full sets (dev and held-out, ~100 questions each) are in docs/benchmarks.md (scripts/eval_recall.py)."""
 
 from __future__ import annotations
 
@@ -50,6 +51,6 @@ def test_recall_is_never_below_its_sources_nor_the_bm25_baseline(tmp_path) -> No
     for source in ("memories", "events"):
         (recall_any, recall_all), (alone_any, alone_all) = total("recall"), total(source)
         assert recall_any >= alone_any and recall_all >= alone_all, (source, total("recall"), total(source))
-    for mode in ("semantic", "keyword"):
-        hybrid, component = total("memories"), total(f"memories {mode}")
-        assert hybrid[0] >= component[0] and hybrid[1] >= component[1], (mode, hybrid, component)
+    for source, mode in (("memories", "semantic"), ("memories", "keyword"), ("events", "keyword")):
+        hybrid, component = total(source), total(f"{source} {mode}")
+        assert hybrid[0] >= component[0] and hybrid[1] >= component[1], (source, mode, hybrid, component)

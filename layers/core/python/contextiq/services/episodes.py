@@ -3,6 +3,12 @@
 Events are indexed by the stream indexer (``services/indexing.py``) as documents of kind ``event`` in
 the user's own partition; a hit is read back from the sessions table (BatchGetItem) and dropped unless
 its session is still live, so a deleted or expired session never shows up while the index lags.
+
+Hybrid event search fuses with a keyword weight of :data:`EVENT_KEYWORD_WEIGHT`, not the index's 0.5: raw
+turns answer in other words far more often than distilled facts, and any keyword match (the user's name,
+"how", "what") lifts a turn, so at 0.5 hybrid event search ranked below plain semantic search. The value
+was chosen on development splits of the multi-session set (docs/benchmarks.md, "Hybrid search against
+its components").
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from contextiq.models.sessions import Event, Session
 from contextiq.observability import timed
 from contextiq.stores.vector.base import Condition, SearchMode, SearchQuery, VectorIndex
 from contextiq.stores.vector.documents import events_partition, parse_event_doc_id
+
+EVENT_KEYWORD_WEIGHT = 0.2
 
 
 class EventRepository(Protocol):
@@ -78,6 +86,7 @@ class EpisodeService:
                 before=epoch_ms(q.before) if q.before else None,
                 filters=tuple(filters),
                 kind="event",
+                keyword_weight=EVENT_KEYWORD_WEIGHT,
             )
         )
         keys = [parse_event_doc_id(h.memory_id) for h in hits]

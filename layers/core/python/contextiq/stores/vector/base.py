@@ -53,6 +53,7 @@ class SearchQuery:
     filters: tuple[Condition, ...] = ()  # AND-combined
     kind: DocKind = "memory"
     extra: dict[str, str] = field(default_factory=dict)
+    keyword_weight: float | None = None  # hybrid only: the fusion's keyword weight; None = the index's default
 
 
 @dataclass(frozen=True)

@@ -182,7 +182,7 @@ class EmbeddedVectorIndex:
                 hits = fuse(
                     part.semantic(vec, mask, pool),
                     part.keyword(tokenize(query.text), mask, pool, coverage=True),
-                    self._keyword_weight,
+                    self._keyword_weight if query.keyword_weight is None else query.keyword_weight,
                 )
             return finalize(hits, query.top_k, query.min_score)
 

@@ -187,7 +187,8 @@ class OpenSearchVectorIndex:
             semantic, keyword = self._msearch(
                 [knn_body(query, query.vector, pool, now), match_body(query, pool, now, "fact.coverage")]
             )
-            hits = fuse(semantic, keyword, self._keyword_weight)
+            weight = self._keyword_weight if query.keyword_weight is None else query.keyword_weight
+            hits = fuse(semantic, keyword, weight)
         return finalize(hits, query.top_k, query.min_score)
 
     def drop(self) -> None:
