@@ -111,7 +111,9 @@ def _d(y: int, m: int, d: int) -> datetime:
         ("what happened in March 2023", Window(_d(2023, 3, 1), _d(2023, 4, 1))),
         ("what did I say yesterday", Window(_d(2024, 6, 14), _d(2024, 6, 15))),
         ("anything last month", Window(_d(2024, 5, 1), _d(2024, 6, 1))),
-        ("from 2021 to 2023", Window(_d(2021, 1, 1), _d(2022, 1, 1))),
+        ("from 2021 to 2023", Window(_d(2021, 1, 1), _d(2024, 1, 1))),
+        ("trips between 2019 and 2020", Window(_d(2019, 1, 1), _d(2021, 1, 1))),
+        ("what did she pack before her trip", None),  # anchored on an event, not a date: ignored
         ("what did he buy before 2020", Window(None, _d(2020, 1, 1))),
         ("books read since 2019", Window(_d(2019, 1, 1), None)),
         ("moved after 2019", Window(_d(2020, 1, 1), None)),

@@ -4,12 +4,17 @@ Rule (reference = now, UTC):
 
 * expressions ``ai/extractors/dates.py`` resolves (``yesterday``, ``last week``, ``May 17``, ``next
   month``, ...) give the day/week/month/year they name;
-* ``in|during 2022`` (a year of four digits) -> that year; ``<Month> 2023`` -> that month;
+* ``in|during 2022`` (a year of four digits after ``in``, ``during``, ``of``, ``from``, ``to``,
+  ``through``, ``between``, ``and``, ``before``, ``after``, ``since`` or ``until``) -> that year, so ``from
+  2021 to 2023`` and ``between 2021 and 2023`` span 2021-2023; ``<Month> 2023`` -> that month;
   ``in|last <Month>`` without a year -> the most recent such month that has started (``last May`` in
   June 2024 -> May 2024; in April 2024 -> May 2023);
 * several expressions -> from the earliest start to the latest end; ``before|until <expr>`` keeps only
   an upper bound (the start of the period), ``after <expr>`` only a lower bound (its end), ``since
   <expr>`` a lower bound at its start.
+* an expression anchored on an event rather than a date (``before her trip``, ``after the wedding``)
+  names no window and is ignored: resolving it needs a search for the anchor first (an event search for
+  "trip", then ``before`` = that event's time).
 
 The window is a *boost*, not a filter: within each source, results whose time falls in the window rank
 above the others (each group keeps its order). A question's dates are often about when something
@@ -25,7 +30,9 @@ from datetime import UTC, date, datetime, timedelta
 
 from contextiq.ai.extractors.dates import MONTHS, add_months, find_dates
 
-_YEAR = re.compile(r"\b(?:in|during|of|from|before|after|since|until)\s+((?:19|20)\d{2})\b", re.I)
+_YEAR = re.compile(
+    r"\b(?:in|during|of|from|to|through|between|and|before|after|since|until)\s+((?:19|20)\d{2})\b", re.I
+)
 _MONTH_YEAR = re.compile(r"\b(" + "|".join(MONTHS) + r")\s+((?:19|20)\d{2})\b", re.I)
 _BARE_MONTH = re.compile(r"\b(?:in|during|last|this past)\s+(" + "|".join(MONTHS) + r")\b(?!\s+\d)", re.I)
 _BEFORE = re.compile(r"\b(?:before|until)\s+$", re.I)
