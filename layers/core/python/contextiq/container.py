@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
     from contextiq.ai.embedders.base import Embedder
+    from contextiq.services.context import ContextService
     from contextiq.services.episodes import EpisodeService
     from contextiq.services.generation import ConsolidationWorker, ExtractionWorker, GenerationService
     from contextiq.services.idempotency import IdempotentRunner
@@ -275,3 +276,9 @@ class Container:
             TemplateStore(self.dynamodb, self.settings.templates_table, self.page_tokens),
             TemplateEngine(RENDER_LIMITS),
         )
+
+    @cached_property
+    def context(self) -> ContextService:
+        from contextiq.services.context import ContextService
+
+        return ContextService(self.session_store, self.memories, self.episodes, self.procedures, self.templates)

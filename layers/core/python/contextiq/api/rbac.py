@@ -16,7 +16,14 @@ from contextiq.stores.dynamo.api_keys import Caller, Role
 
 #: POST routes that only read (a search sends its query in the body).
 READ_ONLY_POSTS: frozenset[str] = frozenset(
-    {"/v1/memories/search", "/v1/events/search", "/v1/recall", "/v1/procedures/search", "/v1/trajectories/search"}
+    {
+        "/v1/memories/search",
+        "/v1/events/search",
+        "/v1/recall",
+        "/v1/procedures/search",
+        "/v1/trajectories/search",
+        "/v1/context",
+    }
 )
 
 

@@ -3,7 +3,7 @@ with a small success-rate nudge that reorders only near-equal relevance."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from contextiq import limits
@@ -42,11 +42,17 @@ class ProcedureSearch:
         self._index = index
         self._clock = clock
 
-    def _query(self, tenant: str, req: ProcedureSearchRequest, fetch: int) -> list[tuple[StoredProcedure, float]]:
+    def _query(
+        self, tenant: str, req: ProcedureSearchRequest, fetch: int, vector: Sequence[float] | None = None
+    ) -> list[tuple[StoredProcedure, float]]:
+        """Best first; ``vector`` lets a caller that already embedded ``req.query`` reuse it."""
         now = self._clock()
         kinds = [req.kind.value] if req.kind else ["workflow", "skill"]
         statuses = ["active", "deprecated"] if req.include_deprecated else ["active"]
-        vector = None if req.mode == "keyword" else self._embedder.embed_query(req.query)
+        if req.mode == "keyword":
+            vector = None
+        elif vector is None:
+            vector = self._embedder.embed_query(req.query)
         hits = self._index.search(
             SearchQuery(
                 tenant=tenant,
@@ -77,10 +83,12 @@ class ProcedureSearch:
         found.sort(key=lambda x: (-x[1], x[0].procedure.id))
         return found
 
-    def search(self, tenant: str, req: ProcedureSearchRequest) -> ProcedureSearchResponse:
+    def search(
+        self, tenant: str, req: ProcedureSearchRequest, vector: Sequence[float] | None = None
+    ) -> ProcedureSearchResponse:
         fetch = min(limits.MAX_TOP_K, max(3 * req.top_k, 20))
         with timed("ProcedureSearchLatency"):
-            found = self._query(tenant, req, fetch)
+            found = self._query(tenant, req, fetch, vector)
         return ProcedureSearchResponse(
             results=[
                 ProcedureSearchResult(procedure=s.procedure, score=round(score, 6)) for s, score in found[: req.top_k]

@@ -18,7 +18,7 @@ left alone by the rule; reactivating by hand restarts the window.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from contextiq import limits
@@ -378,8 +378,11 @@ class ProcedureService:
 
     # -- search (procedure_search.py) -----------------------------------------------------------
 
-    def search(self, tenant: str, req: ProcedureSearchRequest) -> ProcedureSearchResponse:
-        return self._search.search(tenant, req)
+    def search(
+        self, tenant: str, req: ProcedureSearchRequest, vector: Sequence[float] | None = None
+    ) -> ProcedureSearchResponse:
+        """``vector``: the query's embedding when the caller already has it (context assembly)."""
+        return self._search.search(tenant, req, vector)
 
     def similar(self, tenant: str, scope: dict[str, str], text: str, top_k: int = 5) -> list[tuple[Procedure, float]]:
         """The scope's procedures (deprecated included) closest in meaning to ``text``, best first, with

@@ -11,6 +11,7 @@ def all_routers() -> list[APIRouter]:
 
     jobs comes before memories: POST /v1/memories/generate must win over /v1/memories/{memory_id}.
     """
+    from contextiq.api.routers.context import router as context_router
     from contextiq.api.routers.jobs import router as jobs_router
     from contextiq.api.routers.memories import router as memories_router
     from contextiq.api.routers.procedures import router as procedures_router
@@ -29,4 +30,5 @@ def all_routers() -> list[APIRouter]:
         trajectories_router,
         webhooks_router,
         templates_router,
+        context_router,
     ]
