@@ -64,6 +64,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/memories/{memory_id}/revisions", ("GET",), "memories"),
     Route("/v1/events/search", ("POST",), "memories"),
     Route("/v1/recall", ("POST",), "memories"),
+    Route("/v1/context", ("POST",), "memories"),
     Route("/v1/jobs/{job_id}", ("GET",), "jobs"),
     Route("/v1/procedures", ("GET", "POST"), "procedures"),
     Route("/v1/procedures/search", ("POST",), "procedures"),
@@ -303,11 +304,13 @@ class Api(Construct):
             ),
             "memories": FunctionSpec(
                 "memories",
-                "API /v1/memories/* (CRUD, revisions, search), /v1/events/search and /v1/recall",
+                "API /v1/memories/* (CRUD, revisions, search), /v1/events/search, /v1/recall and /v1/context",
                 settings_env(
                     {
                         "memories_table": memories_table.table_name,
                         "sessions_table": sessions_table.table_name,
+                        "procedures_table": procedures_table.table_name,  # /v1/context: procedure search
+                        "templates_table": templates_table.table_name,  # /v1/context: the template
                         **common,
                         "embedder": "bedrock",
                         "embedding_model_id": stage.embedding_model.model_id,
@@ -390,6 +393,8 @@ class Api(Construct):
 
         memories_table.grant_read_write_data(memories.role)
         sessions_table.grant_read_data(memories.role)  # event hits are read back (BatchGetItem)
+        procedures_table.grant_read_data(memories.role)  # /v1/context searches procedures
+        templates_table.grant_read_data(memories.role)  # /v1/context renders a stored template
         search.grant_http(memories.role, ("GET", "HEAD", "POST", "PUT"))
         grant_invoke_model(memories.role, self, [stage.embedding_model])
 

@@ -43,6 +43,7 @@ def test_tools_and_resources_over_stdio(live: Server, client_env: dict[str, str]
                 "generate_memories",
                 "append_event",
                 "search_procedures",
+                "get_context",
             }
             remember = tools["remember"].input_schema
             assert remember["required"] == ["fact"] and "description" in remember["properties"]["fact"]
@@ -87,6 +88,9 @@ def test_tools_and_resources_over_stdio(live: Server, client_env: dict[str, str]
                 proc = sdk.procedures.create({"user_id": uid}, "workflow", "Book a train", "booking trains", steps)
             procs = _payload(await mcp.call_tool("search_procedures", {"query": "book a train"}))
             assert procs["results"][0]["id"] == proc.id and len(procs["results"][0]["steps"]) == 2
+            context = _payload(await mcp.call_tool("get_context", {"query": "book a train", "max_tokens": 400}))
+            assert proc.id in context["sources"]["procedures"] and "1. Open the booking site" in context["text"]
+            assert context["token_estimate"] <= 400 and context["template"] == {"id": "default", "version": 1}
 
             assert "forgot" in str(_payload(await mcp.call_tool("forget", {"memory_id": stored["id"]})))
             missing = await mcp.call_tool("forget", {"memory_id": stored["id"]})

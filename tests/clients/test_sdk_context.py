@@ -43,3 +43,34 @@ def test_templates_async(live: Server, uid: str) -> None:
             await sdk.templates.delete(t.id, version=2)
 
     asyncio.run(run())
+
+
+def test_context_sync_async_and_cli(
+    live: Server, uid: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from contextiq_sdk.cli import main
+
+    with Client(live.url, KEY_A) as sdk:
+        session = sdk.sessions.create(uid)
+        sdk.events.append(session.id, "user", "Please plan my trip to Kyoto")
+        fact = sdk.memories.add({"user_id": uid}, "The user prefers window seats")
+        out = sdk.assemble_context(300, session_id=session.id)
+        assert out.query == "Please plan my trip to Kyoto" and out.scope == {"user_id": uid}
+        assert [m.id for m in out.sections.memories] == [fact.id] and "window seats" in out.text
+        assert out.token_estimate <= 300 and not out.truncated
+        inline = sdk.assemble_context(50, scope={"user_id": uid}, query="seats", template="{{ memories|length }}")
+        assert inline.text == "1" and inline.template.id == "inline"
+        with pytest.raises(InvalidInputError):
+            sdk.assemble_context(10, scope={"user_id": uid}, template="{{ nope }}")
+
+    async def run() -> None:
+        async with AsyncClient(live.url, KEY_A) as sdk:
+            found = await sdk.assemble_context(300, session_id=session.id, memories=0)
+            assert found.sections.memories == [] and found.sections.recent_events[0].text.endswith("Kyoto")
+
+    asyncio.run(run())
+    monkeypatch.setenv("CONTEXTIQ_URL", live.url)
+    monkeypatch.setenv("CONTEXTIQ_API_KEY", KEY_A)
+    assert main(["context", "--session-id", session.id, "--max-tokens", "300"]) == 0
+    printed = capsys.readouterr().out
+    assert "window seats" in printed and "template default v1" in printed

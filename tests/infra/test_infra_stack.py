@@ -24,6 +24,8 @@ FUNCTION_SETTINGS: dict[str, set[str]] = {
         "stage",
         "memories_table",
         "sessions_table",
+        "procedures_table",
+        "templates_table",
         "idempotency_table",
         "api_keys_table",
         "page_token_secret_arn",
@@ -388,7 +390,8 @@ def test_least_privilege_grants(synth: Synth) -> None:
     }
     expected_read_only = {
         "sessions": {"api_keys_table"},
-        "memories": {"api_keys_table", "sessions_table"},  # event hits of /v1/events/search and /v1/recall
+        # event hits of /v1/events/search and /v1/recall; /v1/context's procedure search and template
+        "memories": {"api_keys_table", "sessions_table", "procedures_table", "templates_table"},
         "jobs": {"sessions_table", "api_keys_table"},
         "extraction": {"sessions_table"},
         "consolidation": set(),

@@ -49,7 +49,7 @@ def world(api, index_events):  # type: ignore[no-untyped-def]
             ("agent", "hi, how can I help?"),
             ("user", "book me a flight to Lisbon"),
             ("agent", "which dates?"),
-        ]  # fmt: skip
+        ]
     ):
         body = {"author": author, "content": {"text": text}, "timestamp": f"2026-11-30T10:00:0{i}Z"}
         turns.append(api.post(f"/v1/sessions/{sid}/events", json=body).json())

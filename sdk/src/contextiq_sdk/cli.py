@@ -18,11 +18,12 @@ from typing import Any
 from pydantic import BaseModel
 
 from contextiq_sdk import models as m
+from contextiq_sdk import models_context as x
 from contextiq_sdk import models_webhooks as w
 from contextiq_sdk.client import Client
 from contextiq_sdk.errors import APIError, ConfigurationError, ContextIQError
 
-COMMANDS = ("sessions", "events", "memories", "generate", "recall", "jobs", "webhooks")
+COMMANDS = ("sessions", "events", "memories", "generate", "recall", "context", "jobs", "webhooks")
 Handler = Callable[[Client, argparse.Namespace], Any]
 
 
@@ -147,6 +148,9 @@ def render(result: Any, as_json: bool) -> str | None:
         if isinstance(result, BaseModel):
             return result.model_dump_json(indent=2)
         return json.dumps([r.model_dump(mode="json") for r in result], indent=2)
+    if isinstance(result, x.ContextResponse):
+        note = f"-- {result.token_estimate} tokens, template {result.template.id} v{result.template.version}"
+        return result.text + "\n" + note + (f", left out {result.omitted}" if result.truncated else "")
     if isinstance(result, m.Page):
         text = table(result.items)
         return text + (f"\nnext_token: {result.next_token}" if result.next_token else "")
@@ -194,6 +198,14 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
         a.user_id, a.query, app_name=a.app_name, session_id=a.session_id, top_k=a.top_k, mode=a.mode
     ),
     ("recall", None): lambda c, a: c.recall(_scope(a), a.query, top_k=a.top_k, sources=a.source),
+    ("context", None): lambda c, a: c.assemble_context(
+        a.max_tokens,
+        session_id=a.session_id,
+        scope=_scope(a) or None,
+        query=a.query,
+        template_id=a.template_id,
+        variables=dict(a.var),
+    ),
     ("memories", "get"): lambda c, a: c.memories.get(a.id),
     ("memories", "list"): lambda c, a: _page(
         a,
@@ -343,6 +355,15 @@ def add_commands(sub: Any) -> None:
     p.add_argument("query")
     p.add_argument("--top-k", type=int, default=10)
     p.add_argument("--source", choices=["memory", "event"], action="append", help="only this source (repeatable)")
+
+    p = sub.add_parser("context", help="the context for a next prompt, within a token budget", parents=[common])
+    p.set_defaults(handler=HANDLERS[("context", None)], action=None, run=run)
+    p.add_argument("--session-id", help="the session (its recent turns; its user and last user turn as defaults)")
+    _scope_option(p, required=False)
+    p.add_argument("--query", help="what to look up (default: the session's last user turn)")
+    p.add_argument("--max-tokens", type=int, default=2000)
+    p.add_argument("--template-id", help="a stored template (default: the built-in one)")
+    p.add_argument("--var", type=scope_pair, action="append", default=[], metavar="NAME=VALUE", help="a variable")
 
     j = group("jobs", "generation jobs: get")
     p = action(j, "jobs", "get", "show a job")

@@ -12,6 +12,7 @@ import httpx
 
 from contextiq_sdk import _core, context, procedural, webhooks
 from contextiq_sdk import models as m
+from contextiq_sdk import models_context as x
 from contextiq_sdk.errors import APIConnectionError, WaitTimeoutError
 
 T = TypeVar("T")
@@ -100,6 +101,40 @@ class Client:
             use_query_dates=use_query_dates,
         )
         return self._call("recall", body=body)
+
+    def assemble_context(
+        self,
+        max_tokens: int,
+        *,
+        session_id: str | None = None,
+        scope: dict[str, str] | None = None,
+        query: str | None = None,
+        recent_events: int = 10,
+        memories: int = 10,
+        events: int = 5,
+        procedures: int = 3,
+        template_id: str | None = None,
+        template: str | None = None,
+        template_version: int | None = None,
+        variables: dict[str, Any] | None = None,
+    ) -> x.ContextResponse:
+        """The context for the next prompt: the session's last turns, memories, earlier turns and procedures,
+        rendered through a template within ``max_tokens`` (docs/context.md)."""
+        body = x.ContextRequest(
+            session_id=session_id,
+            scope=scope,
+            query=query,
+            max_tokens=max_tokens,
+            recent_events=recent_events,
+            memories=memories,
+            events=events,
+            procedures=procedures,
+            template_id=template_id,
+            template=template,
+            template_version=template_version,
+            variables=variables or {},
+        )
+        return self._call("assemble_context", body=body)
 
     def _pages(self, fetch: Callable[[str | None], m.Page[T]]) -> Iterator[T]:
         token: str | None = None

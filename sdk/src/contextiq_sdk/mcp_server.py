@@ -1,6 +1,7 @@
 """``contextiq mcp``: a Model Context Protocol server (official ``mcp`` SDK) backed by the ContextIQ SDK.
 
-Tools: remember, recall, forget, list_memories, generate_memories, append_event, search_procedures.
+Tools: remember, recall, forget, list_memories, generate_memories, append_event, search_procedures,
+get_context.
 Resources: a session's events (``contextiq://sessions/{session_id}/events``) and a scope's memories
 (``contextiq://memories/{scope}`` with the scope as ``key=value,key=value``; ``contextiq://memories`` is the
 default scope). Serves stdio, or streamable HTTP with ``--http PORT``. Needs the ``[mcp]`` extra.
@@ -215,6 +216,35 @@ def build_server(client: AsyncClient, default_scope: dict[str, str] | None = Non
                 }
                 for hit in found.results
             ]
+        }
+
+    @server.tool(
+        description="Get a ready context for your next answer: what is known about the user (memories), related "
+        "earlier conversation, matching procedures and the session's recent turns, rendered as text within "
+        "`max_tokens` (whole items are left out to fit). Pass the session id to use its recent turns and last "
+        "user message as the query, or a query and scope. The answer lists the ids of what the text holds."
+    )
+    async def get_context(
+        session_id: Annotated[str | None, Field(description="The current session, if there is one.")] = None,
+        query: Annotated[str | None, Field(description="What to look up; default: the last user turn.")] = None,
+        scope: Scope = None,
+        max_tokens: Annotated[int, Field(ge=1, le=100_000, description="The size budget, in tokens.")] = 2000,
+        template_id: Annotated[str | None, Field(description="A stored prompt template; default: built-in.")] = None,
+    ) -> dict[str, Any]:
+        chosen = scope or default_scope
+        if session_id is None and not chosen:
+            raise ToolError('pass `session_id` or `scope`, e.g. {"user_id": "alice"} (no default was configured)')
+        found = await call(
+            client.assemble_context(
+                max_tokens, session_id=session_id, scope=chosen, query=query, template_id=template_id
+            )
+        )
+        return {
+            "text": found.text,
+            "token_estimate": found.token_estimate,
+            "truncated": found.truncated,
+            "template": found.template.model_dump(),
+            "sources": {name: [item.id for item in getattr(found.sections, name)] for name in found.omitted},
         }
 
     @server.resource(

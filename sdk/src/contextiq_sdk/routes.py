@@ -151,6 +151,9 @@ ROUTES: dict[str, Route] = {
         "updateTemplate", "PATCH", "/v1/templates/{template_id}", {200: x.Template}, x.TemplatePatch, if_match=True
     ),
     "delete_template": Route("deleteTemplate", "DELETE", "/v1/templates/{template_id}", {204: None}, if_match=True),
+    "assemble_context": Route(
+        "assembleContext", "POST", "/v1/context", {200: x.ContextResponse}, x.ContextRequest, read_only=True
+    ),
     "list_template_versions": Route(
         "listTemplateVersions", "GET", "/v1/templates/{template_id}/versions", {200: x.TemplateVersionPage}, query=PAGE
     ),

@@ -42,7 +42,7 @@ class ContextRequest(Request):
         Annotated[str, StringConstraints(min_length=1, max_length=limits.MAX_ID_LENGTH, pattern=NAME_PATTERN)] | None
     ) = Field(
         default=None,
-        description="The session: its last turns, its user (the default scope) and its last user turn (the default query).",
+        description="The session: its last turns, its user (default scope) and last user turn (default query).",
     )
     scope: Scope | None = Field(default=None, description="The memory scope; defaults to the session's {user_id}.")
     query: (
