@@ -3,6 +3,8 @@
     .venv/bin/python scripts/bench.py [--only sessions,search,generation,procedures] [--write]
     .venv/bin/python scripts/bench.py --only recall_latency --write     # 100k events + 20k memories (~1 min)
     .venv/bin/python scripts/bench.py --recall-eval --write             # also the recall evaluation (~10 min)
+    .venv/bin/python scripts/bench.py --only context --write      (separate: POST /v1/context at 10k memories, tokens)
+    .venv/bin/python scripts/bench.py --only forks --write        (separate: fork of a 100- and 1,000-event session)
 
 Speed targets live here, never in timed tests. Figures are medians (these 2-core machines are noisy).
 """
@@ -24,7 +26,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # see contextiq/cli.py
 SECTIONS = ("sessions", "search", "generation", "procedures")
 # Long runs, only with --only (or --recall-eval): their results live between markers in
 # docs/benchmarks.md and are kept when the default sections are written again.
-SEPARATE = ("local_scale", "notifications", "recall_latency", "recall_eval", "search_modes")
+SEPARATE = ("local_scale", "notifications", "recall_latency", "recall_eval", "search_modes", "forks", "context")
 
 
 def _module(name: str):  # type: ignore[no-untyped-def]

@@ -416,6 +416,16 @@ EVENTS["procedure_indexer"] = {
     "trajectory_deleted": stream_event("REMOVE", None, trajectory_image()),
 }
 
+EVENTS["memories"]["assemble_context"] = api_event(
+    "POST", "/v1/context", {}, {"session_id": SESSION_ID, "max_tokens": 1500, "memories": 5}
+)
+EVENTS["memories"]["assemble_context_inline_template"] = api_event(
+    "POST",
+    "/v1/context",
+    {},
+    {"scope": {"user_id": "u1"}, "query": "where does the user live?", "max_tokens": 400,
+     "template": "{% for m in memories %}{{ m.text }}\n{% endfor %}"},
+)  # fmt: skip
 TEMPLATE = {"template_id": "01KAEXAMPLETEMPLATE0000000"}
 TEMPLATE_BODY = "{% if memories %}Known about {{ customer }}:\n{{ memories | bullet_list('text') }}\n{% endif %}"
 EVENTS["templates"] = {
