@@ -141,6 +141,7 @@ def test_validation(api) -> None:
         {"scope": {"user_id": "u1"}, "max_tokens": 10, "template_id": "x", "template": "y"},
         {"scope": {"user_id": "u1"}, "max_tokens": 10, "template_version": 2},
         {"scope": {"user_id": "u1"}, "max_tokens": 10, "memories": 1000},
+        {"scope": {"user_id": "u1"}, "max_tokens": 10, "template": "{{ query }}", "variables": {"a-b": 1}},
     ):
         resp = api.post("/v1/context", json=body)
         assert resp.status_code == 422 and resp.headers["content-type"] == "application/problem+json", body

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -12,8 +13,13 @@ from contextiq.models.common import NAME_PATTERN, Request, json_size
 from contextiq.models.memories import Scope
 from contextiq.models.templates import TemplateBody, TemplateRef
 
+VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
 
 def _check_variables(value: dict[str, Any]) -> dict[str, Any]:
+    bad = sorted(k for k in value if not VARIABLE_NAME.match(k))
+    if bad:
+        raise ValueError(f"variable names are identifiers ([A-Za-z_][A-Za-z0-9_]{{0,63}}): {', '.join(bad)[:200]}")
     if json_size(value) > limits.MAX_CONTEXT_VARIABLES_BYTES:
         raise ValueError(f"at most {limits.MAX_CONTEXT_VARIABLES_BYTES} bytes of JSON allowed")
     return value
