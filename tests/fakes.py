@@ -98,7 +98,9 @@ class FakeSessionRepository:
         ]  # fmt: skip
         return _page(found, limit, token)
 
-    def replace_state(self, tenant: str, session: Session, state: dict[str, Any], now: datetime) -> Session:
+    def replace_state(
+        self, tenant: str, session: Session, state: dict[str, Any], now: datetime, change: object = None
+    ) -> Session:
         self._check(tenant, session)
         updated = session.model_copy(update={"state": state, "version": session.version + 1, "update_time": now})
         self.sessions[(tenant, session.id)] = updated

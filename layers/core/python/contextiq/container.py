@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
     from contextiq.ai.embedders.base import Embedder
+    from contextiq.services.branches import BranchService
     from contextiq.services.context import ContextService
     from contextiq.services.episodes import EpisodeService
     from contextiq.services.generation import ConsolidationWorker, ExtractionWorker, GenerationService
@@ -104,6 +105,14 @@ class Container:
     @cached_property
     def sessions(self) -> SessionService:
         return SessionService(self.session_store)
+
+    @cached_property
+    def branches(self) -> BranchService:
+        from contextiq.services.branches import BranchService
+        from contextiq.stores.dynamo.session_branches import SessionBranchStore
+
+        store = SessionBranchStore(self.dynamodb, self.settings.sessions_table, self.page_tokens)
+        return BranchService(self.sessions, store)
 
     @cached_property
     def episodes(self) -> EpisodeService:

@@ -19,6 +19,10 @@ MAX_INTEGER_DIGITS = 4300  # digits of one JSON integer (Python's own int/str co
 MAX_EVENT_PARTS = 64
 MAX_STATE_REMOVE_KEYS = 1000  # keys in one PATCH `remove`
 MAX_SEQ = 10**10 - 2  # event seqs are stored as 10 digits; `after_seq` up to this
+MAX_STATE_DELTA_BYTES = 64 * KIB  # JSON of one `state_delta`, or of one PATCH's `set` + `remove` (both are kept)
+MAX_CHECKPOINTS_PER_SESSION = 100
+MAX_CHECKPOINT_NAME_CHARS = 200
+MAX_FORK_EVENTS = 5000  # events copied by one fork (it runs within the request: docs/benchmarks.md)
 
 MAX_FACT_CHARS = 2000
 MAX_SCOPE_KEYS = 8

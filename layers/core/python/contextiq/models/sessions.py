@@ -28,6 +28,21 @@ class SessionCreate(Request):
     )
 
 
+class ForkOrigin(BaseModel):
+    """Where a fork came from (its events up to ``seq`` are copies of that session's)."""
+
+    session_id: str
+    seq: int
+    checkpoint_id: str | None = None
+
+
+class EventSource(BaseModel):
+    """The event an event was copied from (set on the events of a fork)."""
+
+    session_id: str
+    event_id: str
+
+
 class Session(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -58,6 +73,9 @@ class Session(BaseModel):
     version: int
     event_count: int = 0
     index_events: bool = True
+    forked_from: ForkOrigin | None = Field(
+        default=None, description="set on a fork: the session, seq and checkpoint it was forked from"
+    )
 
 
 class EventContent(Request):
@@ -116,6 +134,10 @@ class Event(BaseModel):
     content: dict[str, Any] = Field(title="Content as recorded", description="`text` and/or `parts`, as sent.")
     timestamp: datetime
     metadata: dict[str, Any]
+    state_delta: dict[str, Any] | None = Field(
+        default=None, description="the delta this append merged into the session state (stored since forks)"
+    )
+    source: EventSource | None = Field(default=None, description="on a fork's events: the event copied")
 
 
 class StatePatch(Request):

@@ -17,6 +17,7 @@ from contextiq.errors import (
     VersionConflictError,
 )
 from contextiq.ids import new_id, utcnow
+from contextiq.models.checkpoints import StateChange
 from contextiq.models.common import json_size
 from contextiq.models.sessions import Event, EventCreate, Session, SessionCreate, StatePatch
 from contextiq.observability import count
@@ -29,7 +30,14 @@ class SessionRepository(Protocol):
     def list_by_user(
         self, tenant: str, user_id: str, app_name: str | None, limit: int, token: str | None, *, now: datetime
     ) -> tuple[list[Session], str | None]: ...
-    def replace_state(self, tenant: str, session: Session, state: dict[str, Any], now: datetime) -> Session: ...
+    def replace_state(
+        self,
+        tenant: str,
+        session: Session,
+        state: dict[str, Any],
+        now: datetime,
+        change: StateChange | None = None,
+    ) -> Session: ...
     def append(
         self, tenant: str, session: Session, event: Event, state: dict[str, Any] | None, now: datetime
     ) -> Session: ...
@@ -58,6 +66,16 @@ def _check_state_size(state: dict[str, Any], field: str) -> None:
         raise PayloadTooLargeError(
             f"session state would be {size} bytes; the limit is {limits.MAX_STATE_BYTES}",
             [FieldProblem(field, f"state must stay within {limits.MAX_STATE_BYTES} bytes of JSON")],
+        )
+
+
+def _check_delta_size(value: Any, field: str) -> None:
+    """Deltas and patches are kept in the state history, so they are bounded like what they change."""
+    size = json_size(value)
+    if size > limits.MAX_STATE_DELTA_BYTES:
+        raise PayloadTooLargeError(
+            f"{field} is {size} bytes of JSON; the limit is {limits.MAX_STATE_DELTA_BYTES}",
+            [FieldProblem(field, f"at most {limits.MAX_STATE_DELTA_BYTES} bytes of JSON")],
         )
 
 
@@ -122,6 +140,8 @@ class SessionService:
                 f"event content is {size} bytes; the limit is {limits.MAX_EVENT_CONTENT_BYTES}",
                 [FieldProblem("content", f"at most {limits.MAX_EVENT_CONTENT_BYTES} bytes of JSON")],
             )
+        if req.state_delta:
+            _check_delta_size(req.state_delta, "state_delta")
         event_id = new_id()
         for _ in attempts(self.MAX_APPEND_ATTEMPTS, self.BACKOFF, self._sleep):
             now = self._clock()
@@ -139,6 +159,7 @@ class SessionService:
                 content=content,
                 timestamp=req.timestamp or now,
                 metadata=req.metadata,
+                state_delta=req.state_delta or None,
             )
             try:
                 self._repo.append(tenant, session, event, state, now)
@@ -166,6 +187,7 @@ class SessionService:
 
     def patch_state(self, tenant: str, session_id: str, patch: StatePatch, if_match: int | None) -> Session:
         """Apply ``patch``; with ``if_match`` only onto that version (412 otherwise), else onto the latest."""
+        _check_delta_size({"set": patch.set, "remove": patch.remove}, "set")
         for _ in attempts(self.MAX_APPEND_ATTEMPTS, self.BACKOFF, self._sleep):
             session = self.get(tenant, session_id)
             if if_match is not None and session.version != if_match:
@@ -175,8 +197,9 @@ class SessionService:
                 )
             state = apply_state_change(session.state, patch.set, patch.remove)
             _check_state_size(state, "set")
+            change = StateChange(session.event_count, session.version + 1, patch.set, tuple(patch.remove))
             try:
-                return self._repo.replace_state(tenant, session, state, self._clock())
+                return self._repo.replace_state(tenant, session, state, self._clock(), change)
             except VersionConflictError as err:
                 if if_match is not None:
                     raise PreconditionFailedError(

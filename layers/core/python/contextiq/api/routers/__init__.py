@@ -16,6 +16,7 @@ def all_routers() -> list[APIRouter]:
     from contextiq.api.routers.memories import router as memories_router
     from contextiq.api.routers.procedures import router as procedures_router
     from contextiq.api.routers.recall import router as recall_router
+    from contextiq.api.routers.session_branches import router as branches_router
     from contextiq.api.routers.sessions import router as sessions_router
     from contextiq.api.routers.templates import router as templates_router
     from contextiq.api.routers.trajectories import router as trajectories_router
@@ -23,6 +24,7 @@ def all_routers() -> list[APIRouter]:
 
     return [
         sessions_router,
+        branches_router,
         jobs_router,
         memories_router,
         recall_router,

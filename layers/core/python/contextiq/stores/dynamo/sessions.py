@@ -4,11 +4,18 @@ Layout (tenant in every key, so one tenant's requests can only ever address its 
 
     pk = T#<tenant>#S#<session_id>   sk = SESSION          the session (state, version, last_seq)
     pk = T#<tenant>#S#<session_id>   sk = E#<seq:010d>     one event per item, in seq order
+    pk = T#<tenant>#S#<session_id>   sk = P#<seq:010d>#<version:010d>   one PATCH of the state
+    pk = T#<tenant>#S#<session_id>   sk = C#<checkpoint_id>             a checkpoint
     gsi1pk = T#<tenant>#U#<user_id>  gsi1sk = A#<app_name>#<session_id>   (index by_user)
 
 An append is one transaction: bump ``last_seq``/``version`` on the session with a condition on the
 version read, and put the event at the new seq with ``attribute_not_exists``. A lost race is retried
 by the service, so seqs have no gaps or repeats whatever the concurrency.
+
+The state history: the session item keeps its initial state (``state0``), each event its
+``state_delta`` and the version it made, each PATCH an item of its own. Replayed in order they give
+the state at any seq exactly (services/state_history.py), which forks need. Sessions written before
+the history existed have no ``state0``.
 """
 
 from __future__ import annotations
@@ -23,7 +30,8 @@ from botocore.exceptions import ClientError
 from contextiq.definitions import SESSIONS_BY_USER
 from contextiq.errors import VersionConflictError
 from contextiq.ids import epoch, isoformat
-from contextiq.models.sessions import Event, Session
+from contextiq.models.checkpoints import StateChange
+from contextiq.models.sessions import Event, EventSource, ForkOrigin, Session
 from contextiq.stores.dynamo.base import (
     PageTokens,
     batch_attempts,
@@ -50,6 +58,84 @@ def event_sk(seq: int) -> str:
     return f"E#{seq:0{SEQ_WIDTH}d}"
 
 
+def patch_sk(seq: int, version: int) -> str:
+    return f"P#{seq:0{SEQ_WIDTH}d}#{version:0{SEQ_WIDTH}d}"
+
+
+def session_item(tenant: str, s: Session, state0: dict[str, Any] | None) -> dict[str, Any]:
+    """The session item; ``state0`` (the initial state of the history) is None for no history."""
+    return to_item(
+        {
+            "pk": session_pk(tenant, s.id),
+            "sk": SESSION_SK,
+            "tenant": tenant,
+            "id": s.id,
+            "user_id": s.user_id,
+            "app_name": s.app_name,
+            "state": dumps(s.state),
+            "state0": dumps(state0) if state0 is not None else None,
+            "metadata": dumps(s.metadata),
+            "forked_from": dumps(s.forked_from.model_dump()) if s.forked_from else None,
+            "create_time": isoformat(s.create_time),
+            "update_time": isoformat(s.update_time),
+            "expire_at": epoch(s.expire_time) if s.expire_time else None,
+            "version": s.version,
+            "last_seq": s.event_count,
+            "noindex": None if s.index_events else True,  # absent on sessions indexed as usual
+            "gsi1pk": f"T#{tenant}#U#{s.user_id}",
+            "gsi1sk": f"A#{s.app_name or ''}#{s.id}",
+        }
+    )
+
+
+def event_item(tenant: str, session: Session, event: Event, version: int | None) -> dict[str, Any]:
+    """An event item; ``version`` is the session version its append made (None: not known)."""
+    return to_item(
+        {
+            "pk": session_pk(tenant, session.id),
+            "sk": event_sk(event.seq),
+            "id": event.id,
+            "seq": event.seq,
+            "author": event.author,
+            "role": event.role,
+            "content": dumps(event.content),
+            "timestamp": isoformat(event.timestamp),
+            "metadata": dumps(event.metadata),
+            "state_delta": dumps(event.state_delta) if event.state_delta is not None else None,
+            "version": version,
+            "source_session_id": event.source.session_id if event.source else None,
+            "source_event_id": event.source.event_id if event.source else None,
+            "expire_at": epoch(session.expire_time) if session.expire_time else None,
+            # what the stream indexer needs to place the event without reading the session
+            "tenant": tenant,
+            "session_id": session.id,
+            "user_id": session.user_id,
+            "app_name": session.app_name,
+            "noindex": None if session.index_events else True,  # the session opted out of event indexing
+        }
+    )
+
+
+def patch_item(tenant: str, session: Session, change: StateChange) -> dict[str, Any]:
+    return to_item(
+        {
+            "pk": session_pk(tenant, session.id),
+            "sk": patch_sk(change.seq, change.version),
+            "seq": change.seq,
+            "version": change.version,
+            "set": dumps(change.set),
+            "remove": dumps(list(change.remove)),
+            "expire_at": epoch(session.expire_time) if session.expire_time else None,
+        }
+    )
+
+
+def patch_from_item(item: dict[str, Any]) -> StateChange:
+    return StateChange(
+        seq=item["seq"], version=item["version"], set=loads_stored(item["set"]), remove=tuple(loads_stored(item["remove"]))
+    )
+
+
 class SessionStore:
     def __init__(self, client: Any, table_name: str, tokens: PageTokens) -> None:
         self._ddb = client
@@ -57,28 +143,6 @@ class SessionStore:
         self._tokens = tokens
 
     # -- sessions -------------------------------------------------------------------------------
-
-    def _session_item(self, tenant: str, s: Session) -> dict[str, Any]:
-        return to_item(
-            {
-                "pk": session_pk(tenant, s.id),
-                "sk": SESSION_SK,
-                "tenant": tenant,
-                "id": s.id,
-                "user_id": s.user_id,
-                "app_name": s.app_name,
-                "state": dumps(s.state),
-                "metadata": dumps(s.metadata),
-                "create_time": isoformat(s.create_time),
-                "update_time": isoformat(s.update_time),
-                "expire_at": epoch(s.expire_time) if s.expire_time else None,
-                "version": s.version,
-                "last_seq": s.event_count,
-                "noindex": None if s.index_events else True,  # absent on sessions indexed as usual
-                "gsi1pk": f"T#{tenant}#U#{s.user_id}",
-                "gsi1sk": f"A#{s.app_name or ''}#{s.id}",
-            }
-        )
 
     @staticmethod
     def _to_session(raw: dict[str, Any]) -> Session:
@@ -96,12 +160,13 @@ class SessionStore:
             version=item["version"],
             event_count=item.get("last_seq", 0),
             index_events=not item.get("noindex"),
+            forked_from=ForkOrigin.model_validate_json(item["forked_from"]) if item.get("forked_from") else None,
         )
 
     def create(self, tenant: str, session: Session) -> None:
         self._ddb.put_item(
             TableName=self._table,
-            Item=self._session_item(tenant, session),
+            Item=session_item(tenant, session, state0=session.state),
             ConditionExpression="attribute_not_exists(pk)",
         )
 
@@ -141,24 +206,38 @@ class SessionStore:
         raw, last = query_full_page(self._ddb, kwargs, limit)
         return [self._to_session(i) for i in raw], self._tokens.encode(last, binding)
 
-    def replace_state(self, tenant: str, session: Session, state: dict[str, Any], now: datetime) -> Session:
-        """Write ``state`` if the stored version is still ``session.version``."""
+    def replace_state(
+        self,
+        tenant: str,
+        session: Session,
+        state: dict[str, Any],
+        now: datetime,
+        change: StateChange | None = None,
+    ) -> Session:
+        """Write ``state`` if the stored version is still ``session.version``; with ``change`` (the patch
+        that made it, at version ``session.version + 1``), record it in the state history atomically."""
+        update: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": to_item({"pk": session_pk(tenant, session.id), "sk": SESSION_SK}),
+            "UpdateExpression": "SET #state = :state, version = :next, update_time = :now",
+            "ConditionExpression": "version = :expected AND attribute_not_exists(deleting)",
+            "ExpressionAttributeNames": {"#state": "state"},
+            "ExpressionAttributeValues": values(
+                state=dumps(state),
+                next=session.version + 1,
+                now=isoformat(now),
+                expected=session.version,
+            ),
+        }
         try:
-            self._ddb.update_item(
-                TableName=self._table,
-                Key=to_item({"pk": session_pk(tenant, session.id), "sk": SESSION_SK}),
-                UpdateExpression="SET #state = :state, version = :next, update_time = :now",
-                ConditionExpression="version = :expected AND attribute_not_exists(deleting)",
-                ExpressionAttributeNames={"#state": "state"},
-                ExpressionAttributeValues=values(
-                    state=dumps(state),
-                    next=session.version + 1,
-                    now=isoformat(now),
-                    expected=session.version,
-                ),
-            )
+            if change is None:
+                self._ddb.update_item(**update)
+            else:
+                assert change.version == session.version + 1 and change.seq == session.event_count
+                put = {"TableName": self._table, "Item": patch_item(tenant, session, change)}
+                self._ddb.transact_write_items(TransactItems=[{"Update": update}, {"Put": put}])
         except ClientError as err:
-            if is_condition_failure(err):
+            if is_condition_failure(err) or is_transaction_conflict(err):
                 raise VersionConflictError("the session changed since it was read") from err
             raise
         return session.model_copy(update={"state": state, "version": session.version + 1, "update_time": now})
@@ -189,26 +268,7 @@ class SessionStore:
         }
         if state is not None:
             session_update["ExpressionAttributeNames"] = {"#state": "state"}
-        event_item = to_item(
-            {
-                "pk": session_pk(tenant, session.id),
-                "sk": event_sk(event.seq),
-                "id": event.id,
-                "seq": event.seq,
-                "author": event.author,
-                "role": event.role,
-                "content": dumps(event.content),
-                "timestamp": isoformat(event.timestamp),
-                "metadata": dumps(event.metadata),
-                "expire_at": epoch(session.expire_time) if session.expire_time else None,
-                # what the stream indexer needs to place the event without reading the session
-                "tenant": tenant,
-                "session_id": session.id,
-                "user_id": session.user_id,
-                "app_name": session.app_name,
-                "noindex": None if session.index_events else True,  # the session opted out of event indexing
-            }
-        )
+        item = event_item(tenant, session, event, session.version + 1)
         try:
             self._ddb.transact_write_items(
                 TransactItems=[
@@ -216,7 +276,7 @@ class SessionStore:
                     {
                         "Put": {
                             "TableName": self._table,
-                            "Item": event_item,
+                            "Item": item,
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
@@ -326,8 +386,8 @@ class SessionStore:
             raise
         kwargs: dict[str, Any] = {
             "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :e)",
-            "ExpressionAttributeValues": values(pk=pk, e="E#"),
+            "KeyConditionExpression": "pk = :pk AND sk < :session",  # events, patches, checkpoints
+            "ExpressionAttributeValues": values(pk=pk, session=SESSION_SK),
             "ProjectionExpression": "pk, sk",
         }
         while True:
@@ -362,4 +422,8 @@ def event_from_item(session_id: str, item: dict[str, Any]) -> Event:
         content=loads_stored(item["content"]),
         timestamp=item["timestamp"],
         metadata=loads_stored(item["metadata"]),
+        state_delta=loads_stored(item["state_delta"]) if item.get("state_delta") is not None else None,
+        source=EventSource(session_id=item["source_session_id"], event_id=item["source_event_id"])
+        if item.get("source_event_id")
+        else None,
     )

@@ -1,0 +1,215 @@
+"""Checkpoints and forks of a session (the branches of its history).
+
+A checkpoint records the session's state exactly as it was at its last seq. A fork is a new session
+whose events are copies (new ids, each naming the event it came from) of the source's events up to a
+checkpoint or a seq, and whose state is the source's state at that point: the checkpoint's, or the one
+the state history rebuilds (services/state_history.py). The copies make a fork independent: appends to
+either side, and deleting the source, leave the other whole.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from contextiq import limits
+from contextiq.errors import ConflictError, FieldProblem, InvalidInputError, NotFoundError, VersionConflictError
+from contextiq.ids import new_id, utcnow
+from contextiq.models.checkpoints import Checkpoint, CheckpointCreate, ForkCreate, StateChange, StateLog
+from contextiq.models.sessions import Event, EventSource, ForkOrigin, Session
+from contextiq.observability import count, logger
+from contextiq.retry import Backoff, attempts
+from contextiq.services.sessions import SessionService
+from contextiq.services.state_history import StateReplay
+
+
+class BranchRepository(Protocol):
+    def state_log(self, tenant: str, session_id: str) -> StateLog: ...
+    def patches(self, tenant: str, session_id: str, upto_seq: int) -> list[StateChange]: ...
+    def event_pages(self, tenant: str, session_id: str, upto_seq: int) -> Iterator[list[tuple[Event, int | None]]]: ...
+    def put_checkpoint(self, tenant: str, session: Session, checkpoint: Checkpoint, max_count: int) -> None: ...
+    def get_checkpoint(self, tenant: str, session_id: str, checkpoint_id: str) -> Checkpoint | None: ...
+    def list_checkpoints(
+        self, tenant: str, session_id: str, limit: int, token: str | None
+    ) -> tuple[list[Checkpoint], str | None]: ...
+    def delete_checkpoint(self, tenant: str, session_id: str, checkpoint_id: str) -> bool: ...
+    def put_fork_items(
+        self, tenant: str, fork: Session, events: Sequence[tuple[Event, int | None]], patches: Sequence[StateChange] = ()
+    ) -> None: ...
+    def put_fork_session(self, tenant: str, fork: Session, state0: dict[str, Any] | None) -> None: ...
+
+
+class BranchService:
+    MAX_ATTEMPTS = 64
+    BACKOFF = Backoff(base=0.005, cap=0.2)
+
+    def __init__(
+        self,
+        sessions: SessionService,
+        repo: BranchRepository,
+        clock: Callable[[], datetime] = utcnow,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._sessions = sessions
+        self._repo = repo
+        self._clock = clock
+        self._sleep = sleep
+
+    # -- checkpoints ----------------------------------------------------------------------------
+
+    def create_checkpoint(self, tenant: str, session_id: str, req: CheckpointCreate) -> Checkpoint:
+        checkpoint_id = new_id()
+        for _ in attempts(self.MAX_ATTEMPTS, self.BACKOFF, self._sleep):
+            session = self._sessions.get(tenant, session_id)
+            checkpoint = Checkpoint(
+                checkpoint_id=checkpoint_id,
+                session_id=session.id,
+                name=req.name,
+                metadata=req.metadata,
+                seq=session.event_count,
+                state=session.state,
+                version=session.version,
+                create_time=self._clock(),
+                expire_time=session.expire_time,
+            )
+            try:
+                self._repo.put_checkpoint(tenant, session, checkpoint, limits.MAX_CHECKPOINTS_PER_SESSION)
+            except VersionConflictError:
+                continue  # an append or patch came between the read and the write: take the new state
+            count("CheckpointsCreated")
+            return checkpoint
+        raise ConflictError("the session is under heavy concurrent writes; retry the request")
+
+    def get_checkpoint(self, tenant: str, session_id: str, checkpoint_id: str) -> Checkpoint:
+        self._sessions.get(tenant, session_id)  # 404 for unknown, expired or another tenant's session
+        checkpoint = self._repo.get_checkpoint(tenant, session_id, checkpoint_id)
+        if checkpoint is None:
+            raise NotFoundError(f"checkpoint {checkpoint_id} not found in session {session_id}")
+        return checkpoint
+
+    def list_checkpoints(
+        self, tenant: str, session_id: str, limit: int, token: str | None
+    ) -> tuple[list[Checkpoint], str | None]:
+        self._sessions.get(tenant, session_id)
+        return self._repo.list_checkpoints(tenant, session_id, limit, token)
+
+    def delete_checkpoint(self, tenant: str, session_id: str, checkpoint_id: str) -> None:
+        self._sessions.get(tenant, session_id)
+        for _ in attempts(self.MAX_ATTEMPTS, self.BACKOFF, self._sleep):
+            try:
+                if not self._repo.delete_checkpoint(tenant, session_id, checkpoint_id):
+                    raise NotFoundError(f"checkpoint {checkpoint_id} not found in session {session_id}")
+                return
+            except VersionConflictError:
+                continue
+        raise ConflictError("the session is under heavy concurrent writes; retry the request")
+
+    # -- forks ----------------------------------------------------------------------------------
+
+    def fork(self, tenant: str, session_id: str, req: ForkCreate) -> Session:
+        source = self._sessions.get(tenant, session_id)
+        checkpoint = self._checkpoint_for(tenant, session_id, req)
+        upto = checkpoint.seq if checkpoint else int(req.at_seq or 0)
+        where = "checkpoint_id" if checkpoint else "at_seq"
+        if upto > source.event_count:
+            raise InvalidInputError(
+                f"at_seq {upto} is past the session's last seq ({source.event_count})",
+                [FieldProblem(where, f"at most {source.event_count}, the session's last seq")],
+            )
+        if upto > limits.MAX_FORK_EVENTS:
+            raise InvalidInputError(
+                f"a fork copies at most {limits.MAX_FORK_EVENTS} events; this one would copy {upto}",
+                [FieldProblem(where, f"the fork point must be at seq {limits.MAX_FORK_EVENTS} or earlier")],
+            )
+        log = self._repo.state_log(tenant, session_id)
+        replay: StateReplay | None = None
+        if log.initial is not None:
+            patches = self._repo.patches(tenant, session_id, upto)
+            replay = StateReplay(log.initial, patches, checkpoint.version if checkpoint else None)
+        elif checkpoint is None and upto != source.event_count:
+            raise ConflictError(
+                f"session {session_id} was created before its state history was kept, so its state at seq {upto} "
+                f"is unknown; fork it at its last seq ({source.event_count}) or from a checkpoint",
+                [FieldProblem("at_seq", f"only {source.event_count} (the last seq) for this session")],
+            )
+
+        now = self._clock()
+        expire = source.expire_time
+        if req.ttl_seconds:
+            expire = (now + timedelta(seconds=req.ttl_seconds)).replace(microsecond=0)
+        fork = Session(
+            id=new_id(),
+            user_id=source.user_id,
+            app_name=source.app_name,
+            state={},
+            metadata=source.metadata if req.metadata is None else req.metadata,
+            create_time=now,
+            update_time=now,
+            expire_time=expire,
+            version=1,
+            event_count=upto,
+            forked_from=ForkOrigin(
+                session_id=session_id, seq=upto, checkpoint_id=checkpoint.checkpoint_id if checkpoint else None
+            ),
+        )
+        last_version = self._copy_events(tenant, session_id, fork, upto, replay)
+
+        state0 = log.initial
+        if checkpoint is not None:
+            state, version = checkpoint.state, checkpoint.version
+            if replay is not None and replay.finish() != checkpoint.state:
+                # Cannot happen unless the stored history was altered: the fork keeps the checkpoint's
+                # state (which is exact) and no history of its own, rather than one that disagrees.
+                logger.error("state history disagrees with checkpoint", extra={"checkpoint": checkpoint.checkpoint_id})
+                state0, replay = None, None
+        elif replay is not None:
+            state = replay.finish()
+            version = max([last_version or 1] + [p.version for p in replay.kept_patches])
+        else:
+            state, version = source.state, source.version  # at the last seq, read with the session
+        if replay is not None and replay.kept_patches:
+            self._repo.put_fork_items(tenant, fork, [], replay.kept_patches)
+        fork = fork.model_copy(update={"state": state, "version": version})
+        self._repo.put_fork_session(tenant, fork, state0 if replay is not None else None)
+        count("SessionsForked")
+        return fork
+
+    def _checkpoint_for(self, tenant: str, session_id: str, req: ForkCreate) -> Checkpoint | None:
+        if req.checkpoint_id is None:
+            return None
+        checkpoint = self._repo.get_checkpoint(tenant, session_id, req.checkpoint_id)
+        if checkpoint is None:
+            raise NotFoundError(
+                f"checkpoint {req.checkpoint_id} not found in session {session_id}",
+                [FieldProblem("checkpoint_id", "no such checkpoint in this session")],
+            )
+        return checkpoint
+
+    def _copy_events(
+        self, tenant: str, source_id: str, fork: Session, upto: int, replay: StateReplay | None
+    ) -> int | None:
+        """Copy events 1..``upto`` into the fork, page by page; returns the last one's version."""
+        expected, version = 1, None
+        for page in self._repo.event_pages(tenant, source_id, upto):
+            copies = []
+            for event, version in page:
+                if event.seq != expected:
+                    # Events are never removed one by one: a gap means the source was deleted meanwhile.
+                    raise NotFoundError(f"session {source_id} was deleted while it was being forked")
+                expected += 1
+                if replay is not None:
+                    replay.event(event)
+                copy = event.model_copy(
+                    update={
+                        "id": new_id(),
+                        "session_id": fork.id,
+                        "source": EventSource(session_id=source_id, event_id=event.id),
+                    }
+                )
+                copies.append((copy, version))
+            self._repo.put_fork_items(tenant, fork, copies)
+        if expected != upto + 1:
+            raise NotFoundError(f"session {source_id} was deleted while it was being forked")
+        return version
