@@ -172,6 +172,10 @@ def test_fork_size_limit(api, monkeypatch) -> None:
     resp = api.post(f"/v1/sessions/{sid}/fork", json={"at_seq": 2})
     assert resp.status_code == 422 and "at most 1 events" in resp.json()["detail"]
     assert api.post(f"/v1/sessions/{sid}/fork", json={"at_seq": 1}).status_code == 201
+    monkeypatch.setattr(limits, "MAX_FORK_BYTES", 20)
+    resp = api.post(f"/v1/sessions/{sid}/fork", json={"at_seq": 1})
+    assert resp.status_code == 422 and resp.json()["errors"][0]["field"] == "at_seq"
+    assert "bytes" in resp.json()["detail"]
 
 
 def test_a_fork_interrupted_half_way_is_not_visible(api, container, monkeypatch) -> None:
@@ -179,18 +183,19 @@ def test_a_fork_interrupted_half_way_is_not_visible(api, container, monkeypatch)
     for i in range(30):
         _event(api, sid, f"m{i}", state_delta={"i": i})
     store = container.branches._repo
-    real = store.put_fork_items
+    real = store._batch_put
     calls = {"n": 0}
 
-    def crash_after_first_page(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def crash_after_first_batch(items):  # type: ignore[no-untyped-def]
         calls["n"] += 1
-        real(*args, **kwargs)
-        raise RuntimeError("Lambda timed out")
+        if calls["n"] > 1:
+            raise RuntimeError("Lambda timed out")
+        real(items)
 
-    monkeypatch.setattr(store, "put_fork_items", crash_after_first_page)
+    monkeypatch.setattr(store, "_batch_put", crash_after_first_batch)
     with pytest.raises(RuntimeError):
         container.branches.fork("tenant-a", sid, ForkCreate(at_seq=30))
-    assert calls["n"] == 1
+    assert calls["n"] == 2  # 25 events written, then the crash
     listed = api.get("/v1/sessions?user_id=u1").json()["items"]
     assert [s["id"] for s in listed] == [sid]  # no half-fork among the user's sessions
 

@@ -22,7 +22,8 @@ MAX_SEQ = 10**10 - 2  # event seqs are stored as 10 digits; `after_seq` up to th
 MAX_STATE_DELTA_BYTES = 64 * KIB  # JSON of one `state_delta`, or of one PATCH's `set` + `remove` (both are kept)
 MAX_CHECKPOINTS_PER_SESSION = 100
 MAX_CHECKPOINT_NAME_CHARS = 200
-MAX_FORK_EVENTS = 5000  # events copied by one fork (it runs within the request: docs/benchmarks.md)
+MAX_FORK_EVENTS = 5000  # events copied by one fork (it runs within the request: docs/sessions.md, "Forks")
+MAX_FORK_BYTES = 4 * KIB * KIB  # JSON of the copied events' content + metadata + state_delta, together
 
 MAX_FACT_CHARS = 2000
 MAX_SCOPE_KEYS = 8

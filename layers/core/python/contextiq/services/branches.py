@@ -18,6 +18,7 @@ from contextiq import limits
 from contextiq.errors import ConflictError, FieldProblem, InvalidInputError, NotFoundError, VersionConflictError
 from contextiq.ids import new_id, utcnow
 from contextiq.models.checkpoints import Checkpoint, CheckpointCreate, ForkCreate, StateChange, StateLog
+from contextiq.models.common import json_size
 from contextiq.models.sessions import Event, EventSource, ForkOrigin, Session
 from contextiq.observability import count, logger
 from contextiq.retry import Backoff, attempts
@@ -36,7 +37,11 @@ class BranchRepository(Protocol):
     ) -> tuple[list[Checkpoint], str | None]: ...
     def delete_checkpoint(self, tenant: str, session_id: str, checkpoint_id: str) -> bool: ...
     def put_fork_items(
-        self, tenant: str, fork: Session, events: Sequence[tuple[Event, int | None]], patches: Sequence[StateChange] = ()
+        self,
+        tenant: str,
+        fork: Session,
+        events: Sequence[tuple[Event, int | None]],
+        patches: Sequence[StateChange] = (),
     ) -> None: ...
     def put_fork_session(self, tenant: str, fork: Session, state0: dict[str, Any] | None) -> None: ...
 
@@ -154,7 +159,7 @@ class BranchService:
                 session_id=session_id, seq=upto, checkpoint_id=checkpoint.checkpoint_id if checkpoint else None
             ),
         )
-        last_version = self._copy_events(tenant, session_id, fork, upto, replay)
+        copies, last_version = self._read_events(tenant, session_id, fork.id, upto, replay, where)
 
         state0 = log.initial
         if checkpoint is not None:
@@ -169,9 +174,8 @@ class BranchService:
             version = max([last_version or 1] + [p.version for p in replay.kept_patches])
         else:
             state, version = source.state, source.version  # at the last seq, read with the session
-        if replay is not None and replay.kept_patches:
-            self._repo.put_fork_items(tenant, fork, [], replay.kept_patches)
         fork = fork.model_copy(update={"state": state, "version": version})
+        self._repo.put_fork_items(tenant, fork, copies, replay.kept_patches if replay is not None else ())
         self._repo.put_fork_session(tenant, fork, state0 if replay is not None else None)
         count("SessionsForked")
         return fork
@@ -187,29 +191,31 @@ class BranchService:
             )
         return checkpoint
 
-    def _copy_events(
-        self, tenant: str, source_id: str, fork: Session, upto: int, replay: StateReplay | None
-    ) -> int | None:
-        """Copy events 1..``upto`` into the fork, page by page; returns the last one's version."""
-        expected, version = 1, None
+    def _read_events(
+        self, tenant: str, source_id: str, fork_id: str, upto: int, replay: StateReplay | None, where: str
+    ) -> tuple[list[tuple[Event, int | None]], int | None]:
+        """The copies of events 1..``upto`` (each with its version), read before anything is written so
+        an over-size fork is refused whole; returns them and the last one's version."""
+        copies: list[tuple[Event, int | None]] = []
+        size, version = 0, None
         for page in self._repo.event_pages(tenant, source_id, upto):
-            copies = []
             for event, version in page:
-                if event.seq != expected:
+                if event.seq != len(copies) + 1:
                     # Events are never removed one by one: a gap means the source was deleted meanwhile.
                     raise NotFoundError(f"session {source_id} was deleted while it was being forked")
-                expected += 1
+                size += json_size([event.content, event.metadata, event.state_delta])
+                if size > limits.MAX_FORK_BYTES:
+                    raise InvalidInputError(
+                        f"the events up to seq {upto} hold more than {limits.MAX_FORK_BYTES} bytes of JSON, "
+                        "the most one fork copies; fork at an earlier point",
+                        [FieldProblem(where, f"at most {limits.MAX_FORK_BYTES} bytes of events before the point")],
+                    )
                 if replay is not None:
                     replay.event(event)
-                copy = event.model_copy(
-                    update={
-                        "id": new_id(),
-                        "session_id": fork.id,
-                        "source": EventSource(session_id=source_id, event_id=event.id),
-                    }
+                source = EventSource(session_id=source_id, event_id=event.id)
+                copies.append(
+                    (event.model_copy(update={"id": new_id(), "session_id": fork_id, "source": source}), version)
                 )
-                copies.append((copy, version))
-            self._repo.put_fork_items(tenant, fork, copies)
-        if expected != upto + 1:
+        if len(copies) != upto:
             raise NotFoundError(f"session {source_id} was deleted while it was being forked")
-        return version
+        return copies, version

@@ -132,7 +132,10 @@ def patch_item(tenant: str, session: Session, change: StateChange) -> dict[str, 
 
 def patch_from_item(item: dict[str, Any]) -> StateChange:
     return StateChange(
-        seq=item["seq"], version=item["version"], set=loads_stored(item["set"]), remove=tuple(loads_stored(item["remove"]))
+        seq=item["seq"],
+        version=item["version"],
+        set=loads_stored(item["set"]),
+        remove=tuple(loads_stored(item["remove"])),
     )
 
 
@@ -233,7 +236,8 @@ class SessionStore:
             if change is None:
                 self._ddb.update_item(**update)
             else:
-                assert change.version == session.version + 1 and change.seq == session.event_count
+                assert change.version == session.version + 1
+                assert change.seq == session.event_count
                 put = {"TableName": self._table, "Item": patch_item(tenant, session, change)}
                 self._ddb.transact_write_items(TransactItems=[{"Update": update}, {"Put": put}])
         except ClientError as err:
