@@ -205,6 +205,49 @@ class Sessions(_Resource):
         body = m.StatePatch(set=set or {}, remove=remove or [])
         return await self._c._call("patch_state", {"session_id": session_id}, body=body, version=version)
 
+    async def checkpoint(
+        self,
+        session_id: str,
+        name: str | None = None,
+        *,
+        metadata: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> m.Checkpoint:
+        """Record the session's state exactly as it is at its last seq (to fork from later)."""
+        body = m.CheckpointCreate(name=name, metadata=metadata or {})
+        path = {"session_id": session_id}
+        return await self._c._call("create_checkpoint", path, body=body, idempotency_key=idempotency_key)
+
+    async def list_checkpoints(
+        self, session_id: str, *, limit: int | None = None, next_token: str | None = None
+    ) -> m.CheckpointPage:
+        params = {"limit": limit, "next_token": next_token}
+        return await self._c._call("list_checkpoints", {"session_id": session_id}, params=params)
+
+    def iter_checkpoints(self, session_id: str, *, page_size: int | None = None) -> AsyncIterator[m.Checkpoint]:
+        return self._c._pages(lambda t: self.list_checkpoints(session_id, limit=page_size, next_token=t))
+
+    async def get_checkpoint(self, session_id: str, checkpoint_id: str) -> m.Checkpoint:
+        return await self._c._call("get_checkpoint", {"session_id": session_id, "checkpoint_id": checkpoint_id})
+
+    async def delete_checkpoint(self, session_id: str, checkpoint_id: str) -> None:
+        await self._c._call("delete_checkpoint", {"session_id": session_id, "checkpoint_id": checkpoint_id})
+
+    async def fork(
+        self,
+        session_id: str,
+        *,
+        checkpoint_id: str | None = None,
+        at_seq: int | None = None,
+        metadata: dict[str, Any] | None = None,
+        ttl_seconds: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> m.Session:
+        """A new session: the events up to a checkpoint or ``at_seq`` (copies) and the state at that point."""
+        body = m.ForkCreate(checkpoint_id=checkpoint_id, at_seq=at_seq, metadata=metadata, ttl_seconds=ttl_seconds)
+        path = {"session_id": session_id}
+        return await self._c._call("fork_session", path, body=body, idempotency_key=idempotency_key)
+
 
 class Events(_Resource):
     async def append(

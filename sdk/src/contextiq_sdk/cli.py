@@ -65,6 +65,13 @@ COLUMNS: dict[type[BaseModel], list[tuple[str, Callable[[Any], Any]]]] = {
         ("version", lambda s: s.version),
         ("updated", lambda s: s.update_time),
     ],
+    m.Checkpoint: [
+        ("checkpoint_id", lambda cp: cp.checkpoint_id),
+        ("name", lambda cp: cp.name),
+        ("seq", lambda cp: cp.seq),
+        ("version", lambda cp: cp.version),
+        ("created", lambda cp: cp.create_time),
+    ],
     m.Event: [
         ("seq", lambda e: e.seq),
         ("author", lambda e: e.author),
@@ -183,6 +190,15 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
         lambda **kw: c.sessions.list(a.user_id, a.app_name, **kw),
     ),
     ("sessions", "delete"): lambda c, a: c.sessions.delete(a.id),
+    ("sessions", "checkpoint"): lambda c, a: c.sessions.checkpoint(a.id, a.name, metadata=a.metadata),
+    ("sessions", "checkpoints"): lambda c, a: _page(
+        a,
+        lambda: c.sessions.iter_checkpoints(a.id),
+        lambda **kw: c.sessions.list_checkpoints(a.id, **kw),
+    ),
+    ("sessions", "fork"): lambda c, a: c.sessions.fork(
+        a.id, checkpoint_id=a.checkpoint_id, at_seq=a.at_seq, metadata=a.metadata, ttl_seconds=a.ttl_seconds
+    ),
     ("events", "append"): lambda c, a: c.events.append(
         a.session_id, a.author, a.text, role=a.role, metadata=a.metadata, state_delta=a.state_delta
     ),
@@ -278,7 +294,7 @@ def add_commands(sub: Any) -> None:
         p.set_defaults(handler=HANDLERS[(command, name)], run=run)
         return p
 
-    s = group("sessions", "sessions: create, get, list, delete")
+    s = group("sessions", "sessions: create, get, list, delete, checkpoint, checkpoints, fork")
     p = action(s, "sessions", "create", "create a session")
     p.add_argument("--user-id", required=True)
     p.add_argument("--app-name")
@@ -291,6 +307,20 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--app-name")
     _listing(p)
     action(s, "sessions", "delete", "delete a session and its events").add_argument("id")
+    p = action(s, "sessions", "checkpoint", "record a session's current state (to fork from later)")
+    p.add_argument("id")
+    p.add_argument("--name")
+    p.add_argument("--metadata", type=json_object, metavar="JSON")
+    p = action(s, "sessions", "checkpoints", "list a session's checkpoints")
+    p.add_argument("id")
+    _listing(p)
+    p = action(s, "sessions", "fork", "fork a session at a checkpoint or a seq")
+    p.add_argument("id")
+    point = p.add_mutually_exclusive_group(required=True)
+    point.add_argument("--checkpoint-id")
+    point.add_argument("--at-seq", type=int)
+    p.add_argument("--metadata", type=json_object, metavar="JSON")
+    p.add_argument("--ttl-seconds", type=int)
 
     e = group("events", "a session's events: append, list, search")
     p = action(e, "events", "append", "append an event to a session")

@@ -44,6 +44,17 @@ class SessionCreate(Request):
     index_events: bool = True
 
 
+class ForkOrigin(Response):
+    session_id: str
+    seq: int
+    checkpoint_id: str | None = None
+
+
+class EventSource(Response):
+    session_id: str
+    event_id: str
+
+
 class Session(Response):
     id: str
     user_id: str
@@ -56,6 +67,7 @@ class Session(Response):
     version: int
     event_count: int = 0
     index_events: bool = True
+    forked_from: ForkOrigin | None = None
 
 
 class EventContent(Request):
@@ -81,6 +93,8 @@ class Event(Response):
     content: dict[str, Any]
     timestamp: datetime
     metadata: dict[str, Any]
+    state_delta: dict[str, Any] | None = None
+    source: EventSource | None = None
 
     @property
     def text(self) -> str | None:
@@ -99,6 +113,36 @@ class EventPage(Page[Event]):
 class StatePatch(Request):
     set: dict[str, Any] = Field(default_factory=dict)
     remove: list[str] = Field(default_factory=list)
+
+
+class CheckpointCreate(Request):
+    name: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class Checkpoint(Response):
+    checkpoint_id: str
+    session_id: str
+    name: str | None = None
+    metadata: dict[str, Any]
+    seq: int
+    state: dict[str, Any]
+    version: int
+    create_time: datetime
+    expire_time: datetime | None = None
+
+
+class CheckpointPage(Page[Checkpoint]):
+    pass
+
+
+class ForkCreate(Request):
+    """Exactly one of ``checkpoint_id`` and ``at_seq``."""
+
+    checkpoint_id: str | None = None
+    at_seq: int | None = None
+    metadata: dict[str, Any] | None = None
+    ttl_seconds: int | None = None
 
 
 # --- memories ----------------------------------------------------------------------------------------

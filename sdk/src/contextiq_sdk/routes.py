@@ -47,6 +47,26 @@ ROUTES: dict[str, Route] = {
     "list_events": Route(
         "listEvents", "GET", "/v1/sessions/{session_id}/events", {200: m.EventPage}, query=(*PAGE, "after_seq")
     ),
+    "create_checkpoint": Route(
+        "createCheckpoint",
+        "POST",
+        "/v1/sessions/{session_id}/checkpoints",
+        {201: m.Checkpoint},
+        m.CheckpointCreate,
+        idempotency_key=True,
+    ),
+    "list_checkpoints": Route(
+        "listCheckpoints", "GET", "/v1/sessions/{session_id}/checkpoints", {200: m.CheckpointPage}, query=PAGE
+    ),
+    "get_checkpoint": Route(
+        "getCheckpoint", "GET", "/v1/sessions/{session_id}/checkpoints/{checkpoint_id}", {200: m.Checkpoint}
+    ),
+    "delete_checkpoint": Route(
+        "deleteCheckpoint", "DELETE", "/v1/sessions/{session_id}/checkpoints/{checkpoint_id}", {204: None}
+    ),
+    "fork_session": Route(
+        "forkSession", "POST", "/v1/sessions/{session_id}/fork", {201: m.Session}, m.ForkCreate, idempotency_key=True
+    ),
     "create_memory": Route(
         "createMemory", "POST", "/v1/memories", {201: m.Memory}, m.MemoryCreate, idempotency_key=True
     ),
