@@ -72,12 +72,14 @@ def run(sizes: tuple[int, ...] = SIZES, runs: int = RUNS) -> list[dict[str, Any]
 
 def report() -> str:
     rows = run()
+    load = os.getloadavg()[0]
     lines = [
         "### Forks: one request copies the session (moto in-process, fidelity patches on)",
         "",
         f"Median of {RUNS} forks per size (checkpoint and `at_seq` alternately); each event ~200 characters "
         "with a `state_delta`, a PATCH every 100 events. The machine is shared (up to 8 engineers on 2 "
-        "cores): compare the ratios, not the milliseconds. moto is far slower per call than DynamoDB, so "
+        f"cores; load average {load:.1f} at the end of this run): compare the ratios, not the milliseconds. "
+        "moto is far slower per call than DynamoDB, so "
         "the call counts say more about the cloud than the times do.",
         "",
         "| events | fork median (ms) | per event (ms) | one append median (ms) | fork / append | DynamoDB calls |",

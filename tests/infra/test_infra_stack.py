@@ -366,6 +366,16 @@ def test_function_environment_feeds_exactly_the_settings_each_function_needs(syn
             assert env["CONTEXTIQ_EXTRACTION_MODEL_ID"].startswith(("anthropic.claude", "us.anthropic.claude"))
 
 
+def test_sessions_function_can_write_checkpoints_and_forks(synth: Synth) -> None:
+    """Checkpoints and patches are TransactWriteItems (authorised by the actions inside them), forks are
+    BatchWriteItem puts plus a conditional PutItem, all on the sessions table only."""
+    statements = role_statements(synth, role_logical_id(functions(synth)["sessions"]))
+    table_id = table_resource(synth, "SessionsTable")[0]
+    actions = actions_on(statements, f'"{table_id}", "Arn"')
+    needed = {"dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+    assert needed | {"dynamodb:Query", "dynamodb:ConditionCheckItem"} <= set(actions)
+
+
 def test_least_privilege_grants(synth: Synth) -> None:
     fns = functions(synth)
     tables = {d.setting: table_resource(synth, d.logical_id)[0] for d in TABLES}
@@ -542,6 +552,9 @@ def test_routes_and_api_keys(synth: Synth) -> None:
         "/v1/sessions/{session_id}",
         "/v1/sessions/{session_id}/events",
         "/v1/sessions/{session_id}/state",
+        "/v1/sessions/{session_id}/checkpoints",
+        "/v1/sessions/{session_id}/checkpoints/{checkpoint_id}",
+        "/v1/sessions/{session_id}/fork",
         "/v1/memories",
         "/v1/memories/{memory_id}",
         "/v1/memories/{memory_id}/revisions",
