@@ -33,7 +33,9 @@ def test_checkpoint_fork_and_independence_over_http(server: Server) -> None:
         assert cp.status_code == 201, cp.text
         assert cp.json()["seq"] == 3 and cp.json()["state"] == {"plan": "a", "step": 3}
         c.patch(f"/v1/sessions/{sid}/state", json={"set": {"plan": "b"}})
-        assert c.get(f"/v1/sessions/{sid}/checkpoints").json()["items"][0]["checkpoint_id"] == cp.json()["checkpoint_id"]
+        assert (
+            c.get(f"/v1/sessions/{sid}/checkpoints").json()["items"][0]["checkpoint_id"] == cp.json()["checkpoint_id"]
+        )
 
         fork = c.post(f"/v1/sessions/{sid}/fork", json={"checkpoint_id": cp.json()["checkpoint_id"]})
         assert fork.status_code == 201, fork.text
