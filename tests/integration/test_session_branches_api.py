@@ -146,6 +146,43 @@ def test_fork_inherits_or_sets_its_ttl(api) -> None:
     assert own["expire_time"] > source["expire_time"]
 
 
+def test_checkpoints_and_forks_expire_with_their_own_session(api, container) -> None:
+    """TTL: a checkpoint goes with its session; a fork keeps the source's expiry unless it set its own, and
+    every item of a fork's partition carries the fork's expire_at (so DynamoDB TTL removes them with it)."""
+    from datetime import datetime, timedelta
+
+    from contextiq.ids import utcnow
+
+    source = _session(api, ttl_seconds=60)
+    sid = source["id"]
+    _event(api, sid, state_delta={"a": 1})
+    _patch(api, sid, set={"b": 2})
+    _event(api, sid)
+    cid = api.post(f"/v1/sessions/{sid}/checkpoints", json={}).json()["checkpoint_id"]
+    inherited = api.post(f"/v1/sessions/{sid}/fork", json={"at_seq": 2}).json()
+    own = api.post(f"/v1/sessions/{sid}/fork", json={"checkpoint_id": cid, "ttl_seconds": 3600}).json()
+    for fork in (inherited, own):
+        items = container.dynamodb.query(
+            TableName=container.settings.sessions_table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": session_pk("tenant-a", fork["id"])}},
+        )["Items"]
+        assert len(items) >= 3  # the session item, two events (and the patch record for at_seq)
+        expected = str(int(datetime.fromisoformat(fork["expire_time"]).timestamp()))
+        assert {i["expire_at"]["N"] for i in items} == {expected}
+
+    container.sessions._clock = lambda: utcnow() + timedelta(seconds=61)
+    assert api.get(f"/v1/sessions/{sid}/checkpoints/{cid}").status_code == 404
+    assert api.get(f"/v1/sessions/{sid}/checkpoints").status_code == 404
+    assert api.post(f"/v1/sessions/{sid}/checkpoints", json={}).status_code == 404
+    assert api.post(f"/v1/sessions/{sid}/fork", json={"checkpoint_id": cid}).status_code == 404
+    assert api.get(f"/v1/sessions/{inherited['id']}").status_code == 404
+    kept = api.get(f"/v1/sessions/{own['id']}")
+    assert kept.status_code == 200 and kept.json()["state"] == {"a": 1, "b": 2}
+    assert len(_events(api, own["id"])) == 2
+    assert api.post(f"/v1/sessions/{own['id']}/checkpoints", json={}).json()["expire_time"] == own["expire_time"]
+
+
 def test_fork_input_errors_name_the_field(api) -> None:
     sid = _session(api)["id"]
     _event(api, sid)
