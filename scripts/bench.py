@@ -5,7 +5,6 @@
     .venv/bin/python scripts/bench.py --recall-eval --write             # also the recall evaluation (~10 min)
     .venv/bin/python scripts/bench.py --only context --write      (separate: POST /v1/context at 10k memories, tokens)
     .venv/bin/python scripts/bench.py --only forks --write        (separate: fork of a 100- and 1,000-event session)
-    .venv/bin/python scripts/bench.py --only forks --write        (separate: fork of a 100- and 1,000-event session)
 
 Speed targets live here, never in timed tests. Figures are medians (these 2-core machines are noisy).
 """

@@ -161,3 +161,14 @@ def test_another_tenant_gets_nothing(api, world) -> None:
         "/v1/context", json={"scope": {"user_id": "u1"}, "max_tokens": 50, "template_id": tpl["id"]}, headers=B
     )
     assert other.status_code == 404
+
+
+def test_an_idempotency_key_is_ignored_on_this_read(api) -> None:
+    body = {"scope": {"user_id": "u9"}, "query": "what does the user eat", "max_tokens": 500}
+    h = {"Idempotency-Key": "same-key"}
+    first = api.post("/v1/context", json=body, headers=h)
+    assert first.status_code == 200 and first.json()["sections"]["memories"] == []
+    api.post("/v1/memories", json={"scope": {"user_id": "u9"}, "fact": "The user eats only vegetables"})
+    again = api.post("/v1/context", json=body, headers=h)  # not a replay: the new memory is in it
+    assert "idempotent-replayed" not in again.headers
+    assert [m["text"] for m in again.json()["sections"]["memories"]] == ["The user eats only vegetables"]
