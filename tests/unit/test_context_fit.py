@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contextiq.errors import InvalidInputError
@@ -37,7 +37,7 @@ def found(memories: list[str], events: list[str], recent: list[str]) -> Found:
     )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(words, max_size=8),
     st.lists(words, max_size=5),

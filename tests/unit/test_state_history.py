@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contextiq.models.checkpoints import StateChange
@@ -60,7 +60,7 @@ def _live(initial: dict[str, Any], ops: list[tuple[str, Any]]):  # type: ignore[
     return events, patches, seen, points
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(initial=st.dictionaries(KEYS, st.integers(0, 9), max_size=3), ops=st.lists(OP, max_size=12))
 def test_replay_gives_the_state_at_every_seq_and_every_checkpoint(
     initial: dict[str, Any], ops: list[tuple[str, Any]]
