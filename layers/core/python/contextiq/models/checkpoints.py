@@ -58,7 +58,10 @@ class ForkCreate(Request):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "oneOf": [{"required": ["checkpoint_id"]}, {"required": ["at_seq"]}],
+            "oneOf": [  # exactly one of them, not null (a null is as good as absent)
+                {"required": ["checkpoint_id"], "properties": {"checkpoint_id": {"type": "string"}}},
+                {"required": ["at_seq"], "properties": {"at_seq": {"type": "integer"}}},
+            ],
             "examples": [{"checkpoint_id": "01JD8XA2B3C4D5E6F7G8H9J0K1"}, {"at_seq": 12, "metadata": {"try": 2}}],
         },
     )

@@ -40,7 +40,28 @@ class ContextRequest(Request):
                     "variables": {"customer": "Alice"},
                 },
             ],
-            "anyOf": [{"required": ["session_id"]}, {"required": ["scope"]}],
+            # The validator's rules, in the schema (a null is as good as absent): session_id or scope (or
+            # both); not template_id and template together; template_version only with template_id.
+            "allOf": [
+                {
+                    "anyOf": [
+                        {"required": ["session_id"], "properties": {"session_id": {"type": "string"}}},
+                        {"required": ["scope"], "properties": {"scope": {"type": "object"}}},
+                    ]
+                },
+                {
+                    "anyOf": [
+                        {"properties": {"template_id": {"type": "null"}}},
+                        {"properties": {"template": {"type": "null"}}},
+                    ]
+                },
+                {
+                    "anyOf": [
+                        {"properties": {"template_version": {"type": "null"}}},
+                        {"required": ["template_id"], "properties": {"template_id": {"type": "string"}}},
+                    ]
+                },
+            ],
         },
     )
 
@@ -80,7 +101,8 @@ class ContextRequest(Request):
     )
     template_version: int | None = Field(default=None, ge=1, le=10**9, description="A version of `template_id`.")
     variables: Annotated[dict[str, Any], AfterValidator(_check_variables)] = Field(
-        default_factory=dict, description="Values of the template's declared variables."
+        default_factory=dict, description="Values of the template's declared variables.",
+        json_schema_extra={"propertyNames": {"pattern": VARIABLE_NAME.pattern}},
     )  # fmt: skip
 
     @model_validator(mode="after")
