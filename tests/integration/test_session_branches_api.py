@@ -183,6 +183,19 @@ def test_checkpoints_and_forks_expire_with_their_own_session(api, container) -> 
     assert api.post(f"/v1/sessions/{own['id']}/checkpoints", json={}).json()["expire_time"] == own["expire_time"]
 
 
+def test_a_fork_of_a_session_kept_out_of_the_event_index_stays_out(api, container) -> None:
+    sid = _session(api, index_events=False)["id"]
+    _event(api, sid)
+    fork = api.post(f"/v1/sessions/{sid}/fork", json={"at_seq": 1}).json()
+    assert fork["index_events"] is False
+    items = container.dynamodb.query(
+        TableName=container.settings.sessions_table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": session_pk("tenant-a", fork["id"])}},
+    )["Items"]
+    assert len(items) == 2 and all(i.get("noindex") == {"BOOL": True} for i in items)
+
+
 def test_fork_input_errors_name_the_field(api) -> None:
     sid = _session(api)["id"]
     _event(api, sid)

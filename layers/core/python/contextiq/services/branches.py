@@ -158,6 +158,7 @@ class BranchService:
             forked_from=ForkOrigin(
                 session_id=session_id, seq=upto, checkpoint_id=checkpoint.checkpoint_id if checkpoint else None
             ),
+            index_events=source.index_events,  # a session kept out of the event index stays out in its forks
         )
         copies, last_version = self._read_events(tenant, session_id, fork.id, upto, replay, where)
 
