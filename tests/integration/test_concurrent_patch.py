@@ -9,6 +9,7 @@ with a single attempt the same load gives 409s, so the test would fail without t
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -39,6 +40,25 @@ def _count_conflicts(monkeypatch: pytest.MonkeyPatch, repo: Any, method: str) ->
     return conflicts
 
 
+def _first_reads_meet(monkeypatch: pytest.MonkeyPatch, repo: Any) -> threading.Barrier:
+    """Each writer's first read of the record waits until all have read, so they all start from one version
+    and the race is certain, not left to the scheduler (on a loaded machine threads may run one by one).
+    Reads after that (the retries) do not wait."""
+    read = repo.get
+    met = [False]
+    barrier = threading.Barrier(WRITERS, action=lambda: met.__setitem__(0, True))
+
+    def read_then_meet(*args: Any, **kwargs: Any) -> Any:
+        found = read(*args, **kwargs)
+        if not met[0]:
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait(timeout=30)
+        return found
+
+    monkeypatch.setattr(repo, "get", read_then_meet)
+    return barrier
+
+
 def _at_once(call: Callable[[int], Any]) -> list[Any]:
     start = threading.Barrier(WRITERS)
 
@@ -53,6 +73,7 @@ def _at_once(call: Callable[[int], Any]) -> list[Any]:
 def _patch_memory_race(api, container, monkeypatch) -> tuple[str, list[Any], list[int]]:  # type: ignore[no-untyped-def]
     memory = api.post("/v1/memories", json={"scope": SCOPE, "fact": "fact 0"}).json()
     conflicts = _count_conflicts(monkeypatch, container.memories._repo, "put")
+    _first_reads_meet(monkeypatch, container.memories._repo)
     results = _at_once(
         lambda i: api.patch(f"/v1/memories/{memory['id']}", json={"fact": f"fact {i + 1}", "metadata": {"w": i}})
     )
@@ -77,16 +98,19 @@ def test_concurrent_memory_patches_all_apply(api, container, monkeypatch) -> Non
 
 
 def test_without_the_retry_the_same_race_gives_409s(api, container, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """The same load with one attempt per write: some writers lose (so the test above can fail)."""
+    """The same race with one attempt per write: all writers read version 1, one wins, the others get 409
+    (so the test above can fail)."""
     monkeypatch.setattr(container.memories, "MAX_ATTEMPTS", 1)
-    _, results, _ = _patch_memory_race(api, container, monkeypatch)
-    assert 409 in {r.status_code for r in results}
+    _, results, conflicts = _patch_memory_race(api, container, monkeypatch)
+    assert sorted(r.status_code for r in results) == [200] + [409] * (WRITERS - 1)
+    assert conflicts[0] == WRITERS - 1
 
 
 def test_concurrent_procedure_patches_all_apply(api, container, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     body = {"scope": SCOPE, "kind": "workflow", "name": "n", "description": "d", "steps": [{"instruction": "s0"}]}
     procedure = api.post("/v1/procedures", json=body).json()
     conflicts = _count_conflicts(monkeypatch, container.procedures._repo, "update")
+    _first_reads_meet(monkeypatch, container.procedures._repo)
     results = _at_once(
         lambda i: api.patch(f"/v1/procedures/{procedure['id']}", json={"steps": [{"instruction": f"s{i + 1}"}]})
     )

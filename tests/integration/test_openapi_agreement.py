@@ -75,6 +75,11 @@ CASES = [
     ("/v1/procedures", "ProcedureCreate", _procedure(name="\ufeff"), False),
     ("/v1/procedures", "ProcedureCreate", _procedure(steps=[{"instruction": "x", "tool": "\x85"}]), False),
     ("/v1/memories", "MemoryCreate", {"scope": SCOPE, "fact": "\x1c\x85\ufeff"}, False),
+    # templates and context trimmed with the same set: "\v" as a name was valid to the document, then refused as blank
+    ("/v1/templates", "TemplateCreate", {"name": "\u000b", "body": "hi"}, False),
+    ("/v1/templates", "TemplateCreate", {"name": " greeting ", "body": "hi", "description": "\x1f"}, False),
+    ("/v1/templates", "TemplateCreate", {"name": " greeting ", "body": "hi"}, True),
+    ("/v1/context", "ContextRequest", {"scope": SCOPE, "query": "\x1f", "max_tokens": 100}, False),
     # a webhook's events: each once, and '*' only alone (the host is an IP: no DNS in the test)
     ("/v1/webhooks", "WebhookCreate", {"url": HOOK, "events": ["job.failed", "job.failed"]}, False),
     ("/v1/webhooks", "WebhookCreate", {"url": HOOK, "events": ["*", "job.failed"]}, False),

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from contextiq import limits
 from contextiq.models.common import NAME_PATTERN, Request, json_size
-from contextiq.models.memories import Scope
+from contextiq.models.memories import Query, Scope
 from contextiq.models.templates import TemplateBody, TemplateRef
 
 VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -72,9 +72,9 @@ class ContextRequest(Request):
         description="The session: its last turns, its user (default scope) and last user turn (default query).",
     )
     scope: Scope | None = Field(default=None, description="The memory scope; defaults to the session's {user_id}.")
-    query: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=limits.MAX_QUERY_CHARS)] | None
-    ) = Field(default=None, description="What to search for; defaults to the text of the session's last user turn.")
+    query: Query | None = Field(
+        default=None, description="What to search for; defaults to the text of the session's last user turn."
+    )
     max_tokens: int = Field(
         ge=1, le=limits.MAX_CONTEXT_TOKENS, description="The budget, in estimated tokens (docs/context.md)."
     )

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from contextiq import limits
-from contextiq.models.common import Metadata, Request, TtlSeconds, json_size
+from contextiq.models.common import NON_BLANK, NON_BLANK_LINE, TRIM, Metadata, Request, TtlSeconds, json_size
 
 # The names context assembly gives every render (docs/templates.md); a declared variable may not reuse one.
 CONTEXT_NAMES = frozenset(
@@ -17,11 +17,17 @@ CONTEXT_NAMES = frozenset(
 )
 
 VariableName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
+# Trimmed after the checks with the one white-space set (models.common), so the schema's limits are exact:
+# a name the document accepts is never refused as blank after a trim with another set.
 TemplateName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=limits.MAX_TEMPLATE_NAME_CHARS)
+    str,
+    StringConstraints(min_length=1, max_length=limits.MAX_TEMPLATE_NAME_CHARS, pattern=NON_BLANK_LINE),
+    TRIM,
 ]
 TemplateDescription = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=limits.MAX_TEMPLATE_DESCRIPTION_CHARS)
+    str,
+    StringConstraints(min_length=1, max_length=limits.MAX_TEMPLATE_DESCRIPTION_CHARS, pattern=NON_BLANK),
+    TRIM,
 ]
 TemplateBody = Annotated[str, StringConstraints(min_length=1, max_length=limits.MAX_TEMPLATE_BODY_CHARS)]
 
