@@ -79,7 +79,7 @@ def _cross_field(body: Any) -> None:
     - `before` later than `after` (memory, event and recall search);
     - `before_seq` greater than `after_seq` + 1 (trajectories);
     - `remove` keys not also in `set` (PATCH state);
-    - procedure parameter names unique;
+    - procedure parameter names and template variable names unique;
     - a metadata filter's `gte` not above its `lte`;
     - a time whose UTC form stays within years 1-9999 (``0001-01-01T00:00:00+14:00`` is refused).
     """
@@ -103,13 +103,14 @@ def _cross_field(body: Any) -> None:
         body.pop("before_seq")
     if isinstance(body.get("set"), dict) and isinstance(body.get("remove"), list):
         body["remove"] = [key for key in body["remove"] if key not in body["set"]]
-    if isinstance(body.get("parameters"), list):
-        seen: set[Any] = set()
-        body["parameters"] = [
-            p
-            for p in body["parameters"]
-            if not (isinstance(p, dict) and (p.get("name") in seen or seen.add(p.get("name"))))
-        ]
+    for named in ("parameters", "variables"):
+        if isinstance(body.get(named), list):
+            seen: set[Any] = set()
+            body[named] = [
+                p
+                for p in body[named]
+                if not (isinstance(p, dict) and (p.get("name") in seen or seen.add(p.get("name"))))
+            ]
     low, high = body.get("gte"), body.get("lte")
     if isinstance(low, int | float) and isinstance(high, int | float) and low > high:
         body["gte"], body["lte"] = high, low

@@ -63,7 +63,12 @@ def _unique(variables: list[TemplateVariable] | None) -> list[TemplateVariable] 
     return variables
 
 
-Variables = Annotated[list[TemplateVariable], Field(max_length=limits.MAX_TEMPLATE_VARIABLES), AfterValidator(_unique)]
+_UNIQUE_NAMES = "Each variable's name at most once (JSON Schema cannot state it: a 422 names `variables`)."
+Variables = Annotated[
+    list[TemplateVariable],
+    Field(max_length=limits.MAX_TEMPLATE_VARIABLES, description=_UNIQUE_NAMES),
+    AfterValidator(_unique),
+]
 
 
 class TemplateCreate(Request):
@@ -99,7 +104,9 @@ class TemplatePatch(Request):
     body: TemplateBody | None = None
     description: TemplateDescription | None = None
     variables: Annotated[
-        list[TemplateVariable] | None, Field(max_length=limits.MAX_TEMPLATE_VARIABLES), AfterValidator(_unique)
+        list[TemplateVariable] | None,
+        Field(max_length=limits.MAX_TEMPLATE_VARIABLES, description=_UNIQUE_NAMES),
+        AfterValidator(_unique),
     ] = None
     metadata: Metadata | None = None
 
