@@ -100,8 +100,9 @@ REASONS: dict[str, str] = {
         "(clients restart a listing on 422), so it is rotated by hand with put-secret-value when needed."
     ),
     "SQS3": (
-        "This queue is the dead-letter destination of a DynamoDB stream event source (indexer, notifier: on-failure "
-        "destination), which the rule cannot see because it only recognises SQS redrive policies."
+        "This queue is the dead-letter destination of a DynamoDB stream event source (indexer, notifier, "
+        "generation policy: on-failure destination), which the rule cannot see because it only recognises SQS "
+        "redrive policies."
     ),
 }
 
@@ -176,6 +177,7 @@ def acknowledge_findings(stack: ContextIQStack) -> None:
         **stack.workers.functions,
         **stack.procedural.functions,
         **stack.notifications.functions,
+        "generation_policy": stack.policies.policy,
     }
     base = f"{stack.search.domain_arn}/{stack.search.index_name}"
     es_prefixes = [nag_string(stack, f"{base}/"), nag_string(stack, f"{base}-")]
@@ -206,6 +208,7 @@ def acknowledge_findings(stack: ContextIQStack) -> None:
     acknowledge(stack.workers.indexer_dead_letter_queue, "AwsSolutions-SQS3", REASONS["SQS3"])
     acknowledge(stack.procedural.indexer_dead_letter_queue, "AwsSolutions-SQS3", REASONS["SQS3"])
     acknowledge(stack.notifications.dead_letter_queue, "AwsSolutions-SQS3", REASONS["SQS3"])
+    acknowledge(stack.policies.dead_letter_queue, "AwsSolutions-SQS3", REASONS["SQS3"])
     acknowledge(stack.api.page_token_key, "AwsSolutions-SMG4", REASONS["SMG4"])
 
 

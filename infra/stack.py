@@ -12,6 +12,7 @@ from infra.components.functions import Layers
 from infra.components.network import Network
 from infra.components.notifications import Notifications
 from infra.components.observability import Observability
+from infra.components.policies import GenerationPolicies
 from infra.components.procedural import ProceduralWorkers
 from infra.components.queues import Queues
 from infra.components.search import Search
@@ -70,19 +71,23 @@ class ContextIQStack(Stack):
             queues=self.queues,
             page_token_key=self.api.page_token_key,
         )
+        self.policies = GenerationPolicies(
+            self, "GenerationPolicies", stage=stage, layers=self.layers, storage=self.storage, queues=self.queues
+        )
         if self.network is not None:
             # Every function but the authorizer (it fetches the JWT issuer's keys from the internet) and the
             # notifications pair (webhook delivery calls customers' URLs; neither touches the domain).
             for fn in [*self.api.functions.values(), *self.workers.functions.values()]:
                 if fn.name != "authorizer":
                     self.network.place(fn)
-            for fn in self.procedural.functions.values():
+            for fn in [*self.procedural.functions.values(), self.policies.policy]:
                 self.network.place(fn)
         functions = {
             **self.api.lambda_functions,
             **self.workers.lambda_functions,
             **self.procedural.lambda_functions,
             **self.notifications.lambda_functions,
+            **self.policies.lambda_functions,
         }
         self.observability = Observability(
             self,
@@ -95,6 +100,7 @@ class ContextIQStack(Stack):
             stream_dead_letter_queues={
                 "ProcedureIndexer": self.procedural.indexer_dead_letter_queue,
                 "Notifier": self.notifications.dead_letter_queue,
+                "GenerationPolicy": self.policies.dead_letter_queue,
             },
             tables=self.storage.tables,
             search=self.search,
@@ -127,6 +133,7 @@ class ContextIQStack(Stack):
             self, "EventBusName", value=self.notifications.bus.event_bus_name, description="change events (EventBridge)"
         )
         CfnOutput(self, "EventBusArn", value=self.notifications.bus.event_bus_arn)
+        CfnOutput(self, "GenerationPolicyDlqUrl", value=self.policies.dead_letter_queue.queue_url)
         CfnOutput(self, "OpenSearchEndpoint", value=self.search.endpoint)
         CfnOutput(self, "OpenSearchIndex", value=self.search.index_name)
         CfnOutput(

@@ -27,6 +27,7 @@ WORKER_FUNCTIONS: tuple[str, ...] = (
     "sweeper",
     "notifier",
     "webhook_delivery",
+    "generation_policy",
 )
 FUNCTION_NAMES: tuple[str, ...] = API_FUNCTIONS + WORKER_FUNCTIONS
 
@@ -331,6 +332,8 @@ _API_SMALL = FunctionConfig(memory_mb=512, timeout_seconds=29)
 _API_LARGE = FunctionConfig(memory_mb=1024, timeout_seconds=29)
 _SWEEPER = FunctionConfig(memory_mb=256, timeout_seconds=120, reserved_concurrency=None)
 _AUTHORIZER = FunctionConfig(memory_mb=256, timeout_seconds=10)
+# Reads a policy and writes one claim per job: small and quick (the idle queue's visibility timeout is 6x this).
+_POLICY = FunctionConfig(memory_mb=256, timeout_seconds=30)
 
 STAGES: Mapping[str, StageConfig] = MappingProxyType(
     {
@@ -357,6 +360,7 @@ STAGES: Mapping[str, StageConfig] = MappingProxyType(
                 "webhook_delivery": FunctionConfig(memory_mb=256, timeout_seconds=30),
                 "sweeper": _SWEEPER,
                 "authorizer": _AUTHORIZER,
+                "generation_policy": _POLICY,
             },
             extraction=QueueWorkerConfig(batch_size=1, max_concurrency=2),
             consolidation=QueueWorkerConfig(batch_size=1, max_concurrency=2),
@@ -390,6 +394,7 @@ STAGES: Mapping[str, StageConfig] = MappingProxyType(
                 "webhook_delivery": FunctionConfig(memory_mb=256, timeout_seconds=30),
                 "sweeper": _SWEEPER,
                 "authorizer": _AUTHORIZER,
+                "generation_policy": _POLICY,
             },
             extraction=QueueWorkerConfig(batch_size=1, max_concurrency=5),
             consolidation=QueueWorkerConfig(batch_size=1, max_concurrency=5),
@@ -426,6 +431,7 @@ STAGES: Mapping[str, StageConfig] = MappingProxyType(
                 "webhook_delivery": FunctionConfig(memory_mb=256, timeout_seconds=30),
                 "sweeper": _SWEEPER,
                 "authorizer": _AUTHORIZER,
+                "generation_policy": _POLICY,
             },
             extraction=QueueWorkerConfig(batch_size=1, max_concurrency=10),
             consolidation=QueueWorkerConfig(batch_size=1, max_concurrency=10),

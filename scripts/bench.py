@@ -5,6 +5,7 @@
     .venv/bin/python scripts/bench.py --recall-eval --write             # also the recall evaluation (~10 min)
     .venv/bin/python scripts/bench.py --only context --write      (separate: POST /v1/context at 10k memories, tokens)
     .venv/bin/python scripts/bench.py --only forks --write        (separate: fork of a 100- and 1,000-event session)
+    .venv/bin/python scripts/bench.py --only policy_lag [--policy-trials 30] --write   # generation policies (~1 min)
 
 Speed targets live here, never in timed tests. Figures are medians (these 2-core machines are noisy).
 """
@@ -26,7 +27,16 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # see contextiq/cli.py
 SECTIONS = ("sessions", "search", "generation", "procedures")
 # Long runs, only with --only (or --recall-eval): their results live between markers in
 # docs/benchmarks.md and are kept when the default sections are written again.
-SEPARATE = ("local_scale", "notifications", "recall_latency", "recall_eval", "search_modes", "forks", "context")
+SEPARATE = (
+    "local_scale",
+    "notifications",
+    "recall_latency",
+    "recall_eval",
+    "search_modes",
+    "forks",
+    "context",
+    "policy_lag",
+)
 
 
 def _module(name: str):  # type: ignore[no-untyped-def]
@@ -52,26 +62,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help="write docs/benchmarks.md")
     parser.add_argument("--local-events", default="1000,10000,100000", help="local_scale: event counts")
     parser.add_argument("--local-memories", default="1000,20000", help="local_scale: memory counts")
-    parser.add_argument("--local-embedder", default="hashing", help="local_scale: CONTEXTIQ_EMBEDDER of the server")
     parser.add_argument(
         "--recall-eval", action="store_true", help="also run the recall evaluation (scripts/eval_recall.py, ~10 min)"
     )
+    parser.add_argument(
+        "--local-embedder", default="hashing", help="local_scale, policy_lag: CONTEXTIQ_EMBEDDER of the server"
+    )
+    parser.add_argument("--policy-trials", default="30", help="policy_lag: sessions timed (every_n_events)")
     args = parser.parse_args(argv)
     wanted = [s for s in args.only.split(",") if s] + (["recall_eval"] if args.recall_eval else [])
     os.environ["CONTEXTIQ_BENCH_LOCAL_EVENTS"] = args.local_events
     os.environ["CONTEXTIQ_BENCH_LOCAL_MEMORIES"] = args.local_memories
     os.environ["CONTEXTIQ_BENCH_LOCAL_EMBEDDER"] = args.local_embedder
+    os.environ["CONTEXTIQ_BENCH_POLICY_TRIALS"] = args.policy_trials
     separate = [s for s in wanted if s in SEPARATE]
     wanted = [s for s in wanted if s not in SEPARATE]
     target = ROOT / "docs" / "benchmarks.md"
     existing = target.read_text() if target.exists() else ""
     for section in separate:
-        flags = (
-            f" --local-events {args.local_events} --local-memories {args.local_memories} "
-            f"--local-embedder {args.local_embedder}"
-            if section == "local_scale"
-            else ""
-        )
+        flags = {
+            "local_scale": f" --local-events {args.local_events} --local-memories {args.local_memories} "
+            f"--local-embedder {args.local_embedder}",
+            "policy_lag": f" --policy-trials {args.policy_trials} --local-embedder {args.local_embedder}",
+        }.get(section, "")
         command = f"`.venv/bin/python scripts/bench.py --only {section}{flags} --write`"
         text = f"Produced by {command} on {datetime.now(UTC):%Y-%m-%d}.\n\n" + str(_module(section).report())
         print(text, flush=True)

@@ -66,7 +66,9 @@ def invoke(function: str, event: dict[str, Any], state_file: Path) -> Any:
 
         base = Container(Settings())
         settings = bootstrap(base.dynamodb, base.sqs, base.settings)
-        for field in ("extraction_queue_url", "consolidation_queue_url", "procedure_learning_queue_url"):
+        from contextiq.definitions import QUEUES
+
+        for field in (q.setting for q in QUEUES):
             os.environ[f"CONTEXTIQ_{field.upper()}"] = getattr(settings, field)
         api_key = api_key_of(event)
         if api_key:

@@ -446,6 +446,35 @@ EVENTS["templates"] = {
     "delete_template": api_event("DELETE", "/v1/templates/{template_id}", TEMPLATE),
     "list_template_versions": api_event("GET", "/v1/templates/{template_id}/versions", TEMPLATE),
 }
+SESSION = {"session_id": SESSION_ID}
+POLICY = {"every_n_events": 20, "idle_seconds": 600, "on_session_delete": True, "topics": ["USER_PREFERENCES"]}
+EVENTS["sessions"] |= {
+    "put_generation_policy": api_event("PUT", "/v1/generation-policies/{app_name}", {"app_name": "travel"}, POLICY),
+    "list_generation_policies": api_event("GET", "/v1/generation-policies", {}),
+    "patch_session": api_event(
+        "PATCH", "/v1/sessions/{session_id}", SESSION, {"generation_policy": {"every_n_events": 10}}
+    ),
+}
+EVENTS["jobs"]["list_jobs"] = api_event("GET", "/v1/jobs", {}, query={"session_id": SESSION_ID})
+
+
+def session_image(last_seq: int) -> dict[str, Any]:
+    """The sessions table's SESSION item, as the generation policy's stream consumer sees it."""
+    plain = {"tenant": "default", "id": SESSION_ID, "user_id": "u1", "app_name": "travel", "state": "{}"}
+    plain |= {"metadata": "{}", "create_time": "2026-11-21T10:00:00.000Z", "update_time": "2026-11-21T10:05:00.000Z"}
+    plain |= {"generation_policy": json.dumps({"every_n_events": 5, "idle_seconds": 600})}
+    image: dict[str, Any] = {k: {"S": v} for k, v in plain.items()}
+    image |= {"pk": {"S": f"T#default#S#{SESSION_ID}"}, "sk": {"S": "SESSION"}}
+    return image | {"version": {"N": str(last_seq + 1)}, "last_seq": {"N": str(last_seq)}}
+
+
+appended = stream_event("MODIFY", session_image(5), session_image(4))
+appended["Records"][0]["dynamodb"]["Keys"] = {"pk": {"S": f"T#default#S#{SESSION_ID}"}, "sk": {"S": "SESSION"}}
+idle_check = {"tenant": "default", "session_id": SESSION_ID, "seq": 5, "due": "2026-11-21T10:15:00.000Z"}
+EVENTS["generation_policy"] = {
+    "session_appended": appended,
+    "idle_check": sqs_event(idle_check, "ContextIQ-dev-GenerationIdleQueue"),
+}
 
 
 def main() -> None:

@@ -54,7 +54,7 @@ class Route:
 
 ROUTES: tuple[Route, ...] = (
     Route("/v1/sessions", ("GET", "POST"), "sessions"),
-    Route("/v1/sessions/{session_id}", ("GET", "DELETE"), "sessions"),
+    Route("/v1/sessions/{session_id}", ("GET", "DELETE", "PATCH"), "sessions"),
     Route("/v1/sessions/{session_id}/events", ("GET", "POST"), "sessions"),
     Route("/v1/sessions/{session_id}/state", ("PATCH",), "sessions"),
     Route("/v1/sessions/{session_id}/checkpoints", ("GET", "POST"), "sessions"),
@@ -68,6 +68,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/events/search", ("POST",), "memories"),
     Route("/v1/recall", ("POST",), "memories"),
     Route("/v1/context", ("POST",), "memories"),
+    Route("/v1/jobs", ("GET",), "jobs"),
     Route("/v1/jobs/{job_id}", ("GET",), "jobs"),
     Route("/v1/procedures", ("GET", "POST"), "procedures"),
     Route("/v1/procedures/search", ("POST",), "procedures"),
@@ -84,6 +85,8 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/templates", ("GET", "POST"), "templates"),
     Route("/v1/templates/{template_id}", ("GET", "PATCH", "DELETE"), "templates"),
     Route("/v1/templates/{template_id}/versions", ("GET",), "templates"),
+    Route("/v1/generation-policies", ("GET",), "sessions"),
+    Route("/v1/generation-policies/{app_name}", ("GET", "PUT", "DELETE"), "sessions"),
     Route("/openapi.json", ("GET",), "sessions", api_key_required=False),
 )
 
@@ -302,8 +305,16 @@ class Api(Construct):
         specs = {
             "sessions": FunctionSpec(
                 "sessions",
-                "API /v1/sessions/* and /openapi.json",
-                settings_env({"sessions_table": sessions_table.table_name, **common}),
+                "API /v1/sessions/*, /v1/generation-policies/* and /openapi.json",
+                settings_env(
+                    {
+                        "sessions_table": sessions_table.table_name,
+                        # DELETE with on_session_delete submits the final generation job
+                        "jobs_table": jobs_table.table_name,
+                        "extraction_queue_url": extraction.queue_url,
+                        **common,
+                    }
+                ),
             ),
             "memories": FunctionSpec(
                 "memories",
@@ -336,7 +347,7 @@ class Api(Construct):
             ),
             "jobs": FunctionSpec(
                 "jobs",
-                "API POST /v1/memories/generate and GET /v1/jobs/{job_id}",
+                "API POST /v1/memories/generate, GET /v1/jobs/{job_id} and GET /v1/jobs?session_id",
                 settings_env(
                     {
                         "jobs_table": jobs_table.table_name,
@@ -393,6 +404,8 @@ class Api(Construct):
 
         sessions, memories, jobs = functions["sessions"], functions["memories"], functions["jobs"]
         sessions_table.grant_read_write_data(sessions.role)
+        jobs_table.grant_read_write_data(sessions.role)  # a policy's final job at DELETE (claim + queued mark)
+        extraction.grant_send_messages(sessions.role)
 
         memories_table.grant_read_write_data(memories.role)
         sessions_table.grant_read_data(memories.role)  # event hits are read back (BatchGetItem)

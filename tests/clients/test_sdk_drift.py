@@ -19,6 +19,7 @@ from contextiq_sdk import (
     awebhooks,
     client,
     context,
+    policies,
     procedural,
     webhooks,
 )
@@ -158,12 +159,20 @@ def test_both_clients_have_the_same_top_level_methods() -> None:
         assert list(sync[name].parameters) == list(asyn[name].parameters), name
 
 
+def test_generation_policies_have_the_same_surface_sync_and_async() -> None:
+    sync, asyn = _public_methods(policies.GenerationPolicies), _public_methods(policies.AsyncGenerationPolicies)
+    assert sync.keys() == asyn.keys()
+    for name in sync:
+        assert list(sync[name].parameters) == list(asyn[name].parameters), name
+
+
 def test_every_route_is_called_by_a_client_method() -> None:
     source = (
         inspect.getsource(client)
         + inspect.getsource(procedural)
         + inspect.getsource(webhooks)
         + inspect.getsource(context)
+        + inspect.getsource(policies)
     )
     uncalled = [name for name in ROUTES if f'"{name}"' not in source]
     assert uncalled == []

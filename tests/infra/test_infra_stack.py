@@ -19,7 +19,22 @@ from tests.infra.support import ROOT, Synth
 pytestmark = [pytest.mark.infra, pytest.mark.xdist_group("infra")]
 
 FUNCTION_SETTINGS: dict[str, set[str]] = {
-    "sessions": {"stage", "sessions_table", "idempotency_table", "api_keys_table", "page_token_secret_arn"},
+    "sessions": {
+        "stage",
+        "sessions_table",
+        "jobs_table",  # DELETE with on_session_delete submits the final generation job
+        "extraction_queue_url",
+        "idempotency_table",
+        "api_keys_table",
+        "page_token_secret_arn",
+    },
+    "generation_policy": {
+        "stage",
+        "sessions_table",
+        "jobs_table",
+        "extraction_queue_url",
+        "generation_idle_queue_url",
+    },
     "memories": {
         "stage",
         "memories_table",
@@ -155,6 +170,9 @@ def functions(synth: Synth) -> dict[str, dict[str, Any]]:
         match = re.match(r"^(?:Api|Workers)([A-Z][a-z]+)Function[0-9A-F]{8}$", logical_id)
         procedural = re.match(r"^ProceduralWorkers([A-Z][a-z]+)Function[0-9A-F]{8}$", logical_id)
         notifying = re.match(r"^Notifications([A-Z][a-z]+)Function[0-9A-F]{8}$", logical_id)
+        if re.match(r"^GenerationPoliciesPolicyFunction[0-9A-F]{8}$", logical_id):
+            found["generation_policy"] = resource | {"LogicalId": logical_id}
+            continue
         assert match or procedural or notifying, f"unexpected function {logical_id}"
         if notifying:
             found[NOTIFICATION_FUNCTIONS[notifying.group(1)]] = resource | {"LogicalId": logical_id}
@@ -382,7 +400,8 @@ def test_least_privilege_grants(synth: Synth) -> None:
     write = "dynamodb:PutItem"
     read = "dynamodb:GetItem"
     expected_rw = {
-        "sessions": {"sessions_table", "idempotency_table"},
+        "sessions": {"sessions_table", "idempotency_table", "jobs_table"},
+        "generation_policy": {"sessions_table", "jobs_table"},
         "memories": {"memories_table", "idempotency_table"},
         "jobs": {"jobs_table", "idempotency_table"},
         "extraction": {"jobs_table", "idempotency_table"},
@@ -400,6 +419,7 @@ def test_least_privilege_grants(synth: Synth) -> None:
     }
     expected_read_only = {
         "sessions": {"api_keys_table"},
+        "generation_policy": set(),
         # event hits of /v1/events/search and /v1/recall; /v1/context's procedure search and template
         "memories": {"api_keys_table", "sessions_table", "procedures_table", "templates_table"},
         "jobs": {"sessions_table", "api_keys_table"},
@@ -428,6 +448,7 @@ def test_least_privilege_grants(synth: Synth) -> None:
                 assert not actions, (name, setting, actions)
         queue_sends = {json.dumps(st["Resource"]) for st in statements if "sqs:SendMessage" in as_list(st["Action"])}
         expected_queue = {
+            "sessions": "ExtractionQueue",
             "jobs": "ExtractionQueue",
             "extraction": "ConsolidationQueue",
             "indexer": "IndexerDeadLetter",
@@ -438,6 +459,11 @@ def test_least_privilege_grants(synth: Synth) -> None:
             sends = " ".join(queue_sends)  # the delivery queue, and its stream sources' on-failure destination
             assert sends.count("Fn::GetAtt") == 2, sends
             assert "NotifierDeadLetter" in sends and "WebhookDeliveryQueue" in sends, sends
+        elif name == "generation_policy":  # jobs, re-armed idle checks, failed stream records
+            sent_to = " ".join(queue_sends)
+            assert sent_to.count('"Arn"') == 3, sent_to
+            for queue in ("ExtractionQueue", "GenerationIdleQueue", "GenerationPoliciesStreamDeadLetter"):
+                assert queue in sent_to, (queue, sent_to)
         elif name in expected_queue:
             assert len(queue_sends) == 1 and expected_queue[name] in queue_sends.pop(), name
         else:
@@ -470,6 +496,7 @@ def test_bedrock_invoke_is_limited_to_the_stage_models(synth: Synth) -> None:
         "webhooks": set(),
         "notifier": set(),
         "webhook_delivery": set(),
+        "generation_policy": set(),
     }
     for name, fn in functions(synth).items():
         statements = role_statements(synth, role_logical_id(fn))
@@ -491,7 +518,19 @@ def test_event_sources_report_partial_failures(synth: Synth) -> None:
     by_function = {fns[m["Properties"]["FunctionName"]["Ref"]]: m["Properties"] for m in mappings}
     assert set(by_function) == {
         "extraction", "consolidation", "indexer", "procedure_learning", "procedure_indexer", "notifier", "webhook_delivery",
+        "generation_policy",
     }  # fmt: skip
+    policy = [m["Properties"] for m in mappings if fns[m["Properties"]["FunctionName"]["Ref"]] == "generation_policy"]
+    (stream,) = [p for p in policy if "StreamArn" in json.dumps(p["EventSourceArn"])]
+    (idle,) = [p for p in policy if "GenerationIdleQueue" in json.dumps(p["EventSourceArn"])]
+    assert "StorageSessionsTable" in json.dumps(stream["EventSourceArn"])
+    assert stream["FunctionResponseTypes"] == idle["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert stream["BisectBatchOnFunctionError"] is True and stream["StartingPosition"] == "LATEST"
+    assert stream["MaximumRetryAttempts"] == stage.indexer.retry_attempts
+    assert "GenerationPoliciesStreamDeadLetter" in json.dumps(stream["DestinationConfig"]["OnFailure"]["Destination"])
+    assert json.loads(stream["FilterCriteria"]["Filters"][0]["Pattern"]) == {
+        "dynamodb": {"Keys": {"sk": {"S": ["SESSION"]}}}
+    }
     for name in ("extraction", "consolidation"):
         props, cfg = by_function[name], getattr(stage, name)
         assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -528,6 +567,7 @@ def test_worker_timeouts_fit_the_queue_visibility(synth: Synth) -> None:
     assert stage.functions["extraction"].timeout_seconds * 6 <= visibility["ExtractionQueue"]
     assert stage.functions["consolidation"].timeout_seconds * 6 <= visibility["ConsolidationQueue"]
     assert stage.functions["procedure_learning"].timeout_seconds * 6 <= visibility["ProcedureLearningQueue"]
+    assert stage.functions["generation_policy"].timeout_seconds * 6 <= visibility["GenerationIdleQueue"]
 
 
 # -- API ---------------------------------------------------------------------------------------------
@@ -561,6 +601,9 @@ def test_routes_and_api_keys(synth: Synth) -> None:
         "/v1/memories/search",
         "/v1/memories/generate",
         "/v1/jobs/{job_id}",
+        "/v1/jobs",
+        "/v1/generation-policies",
+        "/v1/generation-policies/{app_name}",
         "/v1/procedures",
         "/v1/procedures/{procedure_id}",
         "/v1/procedures/{procedure_id}/feedback",
@@ -739,6 +782,7 @@ def test_outputs(synth: Synth) -> None:
     expected |= {f"{t.logical_id}Name" for t in TABLES}
     expected |= {f"{q.logical_id}Url" for q in QUEUES}
     expected |= {"ExtractionDlqUrl", "ConsolidationDlqUrl", "IndexerDlqUrl", "ApiKeysTableName"}
+    expected |= {"GenerationIdleDlqUrl", "GenerationPolicyDlqUrl"}
     assert expected <= outputs
 
 

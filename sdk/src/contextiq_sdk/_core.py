@@ -124,6 +124,8 @@ def prepare(
         headers["If-Match"] = f'"{version}"'
     clean = {k: v for k, v in (params or {}).items() if v is not None}
     payload = body.model_dump(mode="json", exclude_none=True) if body is not None else None
+    if payload is not None:  # fields where null means something (e.g. "remove the session's own policy")
+        payload |= {k: None for k in getattr(body, "null_means_remove", ()) if getattr(body, k) is None}
     return Prepared(route, route.method, path, clean, payload, headers)
 
 

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from contextiq_sdk import _core, acontext, aprocedural, awebhooks
+from contextiq_sdk import _core, acontext, aprocedural, awebhooks, policies
 from contextiq_sdk import models as m
 from contextiq_sdk import models_context as x
 from contextiq_sdk.errors import APIConnectionError, WaitTimeoutError
@@ -51,6 +51,7 @@ class AsyncClient:
         self.trajectories = aprocedural.Trajectories(self)
         self.webhooks = awebhooks.Webhooks(self)
         self.templates = acontext.Templates(self)
+        self.generation_policies = policies.AsyncGenerationPolicies(self)
 
     async def __aenter__(self) -> AsyncClient:
         return self

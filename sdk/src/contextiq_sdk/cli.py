@@ -1,5 +1,5 @@
 """Client commands of the ``contextiq`` CLI (``sessions``, ``events``, ``memories``, ``generate``, ``jobs``,
-``webhooks``),
+``webhooks``, ``policies``),
 built on the SDK. ``contextiq.cli`` adds them next to ``local`` with :func:`add_commands`.
 
 Output is a table, or JSON with ``--json``. Errors print the problem's detail (and each field) to stderr and
@@ -23,7 +23,7 @@ from contextiq_sdk import models_webhooks as w
 from contextiq_sdk.client import Client
 from contextiq_sdk.errors import APIError, ConfigurationError, ContextIQError
 
-COMMANDS = ("sessions", "events", "memories", "generate", "recall", "context", "jobs", "webhooks")
+COMMANDS = ("sessions", "events", "memories", "generate", "recall", "context", "jobs", "webhooks", "policies")
 Handler = Callable[[Client, argparse.Namespace], Any]
 
 
@@ -128,6 +128,14 @@ COLUMNS: dict[type[BaseModel], list[tuple[str, Callable[[Any], Any]]]] = {
         ("attempts", lambda d: d.attempts),
         ("error", lambda d: d.last_error or ""),
     ],
+    m.AppGenerationPolicy: [
+        ("app_name", lambda p: p.app_name),
+        ("every_n_events", lambda p: p.every_n_events or ""),
+        ("idle_seconds", lambda p: p.idle_seconds or ""),
+        ("on_delete", lambda p: "yes" if p.on_session_delete else ""),
+        ("scope_template", lambda p: json.dumps(p.scope_template)),
+        ("version", lambda p: p.version),
+    ],
 }
 
 
@@ -177,6 +185,34 @@ def _page(args: argparse.Namespace, pages: Callable[..., Any], listing: Callable
 
 def _scope(args: argparse.Namespace) -> dict[str, str]:
     return dict(args.scope)
+
+
+def _policy(args: argparse.Namespace) -> m.GenerationPolicy:
+    fields: dict[str, Any] = {
+        "every_n_events": args.every_n_events,
+        "idle_seconds": args.idle_seconds,
+        "on_session_delete": args.on_session_delete,
+        "topics": args.topic or None,
+    }
+    if args.scope_template:
+        fields["scope_template"] = dict(args.scope_template)
+    return m.GenerationPolicy.model_validate({k: v for k, v in fields.items() if v is not None})
+
+
+def _policy_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--every-n-events", type=int, help="a job for each N new events")
+    p.add_argument("--idle-seconds", type=int, help="a job after this many seconds without an append")
+    p.add_argument("--on-session-delete", action="store_true", help="a final job when the session is deleted")
+    p.add_argument("--topic", action="append", default=[], help="managed topic label (repeatable)")
+    p.add_argument(
+        "--scope-template",
+        type=scope_pair,
+        action="append",
+        default=[],
+        metavar="KEY=TEMPLATE",
+        help="scope entry from {user_id}, {app_name}, {session_id} (repeatable; default user_id={user_id})",
+    )
+    p.add_argument("--version", type=int, help="only over this version (If-Match)")
 
 
 HANDLERS: dict[tuple[str, str | None], Handler] = {
@@ -251,6 +287,20 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("webhooks", "delete"): lambda c, a: c.webhooks.delete(a.id),
     ("webhooks", "deliveries"): lambda c, a: _page(
         a, lambda: c.webhooks.iter_deliveries(a.id), lambda **kw: c.webhooks.deliveries(a.id, **kw)
+    ),
+    ("jobs", "list"): lambda c, a: _page(
+        a,
+        lambda: c.generation_policies.iter_jobs(a.session_id),
+        lambda **kw: c.generation_policies.jobs(a.session_id, **kw),
+    ),
+    ("policies", "put"): lambda c, a: c.generation_policies.put(a.app_name, _policy(a), version=a.version),
+    ("policies", "get"): lambda c, a: c.generation_policies.get(a.app_name),
+    ("policies", "list"): lambda c, a: _page(
+        a, lambda: c.generation_policies.iter(), lambda **kw: c.generation_policies.list(**kw)
+    ),
+    ("policies", "delete"): lambda c, a: c.generation_policies.delete(a.app_name),
+    ("policies", "session"): lambda c, a: c.generation_policies.set_for_session(
+        a.session_id, None if a.clear else _policy(a), version=a.version
     ),
 }
 
@@ -395,11 +445,26 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--template-id", help="a stored template (default: the built-in one)")
     p.add_argument("--var", type=scope_pair, action="append", default=[], metavar="NAME=VALUE", help="a variable")
 
-    j = group("jobs", "generation jobs: get")
+    j = group("jobs", "generation jobs: get, list")
     p = action(j, "jobs", "get", "show a job")
     p.add_argument("id")
     p.add_argument("--wait", action="store_true", help="wait for the job to finish")
     p.add_argument("--timeout", type=float, default=120.0)
+    p = action(j, "jobs", "list", "a session's generation jobs, oldest first")
+    p.add_argument("--session-id", required=True)
+    _listing(p)
+
+    pol = group("policies", "generation policies (memories that form by themselves): put, get, list, delete, session")
+    p = action(pol, "policies", "put", "set an app's generation policy")
+    p.add_argument("app_name")
+    _policy_options(p)
+    action(pol, "policies", "get", "show an app's generation policy").add_argument("app_name")
+    _listing(action(pol, "policies", "list", "list the generation policies"))
+    action(pol, "policies", "delete", "delete an app's generation policy").add_argument("app_name")
+    p = action(pol, "policies", "session", "set (or --clear) a session's own generation policy")
+    p.add_argument("session_id")
+    _policy_options(p)
+    p.add_argument("--clear", action="store_true", help="remove the session's own policy (its app's applies)")
 
     h = group("webhooks", "change notifications by webhook: create, list, get, delete, deliveries")
     p = action(h, "webhooks", "create", "subscribe a URL to change events (prints the secret once)")

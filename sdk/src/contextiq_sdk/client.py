@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from contextiq_sdk import _core, context, procedural, webhooks
+from contextiq_sdk import _core, context, policies, procedural, webhooks
 from contextiq_sdk import models as m
 from contextiq_sdk import models_context as x
 from contextiq_sdk.errors import APIConnectionError, WaitTimeoutError
@@ -49,6 +49,7 @@ class Client:
         self.trajectories = procedural.Trajectories(self)
         self.webhooks = webhooks.Webhooks(self)
         self.templates = context.Templates(self)
+        self.generation_policies = policies.GenerationPolicies(self)
 
     def __enter__(self) -> Client:
         return self

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,6 +32,45 @@ class Page(Response, Generic[T]):
     next_token: str | None = None
 
 
+# --- generation policies -----------------------------------------------------------------------------
+
+
+class GenerationPolicy(Request):
+    """When a session's events become memories by themselves (docs/generation-policies.md)."""
+
+    model_config = ConfigDict(extra="ignore")  # also read back inside a Session: a newer server may add fields
+
+    every_n_events: int | None = None
+    idle_seconds: int | None = None
+    on_session_delete: bool = False
+    topics: list[str | CustomTopic] | None = None
+    examples: list[Example] | None = None
+    scope_template: dict[str, str] = Field(default_factory=lambda: {"user_id": "{user_id}"})
+
+
+class AppGenerationPolicy(Response):
+    every_n_events: int | None = None
+    idle_seconds: int | None = None
+    on_session_delete: bool = False
+    topics: list[str | CustomTopic] | None = None
+    examples: list[Example] | None = None
+    scope_template: dict[str, str] = Field(default_factory=lambda: {"user_id": "{user_id}"})
+    app_name: str
+    create_time: datetime
+    update_time: datetime
+    version: int
+
+
+class AppGenerationPolicyPage(Page[AppGenerationPolicy]):
+    pass
+
+
+class SessionPatch(Request):
+    null_means_remove: ClassVar[tuple[str, ...]] = ("generation_policy",)
+
+    generation_policy: GenerationPolicy | None
+
+
 # --- sessions and events ---------------------------------------------------------------------------
 
 
@@ -42,6 +81,7 @@ class SessionCreate(Request):
     metadata: dict[str, Any] = Field(default_factory=dict)
     ttl_seconds: int | None = None
     index_events: bool = True
+    generation_policy: GenerationPolicy | None = None
 
 
 class ForkOrigin(Response):
@@ -68,6 +108,9 @@ class Session(Response):
     event_count: int = 0
     index_events: bool = True
     forked_from: ForkOrigin | None = None
+    generation_policy: GenerationPolicy | None = None
+    last_generated_seq: int = 0
+    last_job_id: str | None = None
 
 
 class EventContent(Request):
@@ -352,6 +395,12 @@ class Job(Response):
     update_time: datetime
     result: JobResult | None = None
     error: str | None = None
+    session_id: str | None = None
+    trigger: Literal["every_n_events", "idle", "session_delete"] | None = None
+
+
+class JobPage(Page[Job]):
+    pass
 
 
 class JobAccepted(Response):

@@ -95,6 +95,27 @@ ROUTES: dict[str, Route] = {
         idempotency_key=True,
     ),
     "get_job": Route("getJob", "GET", "/v1/jobs/{job_id}", {200: m.Job}),
+    "list_jobs": Route("listJobs", "GET", "/v1/jobs", {200: m.JobPage}, query=("session_id", *PAGE)),
+    "patch_session": Route(
+        "patchSession", "PATCH", "/v1/sessions/{session_id}", {200: m.Session}, m.SessionPatch, if_match=True
+    ),
+    "put_generation_policy": Route(
+        "putGenerationPolicy",
+        "PUT",
+        "/v1/generation-policies/{app_name}",
+        {200: m.AppGenerationPolicy},
+        m.GenerationPolicy,
+        if_match=True,
+    ),
+    "list_generation_policies": Route(
+        "listGenerationPolicies", "GET", "/v1/generation-policies", {200: m.AppGenerationPolicyPage}, query=PAGE
+    ),
+    "get_generation_policy": Route(
+        "getGenerationPolicy", "GET", "/v1/generation-policies/{app_name}", {200: m.AppGenerationPolicy}
+    ),
+    "delete_generation_policy": Route(
+        "deleteGenerationPolicy", "DELETE", "/v1/generation-policies/{app_name}", {204: None}
+    ),
     "create_procedure": Route(
         "createProcedure", "POST", "/v1/procedures", {201: p.Procedure}, p.ProcedureCreate, idempotency_key=True
     ),

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     extraction_queue_url: str = ""
     consolidation_queue_url: str = ""
     procedure_learning_queue_url: str = ""
+    generation_idle_queue_url: str = ""
     webhook_delivery_queue_url: str = ""
 
     # Change notifications (docs/notifications.md). No bus name: nothing is put on EventBridge (local).

@@ -30,9 +30,11 @@ if TYPE_CHECKING:
     from contextiq.services.context import ContextService
     from contextiq.services.episodes import EpisodeService
     from contextiq.services.generation import ConsolidationWorker, ExtractionWorker, GenerationService
+    from contextiq.services.generation_policies import GenerationPolicyService
     from contextiq.services.idempotency import IdempotentRunner
     from contextiq.services.indexing import Tables
     from contextiq.services.memories import MemoryService
+    from contextiq.services.policy_engine import PolicyEngine
     from contextiq.services.procedure_jobs import ProcedureJobService, ProcedureLearningWorker
     from contextiq.services.procedures import ProcedureService
     from contextiq.services.recall import RecallService
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     from contextiq.services.webhooks import Notifier, WebhookService
     from contextiq.stores.dynamo.jobs import JobStore
     from contextiq.stores.dynamo.memories import MemoryStore
+    from contextiq.stores.dynamo.policies import PolicyStore
     from contextiq.stores.dynamo.webhooks import WebhookStore
     from contextiq.stores.vector.base import VectorIndex
 
@@ -165,7 +168,7 @@ class Container:
     def jobs(self) -> JobStore:
         from contextiq.stores.dynamo.jobs import JobStore
 
-        return JobStore(self.dynamodb, self.settings.jobs_table)
+        return JobStore(self.dynamodb, self.settings.jobs_table, self.page_tokens)
 
     @cached_property
     def generation(self) -> GenerationService:
@@ -193,6 +196,32 @@ class Container:
         from contextiq.services.generation import ConsolidationWorker
 
         return ConsolidationWorker(self.jobs, self.memories, build_decider(self.settings))
+
+    # -- generation policies ----------------------------------------------------------------------
+
+    @cached_property
+    def policy_store(self) -> PolicyStore:
+        from contextiq.stores.dynamo.policies import PolicyStore
+
+        return PolicyStore(self.dynamodb, self.settings.sessions_table, self.settings.jobs_table, self.page_tokens)
+
+    @cached_property
+    def generation_policies(self) -> GenerationPolicyService:
+        from contextiq.services.generation_policies import GenerationPolicyService
+
+        return GenerationPolicyService(self.policy_store, self.sessions)
+
+    @cached_property
+    def policy_engine(self) -> PolicyEngine:
+        from contextiq.services.policy_engine import PolicyEngine
+        from contextiq.stores.queues import SqsQueue
+
+        return PolicyEngine(
+            self.policy_store,
+            self.sessions,
+            SqsQueue(self.sqs, self.settings.extraction_queue_url),
+            SqsQueue(self.sqs, self.settings.generation_idle_queue_url),
+        )
 
     # -- procedural memory ------------------------------------------------------------------------
 

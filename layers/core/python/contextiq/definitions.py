@@ -185,7 +185,14 @@ WEBHOOK_DELIVERY_QUEUE = QueueDef(
 
 # The queues of a job's pipeline (the job sweeper's staleness bound sums over them).
 JOB_QUEUES: tuple[QueueDef, ...] = (EXTRACTION_QUEUE, CONSOLIDATION_QUEUE, PROCEDURE_LEARNING_QUEUE)
-QUEUES: tuple[QueueDef, ...] = (*JOB_QUEUES, WEBHOOK_DELIVERY_QUEUE)
+# Standard: generation policies' idle checks, each sent with a DelaySeconds (docs/generation-policies.md).
+GENERATION_IDLE_QUEUE = QueueDef(
+    logical_id="GenerationIdleQueue",
+    setting="generation_idle_queue_url",
+    visibility_timeout_seconds=180,
+)
+
+QUEUES: tuple[QueueDef, ...] = (*JOB_QUEUES, WEBHOOK_DELIVERY_QUEUE, GENERATION_IDLE_QUEUE)
 
 
 def local_resource_name(logical_id: str, stage: str = "local") -> str:

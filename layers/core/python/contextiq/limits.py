@@ -40,6 +40,13 @@ EXTRACTION_CHUNK_TURNS = 40  # long sessions are extracted in chunks of this man
 EXTRACTION_CHUNK_CHARS = 24_000  # ...or of this many characters, whichever comes first
 CONSOLIDATION_PART_CANDIDATES = 25  # candidate facts per consolidation message
 JOB_RETENTION_DAYS = 30
+
+# Generation policies (docs/generation-policies.md)
+MAX_POLICY_EVERY_N_EVENTS = 1000
+MIN_POLICY_IDLE_SECONDS = 1
+MAX_POLICY_IDLE_SECONDS = 86_400  # a day; the cloud re-arms SQS's 15-minute maximum delay until then
+MAX_POLICY_BYTES = 32 * KIB  # one policy (topics + examples), compact JSON: it is stored on each session
+MAX_POLICY_JOBS_PER_RECORD = 20  # every_n_events windows one stream record submits (more catch up later)
 MAX_FILTER_CONDITIONS = 8  # conditions in one search/recall `filter`
 MAX_FILTER_VALUES = 32  # values in one `in`
 

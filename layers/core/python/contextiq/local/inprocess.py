@@ -35,6 +35,7 @@ def generation_queues(settings: Settings) -> list[tuple[str, str]]:
         (settings.extraction_queue_url, "extraction"),
         (settings.consolidation_queue_url, "consolidation"),
         (settings.procedure_learning_queue_url, "procedure_learning"),
+        (settings.generation_idle_queue_url, "generation_policy"),
     ]
 
 
@@ -67,11 +68,13 @@ def in_process_stack(data_dir: Path, **overrides: Any) -> Iterator[tuple[Contain
             original_retry = workers.RETRY_AFTER_SECONDS
             workers.RETRY_AFTER_SECONDS = 0
 
-            poller = StreamPoller.for_settings(ready, container.dynamodb)
+            pollers = StreamPoller.all_for_settings(ready, container.dynamodb, ("indexer", "generation_policy"))
 
             def drain() -> None:
-                workers.drain(container.sqs, queues)
-                poller.drain()  # the sessions stream indexes events (and the memories stream re-applies)
+                for _ in range(5):  # policies turn appends into jobs, jobs into memories, memories into the index
+                    workers.drain(container.sqs, queues)
+                    if not sum(p.drain() for p in pollers):
+                        return
 
             try:
                 yield container, drain

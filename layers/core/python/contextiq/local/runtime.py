@@ -100,12 +100,9 @@ class LocalStack:
         base = Container(Settings())
         settings = bootstrap(base.dynamodb, base.sqs, base.settings)
         self.env = {k: os.environ[k] for k in [*LOCAL_ENV_DEFAULTS, "AWS_ENDPOINT_URL", "CONTEXTIQ_DATA_DIR"]}
-        for table_or_queue in (
-            "extraction_queue_url",
-            "consolidation_queue_url",
-            "procedure_learning_queue_url",
-            "webhook_delivery_queue_url",
-        ):
+        from contextiq.definitions import QUEUES
+
+        for table_or_queue in (q.setting for q in QUEUES):
             self.env[f"CONTEXTIQ_{table_or_queue.upper()}"] = getattr(settings, table_or_queue)
         os.environ.update(self.env)
         self.data_dir.mkdir(parents=True, exist_ok=True)

@@ -1,8 +1,9 @@
-"""DynamoDB stream poller for the local runtime: reads moto's streams of the streamed tables, builds the
-Lambda DynamoDB-stream event (binary attributes base64-encoded, as Lambda delivers them), calls the same
-handler the cloud runs (``functions/indexer``; ``functions/notifier`` for the tables that announce
-changes), and resumes at the first failed record of a shard (``ReportBatchItemFailures`` semantics).
-Each consumer keeps its own shard positions, as two event source mappings on one stream do."""
+"""DynamoDB stream pollers for the local runtime: read moto's streams of the streamed tables, build the
+Lambda DynamoDB-stream event (binary attributes base64-encoded, as Lambda delivers them), call the same
+handler the cloud runs, and resume at the first failed record of a shard (``ReportBatchItemFailures``
+semantics). One poller per consumer (``CONSUMERS``: ``functions/indexer`` reads every streamed table,
+``functions/notifier`` the tables that announce changes, ``functions/generation_policy`` the sessions
+table), each with its own shard positions, as each event source mapping on a stream has in the cloud."""
 
 from __future__ import annotations
 
@@ -18,6 +19,12 @@ from contextiq.observability import logger
 
 FUNCTION = "indexer"
 NOTIFIER = "notifier"
+# consumer function -> the Settings fields of the tables whose streams it reads (None: every streamed table)
+CONSUMERS: dict[str, tuple[str, ...] | None] = {
+    FUNCTION: None,
+    NOTIFIER: tuple(t.setting for t in NOTIFYING_TABLES),
+    "generation_policy": ("sessions_table",),
+}
 
 
 def _lambda_json(value: Any) -> Any:
@@ -57,14 +64,22 @@ class StreamPoller:
 
     @classmethod
     def for_settings(cls, settings: Any, dynamodb: Any, function: str = FUNCTION) -> StreamPoller:
-        """The indexer reads every streamed table; the notifier the tables in ``NOTIFYING_TABLES``."""
+        """A poller for ``function``, over the streams of its tables (``CONSUMERS``)."""
         import boto3
 
         # moto intercepts the classic endpoint name (botocore's default one is not matched by moto 5.2)
         endpoint = os.environ.get("AWS_ENDPOINT_URL") or f"https://streams.dynamodb.{settings.region}.amazonaws.com"
         streams = boto3.client("dynamodbstreams", region_name=settings.region, endpoint_url=endpoint)
-        tables = NOTIFYING_TABLES if function == NOTIFIER else tuple(t for t in TABLES if t.stream)
-        return cls(dynamodb, streams, [getattr(settings, t.setting) for t in tables], function)
+        wanted = CONSUMERS[function]
+        names = [getattr(settings, t.setting) for t in TABLES if t.stream and (wanted is None or t.setting in wanted)]
+        return cls(dynamodb, streams, names, function)
+
+    @classmethod
+    def all_for_settings(
+        cls, settings: Any, dynamodb: Any, functions: tuple[str, ...] = tuple(CONSUMERS)
+    ) -> list[StreamPoller]:
+        """A poller for each of ``functions`` (default: every consumer of ``CONSUMERS``)."""
+        return [cls.for_settings(settings, dynamodb, function) for function in functions]
 
     def poll_once(self) -> int:
         """One pass over every shard; returns how many records were handed to the indexer."""
@@ -117,7 +132,12 @@ class StreamPoller:
             self._handled[key] = records[-1]["dynamodb"]["SequenceNumber"]
         return len(records)
 
-    def drain(self, max_rounds: int = 50) -> None:
+    def drain(self, max_rounds: int = 50) -> int:
+        """Poll until nothing is left (at most ``max_rounds`` passes); returns how many records were handled."""
+        total = 0
         for _ in range(max_rounds):
-            if not self.poll_once():
-                return
+            handled = self.poll_once()
+            if not handled:
+                return total
+            total += handled
+        return total

@@ -121,6 +121,7 @@ def start_workers(stop: threading.Event) -> list[threading.Thread]:
         (settings.consolidation_queue_url, "consolidation"),
         (settings.procedure_learning_queue_url, "procedure_learning"),
         (settings.webhook_delivery_queue_url, "webhook_delivery"),
+        (settings.generation_idle_queue_url, "generation_policy"),
     ]
 
     def loop(url: str, function: str) -> None:
@@ -143,10 +144,11 @@ def start_workers(stop: threading.Event) -> list[threading.Thread]:
                 logger.exception("local stream poller error", extra={"function": poller.function})
                 stop.wait(1)
 
-    dynamodb = Container(settings).dynamodb
-    for function in ("indexer", "notifier"):
-        poller = StreamPoller.for_settings(settings, dynamodb, function)
-        threads.append(threading.Thread(target=stream_loop, args=(poller,), name=f"poller-{function}", daemon=True))
+    # One poller per consumer, each with its own shard positions, as each event source mapping has in the cloud.
+    for poller in StreamPoller.all_for_settings(settings, Container(settings).dynamodb):
+        threads.append(
+            threading.Thread(target=stream_loop, args=(poller,), name=f"poller-{poller.function}", daemon=True)
+        )
     for thread in threads:
         thread.start()
     return threads

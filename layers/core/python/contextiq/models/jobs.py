@@ -138,6 +138,10 @@ class Job(BaseModel):
     update_time: datetime
     result: JobResult | None = None
     error: str | None = None
+    session_id: str | None = Field(default=None, description="The session whose events the job reads, if any")
+    trigger: Literal["every_n_events", "idle", "session_delete"] | None = Field(
+        default=None, description="The generation policy trigger that submitted the job (none: a generate request)"
+    )
 
 
 class JobAccepted(BaseModel):

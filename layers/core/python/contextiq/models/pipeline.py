@@ -12,17 +12,19 @@ Unknown fields are ignored (a message from a newer producer during a deploy stil
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from contextiq.models.jobs import CustomTopic, DirectEvent, Example, GenerateRequest, ManagedTopic
 from contextiq.models.memories import Fact
+from contextiq.models.sessions import Event
 
 # The topic of facts the caller gave pre-extracted (``facts`` source): not a topic memories are tagged with.
 PROVIDED_TOPIC = "PROVIDED"
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+PolicyTrigger = Literal["every_n_events", "idle", "session_delete"]
 
 
 class MalformedMessageError(ValueError):
@@ -31,6 +33,12 @@ class MalformedMessageError(ValueError):
 
 class _Message(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class CarriedEvent(Event):
+    """An event carried in a job spec (stored without its absent options)."""
+
+    role: str | None = None
 
 
 class JobSpec(_Message):
@@ -44,6 +52,11 @@ class JobSpec(_Message):
     topics: list[ManagedTopic | CustomTopic] | None = None
     examples: list[Example] | None = None
     disable_consolidation: bool = False
+    # Set by generation policies (services/generation_policies.py): the session's events up to this seq
+    # only; the events themselves when the session is being deleted; what made the job.
+    until_seq: int | None = Field(default=None, ge=1)
+    session_events: list[CarriedEvent] | None = None
+    trigger: PolicyTrigger | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> JobSpec:
@@ -89,6 +102,19 @@ class ConsolidationMessage(JobMessage):
     session_id: str | None = None
     disable_consolidation: bool = False
     candidates: list[CandidateMessage]
+
+
+class IdleCheckMessage(_Message):
+    """Generation-idle queue (delayed): is the session still quiet at ``due``? Sent for every append.
+
+    ``seq`` is the session's last seq when it was sent; a later append makes the message moot (that
+    append sent its own). A ``due`` beyond SQS's 15-minute delay is reached by re-sending.
+    """
+
+    tenant: Id
+    session_id: Id
+    seq: int = Field(ge=1)
+    due: datetime
 
 
 M = TypeVar("M", bound=BaseModel)

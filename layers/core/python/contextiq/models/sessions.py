@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from contextiq import limits
 from contextiq.models.common import Metadata, Name, Request, Timestamp, TtlSeconds
+from contextiq.models.policies import GenerationPolicy, template_placeholders
 
 
 class SessionCreate(Request):
@@ -26,6 +27,17 @@ class SessionCreate(Request):
         description="index this session's turns for POST /v1/events/search and POST /v1/recall (embedding plus "
         "keywords); false keeps every turn of the session out of the index, for good (set at creation only)",
     )
+    generation_policy: GenerationPolicy | None = Field(
+        default=None,
+        description="This session's own generation policy, replacing its app's (docs/generation-policies.md)",
+    )
+
+    @model_validator(mode="after")
+    def _template_fits(self) -> SessionCreate:
+        policy = self.generation_policy
+        if policy is not None and self.app_name is None and "app_name" in template_placeholders(policy.scope_template):
+            raise ValueError("generation_policy.scope_template uses {app_name} but the session has no app_name")
+        return self
 
 
 class ForkOrigin(BaseModel):
@@ -76,6 +88,13 @@ class Session(BaseModel):
     forked_from: ForkOrigin | None = Field(
         default=None, description="set on a fork: the session, seq and checkpoint it was forked from"
     )
+    generation_policy: GenerationPolicy | None = Field(
+        default=None, description="The session's own generation policy (else its app's applies)"
+    )
+    last_generated_seq: int = Field(
+        default=0, description="Events up to this seq have been handed to a generation job by a policy"
+    )
+    last_job_id: str | None = Field(default=None, description="The last job a generation policy submitted")
 
 
 class EventContent(Request):

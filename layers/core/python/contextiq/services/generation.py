@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import itertools
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -183,7 +184,14 @@ class GenerationService:
                 [FieldProblem("events", "too large: split the conversation or give a session_id")],
             )
         now = self._clock()
-        job = Job(id=new_id(), status=JobStatus.PENDING, scope=scope, create_time=now, update_time=now)
+        job = Job(
+            id=new_id(),
+            status=JobStatus.PENDING,
+            scope=scope,
+            create_time=now,
+            update_time=now,
+            session_id=req.session_id,
+        )
         self._jobs.create(tenant, job, spec)
         self._queue.send(ExtractionMessage(tenant=tenant, job_id=job.id))
         return job
@@ -247,8 +255,12 @@ class ExtractionWorker(JobWorker):
         self._clock = clock
 
     def _turns(self, tenant: str, spec: JobSpec, now: datetime) -> list[Turn]:
+        if spec.session_events is not None:  # a policy's final job: the session is gone, its events came along
+            return turns_from_events(spec.session_events)
         if spec.session_id is not None:
-            return turns_from_events(self._sessions.all_events(tenant, spec.session_id, spec.after_seq or 0))
+            events = self._sessions.all_events(tenant, spec.session_id, spec.after_seq or 0)
+            until = spec.until_seq
+            return turns_from_events(events if until is None else itertools.takewhile(lambda e: e.seq <= until, events))
         return [
             Turn(author=e.author, text=e.text, role=e.role, event_id=f"direct-{i}", timestamp=e.timestamp or now)
             for i, e in enumerate(spec.events or [])

@@ -113,6 +113,7 @@ class SessionService:
             version=1,
             event_count=0,
             index_events=req.index_events,
+            generation_policy=req.generation_policy,
         )
         self._repo.create(tenant, session)
         return session

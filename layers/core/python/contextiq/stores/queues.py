@@ -28,3 +28,9 @@ class SqsQueue:
         if dedup_id is not None:
             kwargs["MessageDeduplicationId"] = dedup_id
         self._sqs.send_message(**kwargs)
+
+    def send_delayed(self, message: BaseModel, delay_seconds: int) -> None:
+        """Deliver ``message`` after ``delay_seconds`` (0-900: SQS's per-message DelaySeconds; standard queues)."""
+        if not self.url:
+            raise RuntimeError("queue URL is not configured (CONTEXTIQ_*_QUEUE_URL)")
+        self._sqs.send_message(QueueUrl=self.url, MessageBody=message.model_dump_json(), DelaySeconds=delay_seconds)

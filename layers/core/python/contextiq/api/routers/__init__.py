@@ -14,6 +14,7 @@ def all_routers() -> list[APIRouter]:
     from contextiq.api.routers.context import router as context_router
     from contextiq.api.routers.jobs import router as jobs_router
     from contextiq.api.routers.memories import router as memories_router
+    from contextiq.api.routers.policies import router as policies_router
     from contextiq.api.routers.procedures import router as procedures_router
     from contextiq.api.routers.recall import router as recall_router
     from contextiq.api.routers.session_branches import router as branches_router
@@ -32,5 +33,6 @@ def all_routers() -> list[APIRouter]:
         trajectories_router,
         webhooks_router,
         templates_router,
+        policies_router,
         context_router,
     ]

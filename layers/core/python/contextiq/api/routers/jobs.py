@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
+from contextiq import limits
 from contextiq.api.conventions import operation
-from contextiq.api.deps import IdempotencyKey, Services, Tenant
+from contextiq.api.deps import IdempotencyKey, Limit, NextToken, Services, Tenant
 from contextiq.api.responses import run_once, stored, to_response
+from contextiq.models.common import Page
 from contextiq.models.jobs import GenerateRequest, Job, JobAccepted, JobStatus
 from contextiq.services.idempotency import StoredResponse
 
@@ -53,6 +57,28 @@ def generate(
                 job.model_dump(mode="json"), status_code=200, headers={"Location": f"/v1/jobs/{job.id}"}
             )
     return to_response(result, replayed)
+
+
+@router.get(
+    "/v1/jobs",
+    response_model=Page[Job],
+    **operation(
+        "listJobs",
+        "List a session's generation jobs",
+        "The memory generation jobs that read `session_id`'s events, oldest first: those of generate requests "
+        "and those its generation policy submitted (`trigger`). Listed until they expire, also after the "
+        "session is deleted. Pass `next_token` from a page (with the same `session_id`) to get the next one.",
+    ),
+)
+def list_jobs(
+    tenant: Tenant,
+    c: Services,
+    session_id: Annotated[str, Query(min_length=1, max_length=64, description="whose jobs (required)")],
+    limit: Limit = limits.DEFAULT_PAGE_SIZE,
+    next_token: NextToken = None,
+) -> Page[Job]:
+    items, token = c.jobs.list_by_session(tenant, session_id, limit, next_token)
+    return Page[Job](items=items, next_token=token)
 
 
 @router.get(

@@ -12,6 +12,7 @@ from contextiq.api.conventions import operation
 from contextiq.api.deps import IdempotencyKey, IfMatch, Limit, NextToken, Services, Tenant, etag, parse_if_match
 from contextiq.api.responses import respond, stored
 from contextiq.models.common import Name, Page
+from contextiq.models.policies import SessionPatch
 from contextiq.models.sessions import Event, EventCreate, Session, SessionCreate, StatePatch
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
@@ -93,12 +94,15 @@ def get_session(session_id: str, tenant: Tenant, c: Services, response: Response
     **operation(
         "deleteSession",
         "Delete a session and its events",
-        "Readers see 404 at once; the events are removed before the answer. Memories generated from the session stay.",
+        "Readers see 404 at once; the events are removed before the answer. Memories generated from the session "
+        "stay. With a generation policy's `on_session_delete`, a final job for the events not yet generated is "
+        "submitted first (it carries them, so it runs after they are gone).",
         status_code=204,
         errors=(404,),
     ),
 )
 def delete_session(session_id: str, tenant: Tenant, c: Services) -> Response:
+    c.policy_engine.before_delete(tenant, session_id)
     c.sessions.delete(tenant, session_id)
     return Response(status_code=204)
 
@@ -173,5 +177,33 @@ def patch_state(
     if_match: IfMatch = None,
 ) -> Session:
     session = c.sessions.patch_state(tenant, session_id, body, parse_if_match(if_match))
+    response.headers["ETag"] = etag(session.version)
+    return session
+
+
+@router.patch(
+    "/{session_id}",
+    response_model=Session,
+    **operation(
+        "patchSession",
+        "Set or remove the session's own generation policy",
+        "`generation_policy` replaces the app's policy for this session (a policy without triggers turns "
+        "generation off); `null` removes it. With `If-Match` only onto that version (412 when stale).",
+        errors=(404, 409, 412),
+        body=True,
+        headers=("ETag",),
+    ),
+)
+def patch_session(
+    session_id: str,
+    body: SessionPatch,
+    tenant: Tenant,
+    c: Services,
+    response: Response,
+    if_match: IfMatch = None,
+) -> Session:
+    session = c.generation_policies.set_session_policy(
+        tenant, session_id, body.generation_policy, parse_if_match(if_match)
+    )
     response.headers["ETag"] = etag(session.version)
     return session

@@ -18,7 +18,7 @@ from contextiq import limits
 from contextiq.ids import epoch, isoformat
 from contextiq.models.jobs import Job, JobResult, JobStatus
 from contextiq.models.pipeline import JobSpec, parse_message
-from contextiq.stores.dynamo.base import from_item, is_condition_failure, to_item, values
+from contextiq.stores.dynamo.base import PageTokens, batch_get_items, from_item, is_condition_failure, to_item, values
 
 JOB_SK = "JOB"
 
@@ -31,6 +31,36 @@ class SerializedSpec(Protocol):
 
 def job_pk(tenant: str, job_id: str) -> str:
     return f"T#{tenant}#J#{job_id}"
+
+
+def session_jobs_pk(tenant: str, session_id: str) -> str:
+    """The key space listing a session's jobs: ``pk = T#<tenant>#SJ#<session_id>``, ``sk = <job_id>``."""
+    return f"T#{tenant}#SJ#{session_id}"
+
+
+def job_items(table: str, tenant: str, job: Job, spec: SerializedSpec) -> list[dict[str, Any]]:
+    """TransactWriteItems entries that create ``job`` once (and list it under its session, if any)."""
+    expire_at = epoch(job.create_time) + limits.JOB_RETENTION_DAYS * 86400
+    item = {
+        "pk": job_pk(tenant, job.id),
+        "sk": JOB_SK,
+        "tenant": tenant,
+        "id": job.id,
+        "status": job.status.value,
+        "scope": json.dumps(job.scope),
+        "spec": spec.to_json(),
+        "create_time": isoformat(job.create_time),
+        "update_time": isoformat(job.update_time),
+        "expire_at": expire_at,
+        "parts_done": 0,
+        "error": job.error,
+    }
+    once = "attribute_not_exists(pk)"
+    items = [{"Put": {"TableName": table, "Item": to_item(item), "ConditionExpression": once}}]
+    if job.session_id is not None:
+        entry = {"pk": session_jobs_pk(tenant, job.session_id), "sk": job.id, "expire_at": expire_at}
+        items.append({"Put": {"TableName": table, "Item": to_item(entry), "ConditionExpression": once}})
+    return items
 
 
 @dataclass(frozen=True)
@@ -52,33 +82,48 @@ class StoredJob:
 
 
 class JobStore:
-    def __init__(self, client: Any, table_name: str) -> None:
+    def __init__(self, client: Any, table_name: str, tokens: PageTokens | None = None) -> None:
         self._ddb = client
         self._table = table_name
+        self._tokens = tokens
 
     def _key(self, tenant: str, job_id: str) -> dict[str, Any]:
         return to_item({"pk": job_pk(tenant, job_id), "sk": JOB_SK})
 
     def create(self, tenant: str, job: Job, spec: SerializedSpec) -> None:
-        self._ddb.put_item(
-            TableName=self._table,
-            Item=to_item(
-                {
-                    "pk": job_pk(tenant, job.id),
-                    "sk": JOB_SK,
-                    "tenant": tenant,
-                    "id": job.id,
-                    "status": job.status.value,
-                    "scope": json.dumps(job.scope),
-                    "spec": spec.to_json(),
-                    "create_time": isoformat(job.create_time),
-                    "update_time": isoformat(job.update_time),
-                    "expire_at": epoch(job.create_time) + limits.JOB_RETENTION_DAYS * 86400,
-                    "parts_done": 0,
-                }
-            ),
-            ConditionExpression="attribute_not_exists(pk)",
-        )
+        """Put the job (and, for a session's job, its entry in the session's job list) once."""
+        items = job_items(self._table, tenant, job, spec)
+        if len(items) == 1:
+            self._ddb.put_item(**items[0]["Put"])
+        else:
+            self._ddb.transact_write_items(TransactItems=items)
+
+    def list_by_session(
+        self, tenant: str, session_id: str, limit: int, token: str | None
+    ) -> tuple[list[Job], str | None]:
+        """A session's jobs, oldest first (also after the session is deleted, until the jobs expire)."""
+        if self._tokens is None:
+            raise RuntimeError("JobStore needs page tokens to list")
+        pk = session_jobs_pk(tenant, session_id)
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": values(pk=pk),
+            "Limit": limit,
+        }
+        binding = json.dumps(["session-jobs", tenant, session_id])
+        start = self._tokens.decode(token, binding, {"pk": pk})
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        resp = self._ddb.query(**kwargs)
+        ids = [str(i["sk"]["S"]) for i in resp.get("Items", [])]
+        found = {
+            stored.job.id: stored.job
+            for stored in map(
+                self.parse_item, batch_get_items(self._ddb, self._table, [self._key(tenant, i) for i in ids])
+            )
+        }
+        return [found[i] for i in ids if i in found], self._tokens.encode(resp.get("LastEvaluatedKey"), binding)
 
     @staticmethod
     def parse_item(raw: dict[str, Any]) -> StoredJob:
@@ -108,6 +153,8 @@ class JobStore:
             update_time=item["update_time"],
             result=result,
             error=item.get("error"),
+            session_id=spec.get("session_id"),
+            trigger=spec.get("trigger"),
         )
         return StoredJob(item["tenant"], job, item["spec"], item.get("parts_total"), item.get("parts_done", 0))
 

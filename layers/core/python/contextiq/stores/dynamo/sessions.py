@@ -31,7 +31,9 @@ from contextiq.definitions import SESSIONS_BY_USER
 from contextiq.errors import VersionConflictError
 from contextiq.ids import epoch, isoformat
 from contextiq.models.checkpoints import StateChange
+from contextiq.models.policies import GenerationPolicy, policy_json, stored_policy
 from contextiq.models.sessions import Event, EventSource, ForkOrigin, Session
+from contextiq.observability import logger
 from contextiq.stores.dynamo.base import (
     PageTokens,
     batch_attempts,
@@ -82,6 +84,7 @@ def session_item(tenant: str, s: Session, state0: dict[str, Any] | None) -> dict
             "version": s.version,
             "last_seq": s.event_count,
             "noindex": None if s.index_events else True,  # absent on sessions indexed as usual
+            "generation_policy": policy_json(s.generation_policy),
             "gsi1pk": f"T#{tenant}#U#{s.user_id}",
             "gsi1sk": f"A#{s.app_name or ''}#{s.id}",
         }
@@ -149,22 +152,7 @@ class SessionStore:
 
     @staticmethod
     def _to_session(raw: dict[str, Any]) -> Session:
-        item = from_item(raw)
-        expire_at = item.get("expire_at")
-        return Session(
-            id=item["id"],
-            user_id=item["user_id"],
-            app_name=item.get("app_name"),
-            state=loads_stored(item["state"]),
-            metadata=loads_stored(item["metadata"]),
-            create_time=item["create_time"],
-            update_time=item["update_time"],
-            expire_time=datetime.fromtimestamp(expire_at, UTC) if expire_at else None,
-            version=item["version"],
-            event_count=item.get("last_seq", 0),
-            index_events=not item.get("noindex"),
-            forked_from=ForkOrigin.model_validate_json(item["forked_from"]) if item.get("forked_from") else None,
-        )
+        return session_from_plain(from_item(raw))
 
     def create(self, tenant: str, session: Session) -> None:
         self._ddb.put_item(
@@ -413,6 +401,37 @@ class SessionStore:
             if not requests:
                 return
         raise RuntimeError("DynamoDB kept returning unprocessed deletes; retry the DELETE")
+
+
+def session_from_plain(item: dict[str, Any]) -> Session:
+    """A SESSION item (plain values: read back, or a stream image) -> Session."""
+    expire_at = item.get("expire_at")
+    return Session(
+        id=item["id"],
+        user_id=item["user_id"],
+        app_name=item.get("app_name"),
+        state=loads_stored(item["state"]),
+        metadata=loads_stored(item["metadata"]),
+        create_time=item["create_time"],
+        update_time=item["update_time"],
+        expire_time=datetime.fromtimestamp(expire_at, UTC) if expire_at else None,
+        version=item["version"],
+        event_count=item.get("last_seq", 0),
+        generation_policy=readable_policy(item.get("generation_policy"), item["id"]),
+        last_generated_seq=item.get("last_generated_seq", 0),
+        last_job_id=item.get("last_job_id"),
+        index_events=not item.get("noindex"),
+        forked_from=ForkOrigin.model_validate_json(item["forked_from"]) if item.get("forked_from") else None,
+    )
+
+
+def readable_policy(raw: str | None, session_id: str) -> GenerationPolicy | None:
+    """A session's stored policy; one that no longer validates (a limit changed) reads as none, logged."""
+    try:
+        return stored_policy(raw)
+    except ValueError:
+        logger.warning("stored generation policy no longer validates; ignored", extra={"session_id": session_id})
+        return None
 
 
 def event_from_item(session_id: str, item: dict[str, Any]) -> Event:

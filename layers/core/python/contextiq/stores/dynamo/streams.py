@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from contextiq.models.sessions import Event
+from contextiq.models.sessions import Event, Session
 from contextiq.stores.dynamo.memories import MEMORY_SK, StoredMemory, memory_from_plain
-from contextiq.stores.dynamo.sessions import event_from_item
+from contextiq.stores.dynamo.sessions import SESSION_SK, event_from_item, session_from_plain
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
@@ -80,6 +80,38 @@ def parse_stream_record(record: DynamoDBRecord) -> MemoryChange | EventChange | 
             indexed=not item.get("noindex"),
         )
     return None  # revisions, session items, events written before they carried their owner
+
+
+@dataclass(frozen=True)
+class SessionChange:
+    """A session item changed: what the generation policies act on (``parse_session_record``)."""
+
+    tenant: str
+    session: Session  # the new image (the old one for REMOVE)
+    appended: bool  # its last_seq grew: one or more events were appended
+    deleting: bool  # being deleted (or deleted / expired: REMOVE)
+
+
+def parse_session_record(record: DynamoDBRecord) -> SessionChange | None:
+    """A sessions-table stream record -> SessionChange; None for events, policies and other items."""
+    data = record.dynamodb
+    if data is None:
+        return None
+    removed = str(record.event_name.name if record.event_name else "") == "REMOVE"
+    image = data.old_image if removed else data.new_image
+    if not image:
+        return None
+    item = plain(image)
+    if item.get("sk") != SESSION_SK or "tenant" not in item:
+        return None
+    old_seq = int(plain(data.old_image).get("last_seq", 0)) if data.old_image and not removed else 0
+    session = session_from_plain(item)
+    return SessionChange(
+        tenant=item["tenant"],
+        session=session,
+        appended=not removed and session.event_count > old_seq,
+        deleting=removed or "deleting" in item,
+    )
 
 
 def binary_as_bytes(image: Mapping[str, Any]) -> dict[str, Any]:
