@@ -93,6 +93,28 @@ def test_concurrent_appends_crossing_the_threshold_give_exactly_one_job_per_wind
         assert len({j["id"] for j in jobs}) == len(jobs)
 
 
+def test_concurrent_appends_crossing_the_threshold_once_give_exactly_one_job(server: Server) -> None:
+    """3 appends, then 6 at once: the threshold of 5 is crossed once (9 < 10), by whichever append is 5th."""
+    with server.client() as c:
+        sid = _session(c, "cross", generation_policy={"every_n_events": 5})
+        for i in range(3):
+            _say(c, sid, f"Warm-up note {i}.")
+
+    def append(i: int) -> None:
+        with server.client() as worker:
+            _say(worker, sid, f"Crossing note {i}: I like sailing.")
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(append, range(6)))
+    with server.client() as c:
+        _until(lambda: c.get(f"/v1/sessions/{sid}").json()["last_generated_seq"] == 5)
+        time.sleep(1.5)  # every append's record has been seen: none may add a job
+        jobs = _jobs(c, sid)
+        assert [j["trigger"] for j in jobs] == ["every_n_events"], jobs
+        session = c.get(f"/v1/sessions/{sid}").json()
+        assert (session["event_count"], session["last_generated_seq"], session["last_job_id"]) == (9, 5, jobs[0]["id"])
+
+
 def test_an_idle_policy_fires_once(server: Server) -> None:
     with server.client() as c:
         sid = _session(c, "quiet", generation_policy={"idle_seconds": 2})

@@ -46,6 +46,25 @@ def pipeline(container, monkeypatch) -> Iterator[Callable[[], None]]:  # type: i
     forget_handlers()
 
 
+@pytest.fixture
+def claims(monkeypatch) -> list[tuple[str, int, int]]:  # type: ignore[no-untyped-def]
+    """Every claim that won: (session, from, to). Job ids are derived from the window, so a second win of a
+    window would not show as a second job in the list; it would re-put and re-queue the same job."""
+    from contextiq.stores.dynamo.policies import PolicyStore
+
+    won: list[tuple[str, int, int]] = []
+    real = PolicyStore.claim
+
+    def counted(self, tenant, session_id, from_seq, to_seq, job, spec):  # type: ignore[no-untyped-def]
+        ok = real(self, tenant, session_id, from_seq, to_seq, job, spec)
+        if ok:
+            won.append((session_id, from_seq, to_seq))
+        return ok
+
+    monkeypatch.setattr(PolicyStore, "claim", counted)
+    return won
+
+
 def _session(api, headers=None, **body: Any) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     resp = api.post("/v1/sessions", json={"user_id": "alice", "app_name": "travel", **body}, headers=headers or {})
     assert resp.status_code == 201, resp.text
@@ -82,7 +101,7 @@ def test_every_n_events_forms_memories_without_a_generate_call(api, pipeline) ->
     assert any("vegetarian" in r["memory"]["fact"].lower() for r in found["results"]), found
 
 
-def test_redelivered_stream_records_make_no_second_job(api, pipeline, container) -> None:
+def test_redelivered_stream_records_make_no_second_job(api, pipeline, container, claims) -> None:
     from contextiq.local.streams import StreamPoller
 
     api.put("/v1/generation-policies/travel", json={"every_n_events": 3})
@@ -94,9 +113,10 @@ def test_redelivered_stream_records_make_no_second_job(api, pipeline, container)
     assert again.drain() > 0  # a fresh consumer replays the whole stream from its start
     pipeline()
     assert len(_jobs(api, sid)) == 1
+    assert claims == [(sid, 0, 3)]
 
 
-def test_two_consumers_at_once_make_one_job_per_window(api, pipeline, container) -> None:
+def test_two_consumers_at_once_make_one_job_per_window(api, pipeline, container, claims) -> None:
     import threading
 
     from contextiq.local.streams import StreamPoller
@@ -114,10 +134,11 @@ def test_two_consumers_at_once_make_one_job_per_window(api, pipeline, container)
         thread.join()
     jobs = _jobs(api, sid)
     assert len(jobs) == 3 and len({j["id"] for j in jobs}) == 3, jobs
+    assert sorted(claims) == [(sid, 0, 4), (sid, 4, 8), (sid, 8, 12)]
     assert api.get(f"/v1/sessions/{sid}").json()["last_generated_seq"] == 12
 
 
-def test_idle_policy_fires_once(api, pipeline, container) -> None:
+def test_idle_policy_fires_once(api, pipeline, container, claims) -> None:
     session = _session(api, generation_policy={"idle_seconds": 1})
     sid = session["id"]
     _say(api, sid, FACTS[0])
@@ -132,6 +153,7 @@ def test_idle_policy_fires_once(api, pipeline, container) -> None:
     time.sleep(1.2)
     pipeline()
     assert len(_jobs(api, sid)) == 1
+    assert claims == [(sid, 0, 2)]
 
 
 def test_session_delete_submits_a_final_job_with_its_events(api, pipeline) -> None:
