@@ -199,3 +199,11 @@ def test_a_blank_thought_is_not_a_step() -> None:
     p = LocalDistiller().distill([traj("say hi", steps, 1), traj("say hi", steps, 2)])
     assert p is not None
     assert [s.instruction for s in p.steps] == ["greet the user"]
+
+
+def test_a_blank_thought_of_a_tool_step_names_the_tool() -> None:
+    """Found by the property test above: a tool step whose thought is whitespace made an empty instruction."""
+    steps = [TrajectoryStep(thought="\r", tool="a")]
+    p = LocalDistiller().distill([traj("0", steps, 1)])
+    assert p is not None
+    assert [(s.instruction, s.tool) for s in p.steps] == [("Call `a`", "a")]

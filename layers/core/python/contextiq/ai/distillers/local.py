@@ -186,7 +186,8 @@ class LocalDistiller:
         args_of: Any,
     ) -> Step:
         assert step.tool is not None
-        instruction = generalise(step.thought, run_values[0]) if step.thought else f"Call `{step.tool}`"
+        blank = not (step.thought and step.thought.strip())  # a blank thought ("\r") is no instruction
+        instruction = f"Call `{step.tool}`" if blank else generalise(step.thought or "", run_values[0])
         observed = [
             first_sentence(generalise(obs, run_values[r])) if (obs := steps[i].observation) else None
             for r, steps in enumerate(tool_steps)
