@@ -237,3 +237,27 @@ def test_a_generation_job_and_a_procedure_are_announced(api, receiver, pump, wor
     assert by_type["procedure.created"]["resource_id"] == procedure["id"]
     assert by_type["procedure.created"]["data"]["name"] == "Check the hive"
     assert len(api.get(f"/v1/webhooks/{hook['id']}/deliveries").json()["items"]) == 3
+
+
+def test_a_record_that_cannot_be_announced_is_reported_alone_for_retry(container, workers, monkeypatch):  # type: ignore[no-untyped-def]
+    """Partial batch failure: the bus refuses the event -> only that record is in batchItemFailures."""
+    import json
+    from pathlib import Path
+
+    from contextiq.local.inprocess import forget_handlers
+    from contextiq.local.workers import LambdaContextStub, load_function
+
+    monkeypatch.setenv("CONTEXTIQ_EVENT_BUS_NAME", "late-bus")  # not created yet
+    forget_handlers()
+    samples = Path(__file__).resolve().parents[2] / "events" / "notifier"
+    revision = json.loads((samples / "memory_created.json").read_text())["Records"][0]
+    revision = json.loads(json.dumps(revision).replace('"MEMORY"', '"R#01KAEXAMPLEREVISION0000000"'))
+    revision["dynamodb"]["SequenceNumber"] = "110"  # a revision item: nothing to announce, so nothing fails
+    created = json.loads((samples / "memory_created.json").read_text())["Records"][0]
+    handler = load_function("notifier").handler
+    result = handler({"Records": [revision, created]}, LambdaContextStub("notifier"))
+    assert result == {"batchItemFailures": [{"itemIdentifier": created["dynamodb"]["SequenceNumber"]}]}
+    import boto3
+
+    boto3.client("events", region_name="us-east-1").create_event_bus(Name="late-bus")
+    assert handler({"Records": [created]}, LambdaContextStub("notifier")) == {"batchItemFailures": []}  # the retry
