@@ -91,7 +91,7 @@ def test_local_variant_runs_natively_with_the_local_layer(sam_local_template: Pa
     for package in ("numpy", "jwt", "boto3", "pydantic"):  # embedded index, authorizer, the rest
         assert (local_layer / package).is_dir(), package
     functions = _functions(template)
-    assert len(functions) == 15
+    assert len(functions) == 16  # the generation policy function is the 16th
     for logical_id, resource in functions.items():
         props = resource["Properties"]
         assert props["Architectures"] == [arch], logical_id
