@@ -36,18 +36,29 @@ class LambdaContextStub:
         return 300_000
 
 
+_LOADING = threading.RLock()
+
+
 def load_function(name: str) -> ModuleType:
+    """The function's handler module, imported once. Pollers run in threads: the module is registered in
+    ``sys.modules`` before its body runs, so without the lock a second poller could get it half-imported
+    (``no attribute 'handler'``) and its thread would die."""
     path = FUNCTIONS_DIR / name / "handler.py"
     module_name = f"contextiq_functions_{name}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise RuntimeError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
+    with _LOADING:
+        if module_name in sys.modules:
+            return sys.modules[module_name]
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:
+            raise RuntimeError(f"cannot load {path}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[module_name]
+            raise
+        return module
 
 
 def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
