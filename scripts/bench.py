@@ -29,6 +29,7 @@ SECTIONS = ("sessions", "search", "generation", "procedures")
 # docs/benchmarks.md and are kept when the default sections are written again.
 SEPARATE = (
     "local_scale",
+    "local_restart",
     "notifications",
     "recall_latency",
     "recall_eval",
@@ -69,12 +70,18 @@ def main(argv: list[str] | None = None) -> int:
         "--local-embedder", default="hashing", help="local_scale, policy_lag: CONTEXTIQ_EMBEDDER of the server"
     )
     parser.add_argument("--policy-trials", default="30", help="policy_lag: sessions timed (every_n_events)")
+    parser.add_argument("--restart-events", default="20000", help="local_restart: events in the data directory")
+    parser.add_argument("--restart-memories", default="4000", help="local_restart: memories in the data directory")
+    parser.add_argument("--restart-rounds", default="3", help="local_restart: clean restarts timed")
     args = parser.parse_args(argv)
     wanted = [s for s in args.only.split(",") if s] + (["recall_eval"] if args.recall_eval else [])
     os.environ["CONTEXTIQ_BENCH_LOCAL_EVENTS"] = args.local_events
     os.environ["CONTEXTIQ_BENCH_LOCAL_MEMORIES"] = args.local_memories
     os.environ["CONTEXTIQ_BENCH_LOCAL_EMBEDDER"] = args.local_embedder
     os.environ["CONTEXTIQ_BENCH_POLICY_TRIALS"] = args.policy_trials
+    os.environ["CONTEXTIQ_BENCH_RESTART_EVENTS"] = args.restart_events
+    os.environ["CONTEXTIQ_BENCH_RESTART_MEMORIES"] = args.restart_memories
+    os.environ["CONTEXTIQ_BENCH_RESTART_ROUNDS"] = args.restart_rounds
     separate = [s for s in wanted if s in SEPARATE]
     wanted = [s for s in wanted if s not in SEPARATE]
     target = ROOT / "docs" / "benchmarks.md"
@@ -84,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
             "local_scale": f" --local-events {args.local_events} --local-memories {args.local_memories} "
             f"--local-embedder {args.local_embedder}",
             "policy_lag": f" --policy-trials {args.policy_trials} --local-embedder {args.local_embedder}",
+            "local_restart": f" --restart-events {args.restart_events} --restart-memories {args.restart_memories} "
+            f"--restart-rounds {args.restart_rounds} --local-embedder {args.local_embedder}",
         }.get(section, "")
         command = f"`.venv/bin/python scripts/bench.py --only {section}{flags} --write`"
         text = f"Produced by {command} on {datetime.now(UTC):%Y-%m-%d}.\n\n" + str(_module(section).report())

@@ -147,3 +147,56 @@ def test_local_json_is_private_and_reindex_wants_the_admin_token(tmp_path: Path)
             assert facts(a, "u", "kayak") == ["The user owns a kayak"]
     finally:
         assert stop_server(srv) == 0
+
+
+def said(c: httpx.Client, user: str, query: str) -> list[str]:
+    found = c.post("/v1/events/search", json={"user_id": user, "query": query, "mode": "keyword", "top_k": 50})
+    assert found.status_code == 200, found.text
+    return sorted(r["event"]["content"]["text"] for r in found.json()["results"])
+
+
+def test_the_index_is_kept_reconciled_after_a_kill_9_and_rebuilt_when_unreadable(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    srv = start_server(data, env=HASHING)
+    with srv.client() as a:
+        sid = a.post("/v1/sessions", json={"user_id": "u"}).json()["id"]
+        gone = a.post("/v1/sessions", json={"user_id": "u"}).json()["id"]
+        for i in range(3):
+            for s, text in ((sid, f"fjord {i}"), (gone, f"fjord x{i}")):
+                body = {"author": "user", "content": {"text": text}}
+                assert a.post(f"/v1/sessions/{s}/events", json=body).is_success
+        deadline = time.monotonic() + 90
+        while len(said(a, "u", "fjord")) < 6 and time.monotonic() < deadline:
+            time.sleep(0.3)  # the indexer reads the streams
+        assert len(said(a, "u", "fjord")) == 6
+        assert a.delete(f"/v1/sessions/{gone}").status_code == 204
+    assert stop_server(srv) == 0
+
+    # Clean restart without workers: the index is kept (nothing embedded again) and matches the record,
+    # the deleted session's events included, whether the indexer saw that delete or not.
+    srv = start_server(data, "--no-workers", env=HASHING)
+    log = srv.log.read_text()
+    assert "kept and reconciled" in log and "(0 embedded)" in log, log
+    with srv.client() as a:
+        assert said(a, "u", "fjord") == ["fjord 0", "fjord 1", "fjord 2"]
+        for text in ("fjord late 1", "fjord late 2"):  # no workers: no indexer reads these from the stream
+            body = {"author": "user", "content": {"text": text}}
+            assert a.post(f"/v1/sessions/{sid}/events", json=body).is_success
+    kill_9(srv)
+
+    # After kill -9: the index's log replays, the reconcile indexes the two appends it never saw.
+    srv = start_server(data, "--no-workers", env=HASHING)
+    assert "(2 embedded)" in srv.log.read_text(), srv.log.read_text()
+    with srv.client() as a:
+        assert said(a, "u", "fjord") == ["fjord 0", "fjord 1", "fjord 2", "fjord late 1", "fjord late 2"]
+    assert stop_server(srv) == 0
+
+    # An index file that cannot be read: rebuilt from the tables, and the start says so.
+    (data / "index" / "snapshot.npz").write_bytes(b"not an index")
+    srv = start_server(data, "--no-workers", env=HASHING)
+    log = srv.log.read_text()
+    assert "cannot be read" in log and "rebuilt: " in log, log
+    with srv.client() as a:
+        assert said(a, "u", "fjord") == ["fjord 0", "fjord 1", "fjord 2", "fjord late 1", "fjord late 2"]
+    assert stop_server(srv) == 0
+    assert "Traceback" not in srv.log.read_text()

@@ -318,3 +318,20 @@ def test_factory_shares_one_embedded_index_per_directory(tmp_path: Path) -> None
             build_vector_index(settings, IndexInfo("other", 3))
     finally:
         close_embedded_indexes()
+
+
+def test_forget_removes_a_document_whatever_its_version_and_replays_after_a_crash(path: Path) -> None:
+    index = EmbeddedVectorIndex(path)
+    index.ensure(INFO)
+    index.upsert([doc("m1", "kayak", version=5, seed=1), doc("m2", "violin", seed=2)])
+    index.delete("t", "m3", 4)
+    assert index.documents() == {("t", "m1"): (5, True), ("t", "m2"): (1, True), ("t", "m3"): (4, False)}
+    assert index.text_of("t", "m1") == "kayak" and index.text_of("t", "m3") is None
+    index.forget([("t", "m1"), ("t", "m3"), ("t", "unknown")])
+    index.upsert([doc("m1", "canoe", version=2, seed=1)])  # an older version than before is accepted now
+    assert semantic(index, 1, top_k=1) == ["m1"] and index.text_of("t", "m1") == "canoe"
+    index._release_lock()  # a crash: no close, no snapshot; the log holds the forget
+    reopened = EmbeddedVectorIndex(path)
+    assert reopened.documents() == {("t", "m1"): (2, True), ("t", "m2"): (1, True)}
+    assert reopened.text_of("t", "m1") == "canoe"
+    reopened.close()

@@ -132,12 +132,13 @@ class Container:
     def index_tables(self) -> Tables:
         """What scripts/reindex.py rebuilds the index from."""
         from contextiq.services.indexing import Tables
-        from contextiq.services.procedure_indexing import rebuild_procedures
+        from contextiq.services.procedure_indexing import rebuild_procedures, wanted_procedures
 
         return Tables(
             memories=self.memory_store.scan_all,
             events=self.session_store.scan_events,
             others=lambda index, reembed: rebuild_procedures(index, self, reembed=reembed),
+            wanted_others=lambda: wanted_procedures(self),
         )
 
     @cached_property

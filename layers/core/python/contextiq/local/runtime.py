@@ -192,7 +192,6 @@ def _serve_locked(
     was_reset: bool,
     moto_host: str = "127.0.0.1",
 ) -> None:
-    import shutil
     import warnings
 
     import uvicorn
@@ -208,9 +207,9 @@ def _serve_locked(
     from contextiq.config import Settings
     from contextiq.container import Container
     from contextiq.local.admin import admin_router
+    from contextiq.local.index_start import prepare_index, summary
     from contextiq.local.journal import Journal
     from contextiq.local.workers import start_workers
-    from contextiq.services.indexing import reindex
     from contextiq.stores.vector.factory import close_embedded_indexes
 
     journal = Journal(data_dir / "tables", progress=say)
@@ -224,25 +223,19 @@ def _serve_locked(
     pollers: list[threading.Thread] = []
     try:
         container = Container(Settings())
-        # The index is derived data: rebuild it from the memories table, so it matches the record
-        # exactly (no orphans, nothing missing) whatever happened to the last process.
-        index_dir = data_dir / "index"
-        if index_dir.exists():
-            shutil.rmtree(index_dir)
         with say.step(f"Loading the embedding model ({container.settings.embedder})"):
             container.embedder.embed(["warm-up"])
-        with say.step("Rebuilding the vector index from the tables") as step:
-            rebuilt = reindex(
-                container.vector_index,
+        # The index is derived data, kept across restarts (write-ahead log + snapshots) and reconciled with
+        # the tables at start, so it matches the record exactly: no orphans, nothing missing (index_start.py).
+        with say.step("Opening the vector index and reconciling it with the tables") as step:
+            prepared = prepare_index(
+                container.settings,
                 container.embedder,
                 container.index_tables(),
-                drop=True,
                 opted_out=container.settings.events_opted_out,
+                say=say,
             )
-            step["done"] = (
-                f"{rebuilt['upserted']:,} memories, {rebuilt['tombstones']:,} deleted, "
-                f"{rebuilt.get('events', 0):,} events"
-            )
+            step["done"] = summary(prepared)
         if not api_keys:
             api_keys = generated_key(data_dir)
         for key, tenant in api_keys.items():

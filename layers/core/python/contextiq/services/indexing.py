@@ -10,10 +10,10 @@ as ``noindex``) are never indexed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contextiq.ai.embedders.base import Embedder
 from contextiq.ids import epoch_ms
@@ -31,6 +31,9 @@ from contextiq.stores.vector.documents import (
     memory_document,
 )
 from contextiq.stores.vector.factory import index_info_for
+
+if TYPE_CHECKING:
+    from contextiq.services.index_reconcile import Wanted
 
 # A blue/green rebuild re-applies memories updated since it started, minus this (clock skew between writers).
 CATCH_UP_MARGIN = timedelta(seconds=60)
@@ -68,11 +71,11 @@ def apply_change(
     if embedder is None:
         raise ValueError("indexing an event needs an embedder")
     vector = embedder.embed([text])[0]
-    index.upsert([_event_doc(change, text, vector)])
+    index.upsert([event_index_document(change, text, vector)])
     return "upserted"
 
 
-def _event_doc(change: EventChange, text: str, vector: list[float]) -> IndexedMemory:
+def event_index_document(change: EventChange, text: str, vector: Sequence[float]) -> IndexedMemory:
     e = change.event
     return event_document(
         change.tenant, change.user_id, change.app_name, e.session_id, e.seq, e.author, text,
@@ -110,6 +113,7 @@ class Tables:
     memories: Callable[[], Iterator[StoredMemory]]
     events: Callable[[], Iterator[dict[str, Any]]]
     others: Callable[[VectorIndex, bool], dict[str, int]] | None = None  # (index, reembed) -> counts
+    wanted_others: Callable[[], Iterator[Wanted]] | None = None  # the others, for index_reconcile
 
 
 def rebuild_events(
@@ -124,7 +128,7 @@ def rebuild_events(
         nonlocal done
         if batch:
             vectors = embedder.embed([text for _, text in batch])
-            index.upsert([_event_doc(c, t, v) for (c, t), v in zip(batch, vectors, strict=True)])
+            index.upsert([event_index_document(c, t, v) for (c, t), v in zip(batch, vectors, strict=True)])
             done += len(batch)
             batch.clear()
 

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
-from contextiq.services.procedure_projection import apply_procedure_to_index, indexed_procedure
+from contextiq.services.index_reconcile import Wanted
+from contextiq.services.procedure_projection import apply_procedure_to_index, embedding_text, indexed_procedure
 from contextiq.services.trajectories import indexed_trajectory
-from contextiq.stores.dynamo.procedures import PROCEDURE_SK, parse_procedure_item
+from contextiq.stores.dynamo.procedures import PROCEDURE_SK, StoredProcedure, parse_procedure_item
 from contextiq.stores.dynamo.streams import binary_as_bytes as _binary_as_bytes
-from contextiq.stores.dynamo.trajectories import TRAJECTORY_SK, TRAJECTORY_VERSION, parse_trajectory_item
-from contextiq.stores.vector.base import VectorIndex
+from contextiq.stores.dynamo.trajectories import (
+    TRAJECTORY_SK,
+    TRAJECTORY_VERSION,
+    StoredTrajectory,
+    parse_trajectory_item,
+)
+from contextiq.stores.vector.base import IndexedMemory, VectorIndex
 
 
 def apply_procedure_stream_record(index: VectorIndex, record: dict[str, Any]) -> str:
@@ -47,9 +55,6 @@ def rebuild_procedures(index: VectorIndex, container: Any, reembed: bool = False
     Stored vectors are reused when the configured embedding model made them; others (or all, with
     ``reembed``) are embedded again for the index, as memories are.
     """
-    from dataclasses import replace
-
-    from contextiq.services.procedure_projection import embedding_text
     from contextiq.stores.dynamo.procedures import ProcedureStore
     from contextiq.stores.dynamo.trajectories import TrajectoryStore
 
@@ -73,3 +78,35 @@ def rebuild_procedures(index: VectorIndex, container: Any, reembed: bool = False
         index.upsert([indexed_trajectory(t)])
         counts["trajectories"] += 1
     return counts
+
+
+def wanted_procedures(container: Any) -> Iterator[Wanted]:
+    """What the index must hold for the procedures table (``index_reconcile``; the rules of
+    ``rebuild_procedures``): live procedures and trajectories with a vector, tombstones of deleted ones."""
+    from contextiq.stores.dynamo.procedures import ProcedureStore
+    from contextiq.stores.dynamo.trajectories import TrajectoryStore
+
+    model_id = container.embedder.model_id
+    table = container.settings.procedures_table
+    for stored in ProcedureStore(container.dynamodb, table, container.page_tokens).scan_all():
+        p = stored.procedure
+        if stored.deleted or stored.vector is None:
+            yield Wanted(stored.tenant, p.id, p.version, False)
+            continue
+        reuse = stored.vector if stored.embedding_model == model_id else None
+        yield Wanted(stored.tenant, p.id, p.version, True, _procedure_builder(stored), reuse, embedding_text(p))
+    for t in TrajectoryStore(container.dynamodb, table, container.page_tokens).scan_all():
+        if t.vector is None:
+            continue
+        reuse = t.vector if t.embedding_model == model_id else None
+        yield Wanted(
+            t.tenant, t.trajectory.id, TRAJECTORY_VERSION, True, _trajectory_builder(t), reuse, t.trajectory.task
+        )
+
+
+def _procedure_builder(stored: StoredProcedure) -> Callable[[Sequence[float]], IndexedMemory]:
+    return lambda vector: indexed_procedure(replace(stored, vector=list(vector)))
+
+
+def _trajectory_builder(stored: StoredTrajectory) -> Callable[[Sequence[float]], IndexedMemory]:
+    return lambda vector: indexed_trajectory(replace(stored, vector=list(vector)))

@@ -57,6 +57,7 @@ from contextiq.stores.vector.embedded_log import (
     WalWriter,
     decode_upsert,
     encode_delete,
+    encode_forget,
     encode_upsert,
     read_records,
 )
@@ -230,6 +231,35 @@ class EmbeddedVectorIndex:
     ) -> None:
         self.close()
 
+    def documents(self) -> dict[DocKey, tuple[int, bool]]:
+        """Every (tenant, document id) the index knows: its version and whether it is live (False: a
+        tombstone). For reconciling the index with the record at start (``services/index_reconcile.py``)."""
+        with self._mutex:
+            self._check_open()
+            return {key: (version, pkey is not None) for key, (version, pkey) in self._docs.items()}
+
+    def text_of(self, tenant: str, doc_id: str) -> str | None:
+        """The indexed text of a live document (None if it is not live here)."""
+        with self._mutex:
+            stored = self._docs.get((tenant, doc_id))
+            part = self._parts.get(stored[1]) if stored is not None and stored[1] is not None else None
+            row = part.row_of.get(doc_id) if part is not None else None
+            return part.texts[row] if part is not None and row is not None else None
+
+    def forget(self, keys: Sequence[DocKey]) -> None:
+        """Remove documents, live or tombstoned, whatever their version: for a document the index holds at a
+        newer version than the record does (an index that is ahead of restored tables). Logged like a delete."""
+        with self._mutex:
+            self._require_info()
+            known = [key for key in keys if key in self._docs]
+            if not known:
+                return
+            self._log([encode_forget(tenant, doc_id) for tenant, doc_id in known])
+            touched: set[PartKey] = set()
+            for tenant, doc_id in known:
+                touched |= self._apply_forget(tenant, doc_id)
+            self._maintain(touched)
+
     def stats(self) -> dict[str, Any]:
         with self._mutex:
             return {
@@ -301,6 +331,11 @@ class EmbeddedVectorIndex:
         self._docs[(tenant, memory_id)] = (version, None)
         return touched
 
+    def _apply_forget(self, tenant: str, doc_id: str) -> set[PartKey]:
+        touched = self._apply_delete(tenant, doc_id, 0)
+        del self._docs[(tenant, doc_id)]
+        return touched
+
     def _maintain(self, touched: set[PartKey]) -> None:
         for pkey in touched:
             part = self._parts.get(pkey)
@@ -349,6 +384,10 @@ class EmbeddedVectorIndex:
                 stored = self._docs.get((meta["t"], meta["m"]))
                 if stored is None or stored[0] < int(meta["v"]):
                     self._apply_delete(meta["t"], meta["m"], int(meta["v"]))
+            elif meta["op"] == "f":
+                flush()
+                if (meta["t"], meta["m"]) in self._docs:
+                    self._apply_forget(meta["t"], meta["m"])
         flush()
 
     def _write_snapshot(self) -> None:

@@ -55,6 +55,10 @@ def encode_delete(tenant: str, memory_id: str, version: int) -> bytes:
     return frame({"op": "d", "t": tenant, "m": memory_id, "v": version})
 
 
+def encode_forget(tenant: str, doc_id: str) -> bytes:
+    return frame({"op": "f", "t": tenant, "m": doc_id})
+
+
 def decode_upsert(meta: dict[str, Any], vector: bytes) -> IndexedMemory:
     return IndexedMemory(
         tenant=meta["t"],
