@@ -5,7 +5,7 @@
   local.json        0600, exists while a server runs: URL, API key, admin token, env for other processes
   credentials.json  0600, the API key generated on first start (reused by later starts)
   tables/           the system of record: snapshot.jsonl + journal.jsonl (see local/journal.py)
-  index/            the embedded vector index (derived: rebuilt from tables/ at every start)
+  index/            the embedded vector index (derived: kept, and reconciled with tables/ at every start)
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ kill between the rename and the truncation replays a journal whose after-images 
 holds, which changes nothing. A torn last line (kill -9 in the middle of a write) is ignored.
 
 DynamoDB Streams records are not kept: stream readers must treat a start as a gap and reconcile
-from the tables (the runtime rebuilds the vector index from the memories table at every start).
+from the tables (the runtime reconciles the vector index with the tables at every start).
 In-flight SQS messages come back visible after a restart (at-least-once, as after a visibility
 timeout); receive counts are kept, so the dead-letter redrive still happens after maxReceiveCount.
 """
