@@ -3,6 +3,7 @@
     .venv/bin/python scripts/eval_recall.py                       # in process: moto, MiniLM, real handlers
     .venv/bin/python scripts/eval_recall.py --users 2 --sessions 4  # a quick look
     .venv/bin/python scripts/eval_recall.py --modes                 # also memory/event search per component mode
+    .venv/bin/python scripts/eval_recall.py --no-anchors            # recall without event-anchored dates
     .venv/bin/python scripts/eval_recall.py --url http://127.0.0.1:8000 --api-key KEY   # against `contextiq local`
 
 Prints the table of docs/benchmarks.md ("Recall evaluation"); see contextiq.evaluation.recall_eval.
@@ -39,6 +40,11 @@ def main(argv: list[str] | None = None) -> int:
         "--pools", type=Path, help="also write, per question, the candidate pools recall fuses (JSON, for fusion_study)"
     )
     parser.add_argument(
+        "--no-anchors",
+        action="store_true",
+        help="in process only: recall without event-anchored dates (services/query_anchors.py), to measure them",
+    )
+    parser.add_argument(
         "--modes", action="store_true", help="also memory and event search in semantic and in keyword mode alone"
     )
     args = parser.parse_args(argv)
@@ -58,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
 
         from contextiq.api.app import create_app
         from contextiq.local.inprocess import in_process_stack
+        from contextiq.services.recall import RecallService
+
+        if args.no_anchors:
+            RecallService._anchor = lambda self, tenant, req: None  # type: ignore[method-assign]
 
         # one stack per user: moto keeps every table in memory, and a user's questions never look past
         # the user's own scope, so nothing is lost by starting afresh

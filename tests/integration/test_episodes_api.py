@@ -154,6 +154,40 @@ def test_recall_fuses_memories_and_events_and_respects_scope(api, index_events) 
     assert no_user == []  # events need the scope's user_id; no memory has this exact scope
 
 
+def test_recall_resolves_an_event_anchor(api, index_events) -> None:
+    """Recall of "before my trip to Lisbon": the trip is looked up among the user's events and bounds a boost window;
+    another user's or tenant's trip is never the anchor, and an anchor never told changes nothing."""
+    sid = _session(api, app="books")
+    old = _say(api, sid, "I'm reading Dune at the moment", when="2024-03-01T10:00:00Z")
+    trip = _say(api, sid, "I just got back from my trip to Lisbon", when="2024-04-10T10:00:00Z")
+    new = _say(api, sid, "I'm reading Emma at the moment, it's great", when="2024-05-20T10:00:00Z")
+    other = _session(api, user="u2", app="books")
+    _say(api, other, "My trip to Lisbon starts today", when="2024-01-01T10:00:00Z")
+    b_sid = _session(api, app="books", headers=B)
+    _say(api, b_sid, "Back from my trip to Lisbon", when="2024-01-02T10:00:00Z", headers=B)
+    index_events()
+    scope = {"user_id": "u1", "app_name": "books"}
+    body = {"scope": scope, "query": "What was I reading before my trip to Lisbon?", "sources": ["event"]}
+    resp = api.post("/v1/recall", json=body)
+    assert resp.status_code == 200, resp.text
+    got = resp.json()
+    assert got["anchor"]["event_id"] == trip["id"] and got["anchor"]["relation"] == "before"
+    assert got["anchor"]["phrase"] == "my trip to Lisbon" and got["anchor"]["confidence"] == 1.0
+    assert got["before"] == got["anchor"]["timestamp"] and got["after"] is None
+    ids = [r["event"]["id"] for r in got["results"]]
+    assert ids[0] == old["id"] and set(ids) == {old["id"], trip["id"], new["id"]}  # boosted, nothing dropped
+    since = api.post("/v1/recall", json={**body, "query": "What have I been reading since my trip to Lisbon?"}).json()
+    assert since["anchor"]["relation"] == "after" and since["before"] is None
+    assert since["results"][0]["event"]["id"] == new["id"]
+    never = api.post("/v1/recall", json={**body, "query": "What was I reading before the wedding?"}).json()
+    assert never["anchor"] is None and never["before"] is None and len(never["results"]) >= 2
+    # tenant B's only trip is its own; u2's events are not u1's anchor
+    b_got = api.post("/v1/recall", json={**body, "query": "What was I reading before my trip to Lisbon?"}, headers=B)
+    assert b_got.status_code == 200 and (b_got.json()["anchor"] or {}).get("event_id") != trip["id"]
+    u2 = api.post("/v1/recall", json={**body, "scope": {"user_id": "u2", "app_name": "books"}}).json()
+    assert u2["anchor"]["session_id"] == other
+
+
 @pytest.mark.parametrize(
     ("path", "body"),
     [

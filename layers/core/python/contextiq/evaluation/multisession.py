@@ -11,7 +11,9 @@ user comes with questions of four kinds, each naming the turns that hold its evi
 * ``multi_hop``: a person introduced in one session ("my sister Julia") and news about them in a later
   one ("Julia is moving to Porto"), asked by relation only ("Which city is Ana's sibling relocating to?");
 * ``temporal``: when something happened (a relative date said in a turn: "yesterday", "last Saturday"),
-  what happened on a given day, which of two events came first, where the user lived before a move;
+  what happened on a given day, which of two events came first, where the user lived before a move, and
+  what was true before or since an event the user told of ("What was Ana reading before her trip to
+  Cusco?": the habit said twice, once on each side of the anchor, :func:`_anchored`);
 * ``open_domain``: a question answerable only by inference from what was said ("Should Ana book a cruise
   holiday?" from "I get seasick even on short ferry rides").
 
@@ -264,6 +266,25 @@ def _move(r: random.Random, plan: _Plan, who: Who, days: list[date]) -> None:
     plan.questions.append((QuestionKind.TEMPORAL, asked_as, old, (lived, moved)))
 
 
+def _anchored(r: random.Random, plan: _Plan, who: Who, days: list[date], asked: int) -> None:
+    """Habits said before and after an anchor event, asked about relative to the event only (its own
+    random stream, so the other storylines' questions do not move when it changes)."""
+    said, named = r.choice(v.ANCHOR_EVENTS)
+    values = {"place": r.choice(v.NEW_CITIES), "company": r.choice(v.EVENT_COMPANIES), "ref": who.ref,
+              "pos": f"{who.ref}'s" if who.name else "the user's"}  # fmt: skip
+    middle = r.randrange(1, len(days) - 1)
+    plan.say(middle, fill(said, values), r.choice(v.ACKNOWLEDGEMENTS))
+    anchor = fill(named, values)
+    for n, (statement, choices, question, reply) in enumerate(r.sample(v.HABITS, asked)):
+        old, new = r.sample(choices, 2)
+        before = plan.say(r.randrange(middle), _wrap(r, fill(statement, {"x": old})), reply)
+        since = plan.say(r.randrange(middle + 1, len(days)), _wrap(r, fill(statement, {"x": new})), reply)
+        asked_before = n % 2 == 0
+        text = f"{fill(question, values)} {'before' if asked_before else 'after'} {anchor}?"
+        answer, tag = (old, before) if asked_before else (new, since)
+        plan.questions.append((QuestionKind.TEMPORAL, (text, Phrasing.DIRECT), answer, (tag,)))
+
+
 def _inferences(r: random.Random, plan: _Plan, who: Who, days: list[date], count: int, asked: int) -> None:
     for n, (statement, question, answer, direct) in enumerate(r.sample(v.INFERENCES, count)):
         tag = plan.say(r.randrange(len(days)), _wrap(r, statement), r.choice(v.ACKNOWLEDGEMENTS))
@@ -303,7 +324,9 @@ def _layout(
     return sessions, tag_to_turn
 
 
-def _conversation(index: int, seed: int, sessions: int, turns_per_session: int) -> MultiSessionConversation:
+def _conversation(
+    index: int, seed: int, sessions: int, turns_per_session: int, anchored: bool
+) -> MultiSessionConversation:
     r = random.Random(f"{seed}-{index}")
     named = index % 4 != 3  # every fourth user never gives a name
     name = NAMES[(index * 7 + 3) % len(NAMES)] if named else None
@@ -322,6 +345,8 @@ def _conversation(index: int, seed: int, sessions: int, turns_per_session: int) 
     _events(r, plan, who, days, count=min(8, len(v.EVENTS)), asked=4)
     _move(r, plan, who, days)
     _inferences(r, plan, who, days, count=min(8, sessions + 2), asked=3)
+    if anchored:
+        _anchored(random.Random(f"{seed}-{index}-anchored"), plan, who, days, asked=2)
     laid_out, turn_of = _layout(r, plan, who, user_id, days, turns_per_session, cid)
     said = {t.turn_id: t.text for s in laid_out for t in s.turns}
     questions = tuple(
@@ -340,8 +365,10 @@ def generate_multisession(
     users: int = DEFAULT_USERS,
     sessions: int = DEFAULT_SESSIONS,
     turns_per_session: int = 30,
+    anchored: bool = True,
 ) -> list[MultiSessionConversation]:
-    """``users`` conversations of ``sessions`` sessions each; the same ones for the same arguments."""
+    """``users`` conversations of ``sessions`` sessions each; the same ones for the same arguments.
+    ``anchored=False`` leaves out the event-anchored questions (the set as it was before them)."""
     if sessions < 2:
         raise ValueError("multi-session conversations need at least 2 sessions")
-    return [_conversation(i, seed, sessions, turns_per_session) for i in range(users)]
+    return [_conversation(i, seed, sessions, turns_per_session, anchored and sessions >= 3) for i in range(users)]

@@ -214,3 +214,27 @@ ACKNOWLEDGEMENTS = (
 )
 CLOSINGS = ("Thanks, that's all for today.", "Great, talk soon!", "Perfect, thank you.")
 CLOSING_REPLIES = ("You're welcome, see you next time!", "Anytime. Have a good day!")
+
+#: Something the user does that changes over time: said once before an anchor event and once after it,
+#: so only the anchor tells the two apart. (statement with {x}, the values, the question's verb phrase
+#: with {ref}, the assistant's reply)
+HABITS = (
+    ("I'm reading {x} at the moment.", ("Dune", "Middlemarch", "Beloved", "Neuromancer", "Persuasion", "Ulysses"),
+     "What was {ref} reading", "Good choice, enjoy it!"),
+    ("My evening workout these days is {x}.", ("rowing", "yoga", "swimming", "kickboxing", "spinning", "pilates"),
+     "What was {ref}'s evening workout", "Nice routine."),
+    ("I've been learning {x} on my commute.", ("Italian", "Japanese", "Greek", "Turkish", "Swahili", "Korean"),
+     "Which language was {ref} learning", "Good luck with it!"),
+    ("For lunch I mostly have {x} now.", ("ramen", "falafel wraps", "lentil soup", "poke bowls", "burritos",
+     "bento boxes"), "What did {ref} mostly have for lunch", "Sounds tasty."),
+)  # fmt: skip
+
+#: Events a later question uses as a time anchor: what the user says when it happens, and how a question
+#: names it ({pos}: "Ana's" / "the user's"; {place} fills both).
+ANCHOR_EVENTS = (
+    ("I just got back from my trip to {place}.", "{pos} trip to {place}"),
+    ("We finally had the wedding at {place} last weekend, it was beautiful.", "the wedding at {place}"),
+    ("I started the new job at {company} this week.", "{ref} started the new job at {company}"),
+    ("The surgery on my knee went fine, I'm home from the hospital.", "{pos} knee surgery"),
+    ("We moved into the new flat near {place} on Saturday.", "the move to the flat near {place}"),
+)  # fmt: skip

@@ -55,8 +55,8 @@ class RecallRequest(Request):
     filter: MetadataFilter | None = None
     use_query_dates: bool = Field(
         default=True,
-        description='turn date expressions in the query ("in 2022", "last May") into an after/before window '
-        "when none is given (see docs/search.md)",
+        description='turn date expressions in the query ("in 2022", "last May", "before her trip") into an '
+        "after/before window that boosts what falls inside it, when none is given (see docs/search.md)",
     )
 
     _window = window_rule()
@@ -69,7 +69,21 @@ class RecallResult(BaseModel):
     event: Event | None = None
 
 
+class QueryAnchor(BaseModel):
+    """An event-anchored date expression of the query and the event it was resolved to."""
+
+    relation: Literal["before", "after"]
+    phrase: str = Field(description='the anchor as the query names it ("her trip to Lisbon")')
+    event_id: str
+    session_id: str
+    timestamp: EventTime = Field(description="the anchor event's time: the bound of the window")
+    confidence: float = Field(description="share of the phrase's content words found in the event's text")
+
+
 class RecallResponse(BaseModel):
     results: list[RecallResult]
     after: EventTime | None = Field(default=None, description="the window applied (given, or read from the query)")
     before: EventTime | None = None
+    anchor: QueryAnchor | None = Field(
+        default=None, description="when the window comes from an event named in the query (docs/search.md)"
+    )
