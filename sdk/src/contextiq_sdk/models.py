@@ -320,10 +320,22 @@ class RecallResult(Response):
     event: Event | None = None
 
 
+class QueryAnchor(Response):
+    """An event-anchored date expression of a recall query ("before my trip") and the event it resolved to."""
+
+    relation: Literal["before", "after"]
+    phrase: str
+    event_id: str
+    session_id: str
+    timestamp: datetime
+    confidence: float
+
+
 class RecallResponse(Response):
     results: list[RecallResult]
     after: datetime | None = None
     before: datetime | None = None
+    anchor: QueryAnchor | None = None
 
 
 # --- generation and jobs -----------------------------------------------------------------------------
