@@ -84,7 +84,11 @@ REASONS: dict[str, str] = {
         "Dedicated master nodes are only worth it for multi-node production clusters; prod has three (infra/stages.py)."
     ),
     "OS7": "dev runs a single-node domain to save cost; staging and prod use zone awareness (infra/stages.py).",
-    "APIG4": "GET /openapi.json is public on purpose (the API description); every other method has the key authorizer.",
+    "APIG4": (
+        "GET /openapi.json is public on purpose (the API description), and so is each resource's ANY method: a MOCK "
+        "integration (no backend, no data) answering OPTIONS with 204 and an undeclared method with 405, both with "
+        "Allow, as the application does before authentication. Every data method has the key authorizer."
+    ),
     "COG4": (
         "Clients are agents holding per-tenant API keys: every method is behind a Lambda REQUEST authorizer that "
         "validates the key against the hashed key table and returns tenant and role (RBAC). A stage with a JWT "

@@ -6,6 +6,11 @@ hashed key table, cached per key for ``authorizer_cache_seconds``) and keeps ``a
 for the usage plan's throttle and quota (API keys are not an authentication mechanism on their own). Errors that
 API Gateway answers itself (missing key, throttling, quota, unknown route...) come back as RFC 9457
 ``application/problem+json`` bodies, like the ones the application returns.
+
+Every routed resource also has an ``ANY`` method with a MOCK integration (no key, no authorizer, no
+Lambda): API Gateway sends a method to ``ANY`` only when the resource does not declare it, so ``OPTIONS``
+answers 204 with ``Allow`` and any other undeclared method 405 with ``Allow`` and a problem+json body, as
+the FastAPI app does locally (docs/infrastructure.md, "OPTIONS and 405").
 """
 
 from __future__ import annotations
@@ -159,6 +164,77 @@ GATEWAY_PROBLEMS: tuple[GatewayProblem, ...] = (
 )
 
 
+# Request bodies of these media types reach the OPTIONS/405 mock; another Content-Type is refused with 415
+# (passthrough NEVER): passing an unmapped body on to a MOCK integration makes it fail with a 500.
+MOCK_REQUEST_MEDIA_TYPES: tuple[str, ...] = (
+    "application/json",
+    "application/problem+json",
+    "application/merge-patch+json",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+    "application/xml",
+    "text/xml",
+    "text/plain",
+    "text/markdown",
+    "application/octet-stream",
+)
+# OPTIONS picks 204 in the mock's request template; every other method falls to the default response (405).
+MOCK_REQUEST_TEMPLATE = '#if($context.httpMethod == "OPTIONS")\n{"statusCode": 204}\n#else\n{"statusCode": 405}\n#end\n'
+
+
+def allow_header(methods: tuple[str, ...]) -> str:
+    """The ``Allow`` value of a resource: its methods and OPTIONS, sorted (as ``api.problems.allowed_methods``)."""
+    return ", ".join(sorted({*methods, "OPTIONS"}))
+
+
+def method_not_allowed_template(allow: str) -> str:
+    detail = f"$context.httpMethod is not allowed on this path; it allows {allow}"
+    return (
+        "{"
+        f'"type":"{PROBLEM_TYPE_BASE}method-not-allowed",'
+        '"title":"Method not allowed",'
+        '"status":405,'
+        f'"detail":"{detail}",'
+        '"instance":"$context.path",'
+        '"request_id":"$context.requestId"'
+        "}"
+    )
+
+
+def options_and_405(allow: str) -> apigw.MockIntegration:
+    """The MOCK integration of a resource's ``ANY`` method: 204 for OPTIONS, 405 for the rest, both with Allow."""
+    allow_value = f"'{allow}'"
+    return apigw.MockIntegration(
+        passthrough_behavior=apigw.PassthroughBehavior.NEVER,
+        request_templates=dict.fromkeys(MOCK_REQUEST_MEDIA_TYPES, MOCK_REQUEST_TEMPLATE),
+        integration_responses=[
+            apigw.IntegrationResponse(
+                status_code="204",
+                selection_pattern="204",
+                response_parameters={"method.response.header.Allow": allow_value},
+            ),
+            apigw.IntegrationResponse(  # the default response (no selection pattern): 405
+                status_code="405",
+                response_parameters={
+                    "method.response.header.Allow": allow_value,
+                    "method.response.header.Content-Type": "'application/problem+json'",
+                },
+                response_templates={"application/json": method_not_allowed_template(allow)},
+            ),
+        ],
+    )
+
+
+def mock_method_responses() -> list[apigw.MethodResponse]:
+    return [
+        apigw.MethodResponse(status_code="204", response_parameters={"method.response.header.Allow": True}),
+        apigw.MethodResponse(
+            status_code="405",
+            response_parameters={"method.response.header.Allow": True, "method.response.header.Content-Type": True},
+        ),
+    ]
+
+
 def problem_template(problem: GatewayProblem) -> str:
     detail = json.dumps(problem.detail) if problem.detail else "$context.error.messageString"
     return (
@@ -248,6 +324,15 @@ class Api(Construct):
                     request_validator=validator,
                     request_parameters={f"method.request.path.{p}": True for p in route.path_parameters},
                 )
+            # OPTIONS -> 204, an undeclared method -> 405: no key, no authorizer (as locally, where routing
+            # answers before authentication), no Lambda invocation.
+            resource.add_method(
+                "ANY",
+                options_and_405(allow_header(route.methods)),
+                api_key_required=False,
+                authorization_type=apigw.AuthorizationType.NONE,
+                method_responses=mock_method_responses(),
+            )
 
         plan = stage.usage_plan
         self.usage_plan = self.rest_api.add_usage_plan(

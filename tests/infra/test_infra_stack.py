@@ -574,7 +574,7 @@ def test_worker_timeouts_fit_the_queue_visibility(synth: Synth) -> None:
 
 
 def test_routes_and_api_keys(synth: Synth) -> None:
-    methods = routed_methods(synth)
+    methods = {k: v for k, v in routed_methods(synth).items() if k[1] != "ANY"}  # ANY: the OPTIONS/405 mocks
     fns = {fn["LogicalId"]: name for name, fn in functions(synth).items()}
     expected = {(r.path, m): r for r in ROUTES for m in r.methods}
     assert set(methods) == set(expected)
@@ -614,6 +614,83 @@ def test_routes_and_api_keys(synth: Synth) -> None:
         "/v1/templates/{template_id}/versions",
     ):
         assert path in paths
+
+
+def fastapi_methods() -> dict[str, set[str]]:
+    """Each path template the FastAPI app routes (every router, as ``contextiq local`` mounts them), with its
+    methods, as FastAPI describes its routes (``api.openapi.full_openapi``, also the source of the local
+    Allow); ``/openapi.json`` is FastAPI's own route (GET)."""
+    from contextiq.api.openapi import full_openapi
+
+    verbs = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+    found = {path: {v.upper() for v in item if v in verbs} for path, item in full_openapi()["paths"].items()}
+    return {"/openapi.json": {"GET"}, **found}
+
+
+def test_methods_per_resource_match_the_fastapi_routes(synth: Synth) -> None:
+    """What API Gateway routes per resource is what the app serves per path, so the Allow of the mocks
+    (built from the same table) is the Allow the app sends locally."""
+    declared: dict[str, set[str]] = {}
+    for path, method in routed_methods(synth):
+        if method != "ANY":
+            declared.setdefault(path, set()).add(method)
+    assert declared == fastapi_methods()
+
+
+def test_options_and_undeclared_methods_are_mocks(synth: Synth) -> None:
+    """Every routed resource has ANY -> MOCK: OPTIONS 204 + Allow, anything undeclared 405 + Allow +
+    problem+json; no key, no authorizer, no Lambda."""
+    methods = routed_methods(synth)
+    declared: dict[str, set[str]] = {}
+    for path, method in methods:
+        if method != "ANY":
+            declared.setdefault(path, set()).add(method)
+    assert {p for p, m in methods if m == "ANY"} == set(declared)
+    for path, verbs in declared.items():
+        props = methods[(path, "ANY")]
+        allow = ", ".join(sorted(verbs | {"OPTIONS"}))
+        assert props["ApiKeyRequired"] is False, path
+        assert props["AuthorizationType"] == "NONE" and "AuthorizerId" not in props, path
+        integration = props["Integration"]
+        assert integration["Type"] == "MOCK"
+        assert integration["PassthroughBehavior"] == "NEVER"
+        templates = integration["RequestTemplates"]
+        assert {"application/json", "text/plain", "application/x-www-form-urlencoded"} <= set(templates)
+        for template in templates.values():
+            assert '$context.httpMethod == "OPTIONS"' in template
+            assert '{"statusCode": 204}' in template and '{"statusCode": 405}' in template
+        responses = {r["StatusCode"]: r for r in integration["IntegrationResponses"]}
+        assert set(responses) == {"204", "405"}
+        assert responses["204"]["SelectionPattern"] == "204"
+        assert "SelectionPattern" not in responses["405"]  # the default: whatever is not OPTIONS
+        for response in responses.values():
+            assert response["ResponseParameters"]["method.response.header.Allow"] == f"'{allow}'", path
+        assert responses["405"]["ResponseParameters"]["method.response.header.Content-Type"] == (
+            "'application/problem+json'"
+        )
+        body = responses["405"]["ResponseTemplates"]["application/json"]
+        for variable, value in (("$context.httpMethod", "PUT"), ("$context.path", path), ("$context.requestId", "r")):
+            body = body.replace(variable, value)
+        problem = json.loads(body)
+        assert problem["status"] == 405 and problem["type"].endswith("/method-not-allowed")
+        assert problem["detail"] == f"PUT is not allowed on this path; it allows {allow}"
+        declared_responses = {r["StatusCode"]: r["ResponseParameters"] for r in props["MethodResponses"]}
+        assert declared_responses["204"] == {"method.response.header.Allow": True}
+        assert declared_responses["405"] == {
+            "method.response.header.Allow": True,
+            "method.response.header.Content-Type": True,
+        }
+
+
+def test_mock_allow_matches_the_local_app() -> None:
+    """The cloud's Allow for each resource is the local app's for a concrete path of it
+    (``problems.allowed_methods``, which picks the resource API Gateway would: literal before parameter)."""
+    from contextiq.api.problems import allowed_methods
+    from infra.components.api import allow_header
+
+    for route in ROUTES:
+        concrete = re.sub(r"{\w+}", "x1", route.path)
+        assert allow_header(route.methods) == ", ".join(allowed_methods(concrete)), route.path
 
 
 def test_api_routes_cover_the_published_openapi() -> None:

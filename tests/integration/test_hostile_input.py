@@ -181,6 +181,17 @@ def test_options_and_405_allow_every_method_of_the_path(api) -> None:
     assert resp.status_code == 204 and resp.headers["allow"] == "DELETE, GET, OPTIONS, PATCH"
 
 
+def test_allow_names_the_resource_api_gateway_would_pick(api) -> None:
+    """/v1/memories/search is its own resource behind API Gateway (POST only), not a {memory_id}: the local
+    Allow says the same as the cloud's mock (infra/components/api.py); /openapi.json answers GET."""
+    resp = api.options("/v1/memories/search")
+    assert resp.status_code == 204 and resp.headers["allow"] == "OPTIONS, POST"
+    resp = api.request("PUT", "/v1/memories/search")
+    assert resp.status_code == 405 and resp.headers["allow"] == "OPTIONS, POST"
+    assert resp.headers["content-type"] == "application/problem+json"
+    assert api.options("/openapi.json").headers["allow"] == "GET, OPTIONS"
+
+
 # -- 3. page tokens ------------------------------------------------------------------------------------
 
 

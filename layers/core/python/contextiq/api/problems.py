@@ -157,23 +157,29 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 
 @lru_cache(maxsize=1)
-def _path_methods() -> list[tuple[re.Pattern[str], frozenset[str]]]:
+def _path_methods() -> list[tuple[re.Pattern[str], tuple[bool, ...], frozenset[str]]]:
     from contextiq.api.openapi import full_openapi
 
     table = []
-    for template, item in full_openapi()["paths"].items():
+    paths = {"/openapi.json": {"get": {}}, **full_openapi()["paths"]}  # FastAPI's own route is not in its document
+    for template, item in paths.items():
         pattern = re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$")
-        table.append((pattern, frozenset(m.upper() for m in item)))
+        parameters = tuple(segment.startswith("{") for segment in template.split("/"))
+        table.append((pattern, parameters, frozenset(m.upper() for m in item)))
     return table
 
 
 def allowed_methods(path: str) -> list[str]:
     """Every method the API serves on ``path`` (Starlette's 405 names only one route's), from the
-    OpenAPI document: each Lambda mounts one router, but a client sees the whole API."""
+    OpenAPI document: each Lambda mounts one router, but a client sees the whole API.
+
+    When several templates match, the one API Gateway would pick answers: a literal segment beats a
+    path parameter, from left to right (``/v1/memories/search`` is its own resource in the cloud, not a
+    ``{memory_id}``), so ``Allow`` is the same locally and behind API Gateway (docs/infrastructure.md)."""
+    matches = [(parameters, found) for pattern, parameters, found in _path_methods() if pattern.match(path)]
     methods = {"OPTIONS"}
-    for pattern, found in _path_methods():
-        if pattern.match(path):
-            methods |= found
+    if matches:
+        methods |= min(matches, key=lambda match: match[0])[1]
     return sorted(methods)
 
 
