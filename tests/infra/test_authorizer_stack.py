@@ -21,7 +21,9 @@ def test_every_keyed_method_uses_the_key_authorizer(synth: Synth) -> None:
     assert props["AuthorizerResultTtlInSeconds"] == STAGES[synth.stage].authorizer_cache_seconds == 300
     assert "AuthorizerFunction" in json.dumps(props["AuthorizerUri"])
     methods = [m["Properties"] for m in synth.resources("AWS::ApiGateway::Method").values()]
-    routed = [m for m in methods if m["HttpMethod"] != "OPTIONS"]
+    mocks = [m for m in methods if m["HttpMethod"] == "ANY"]  # OPTIONS 204 / 405, no data (test_infra_stack.py)
+    assert mocks and all(m["Integration"]["Type"] == "MOCK" and m["AuthorizationType"] == "NONE" for m in mocks)
+    routed = [m for m in methods if m["HttpMethod"] not in ("OPTIONS", "ANY")]
     for method in routed:
         if method["ApiKeyRequired"]:  # the usage plan still meters the key
             assert method["AuthorizationType"] == "CUSTOM"
