@@ -3,8 +3,10 @@
     .venv/bin/python scripts/bench.py --only local_restart [--restart-events 20000] [--restart-memories 4000]
         [--restart-rounds 3] [--local-embedder hashing] --write
 
-Fills a server over HTTP (100 events per session, memories in 50 scopes, as ``local_scale`` does), deletes
-a few memories and one session, waits until the indexer has caught up and stops it cleanly. Then, on that
+Fills a data directory in process (100 events per session, memories in 50 scopes, the texts of
+``local_scale``; moto, the journal, the services and the stream indexer as the server runs them, without
+HTTP, which on a loaded machine runs at tens of writes per second), deletes a few memories and one
+session, and closes it as a clean stop does. Then, on that
 data directory: ``--restart-rounds`` clean restarts (start until the API answers, then SIGINT) and one
 kill -9 right after 50 acknowledged appends followed by a start. Each start's own step lines (tables,
 model, index) are read from the server log, so the table shows where the time goes.
@@ -89,25 +91,69 @@ def _start_verbose(server: Any) -> float:
     return time.perf_counter() - started
 
 
-def fill(data_dir: Path, events: int, memories: int, embedder: str) -> dict[str, Any]:
-    """A filled data directory, stopped cleanly; returns what is in it."""
-    server = _server(data_dir, embedder)
-    data_dir.parent.mkdir(parents=True, exist_ok=True)
-    ls.SERVER = server
-    _start_verbose(server)
-    filler = ls.Filler()
-    filler.fill_events(server, events)
-    filler.fill_memories(server, memories)
-    with server.client() as c:
-        # deletes before the stop must stay deleted: a few memories and one whole session
-        found = c.get("/v1/memories", params={"scope.user_id": "user-0", "limit": 20}).json().get("items", [])
-        for memory in found[:10]:
-            c.delete(f"/v1/memories/{memory['id']}")
-        if filler.sessions:
-            c.delete(f"/v1/sessions/{filler.sessions[-1]}")
-    ls.progress(f"indexer caught up after {ls.caught_up(server):.1f} s", server)
-    server.stop()
-    return {"events": filler.events, "memories": filler.memories, "sessions": len(filler.sessions)}
+def fill_in_process(data_dir: Path, events: int, memories: int, embedder: str) -> dict[str, Any]:
+    """The data directory a server leaves, written without HTTP (the fill over HTTP runs at the server's
+    write throughput, tens per second on a loaded machine): moto in this process with the runtime's journal,
+    the services of a Container, the stream indexer drained every batch (functions/indexer, as the server's
+    poller runs it), then the journal and the index closed as a clean stop closes them."""
+    saved = dict(os.environ)  # LocalStack points this process at its moto: the servers started later must not be
+    try:
+        return _fill(data_dir, events, memories, embedder)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _fill(data_dir: Path, events: int, memories: int, embedder: str) -> dict[str, Any]:
+    from contextiq.config import Settings
+    from contextiq.container import Container
+    from contextiq.local.journal import Journal
+    from contextiq.local.runtime import LocalStack
+    from contextiq.local.streams import StreamPoller
+    from contextiq.models.memories import MemoryCreate
+    from contextiq.models.sessions import EventCreate, SessionCreate
+    from contextiq.services.indexing import reindex
+    from contextiq.stores.vector.factory import close_embedded_indexes
+
+    os.environ["CONTEXTIQ_EMBEDDER"] = embedder
+    data_dir.mkdir(parents=True, exist_ok=True)
+    stack = LocalStack(data_dir=data_dir)
+    stack.start()
+    journal = Journal(data_dir / "tables", progress=lambda _line: None)
+    journal.load(lambda _line: None)
+    journal.start()
+    c = Container(Settings())
+    reindex(c.vector_index, c.embedder, c.index_tables(), drop=True)
+    indexer = StreamPoller.for_settings(c.settings, c.dynamodb)
+    tenant, topics = "bench", ls.TOPICS
+    sessions = [
+        c.sessions.create(tenant, SessionCreate(user_id=f"user-{k % 50}")).id for k in range(max(1, events // 100))
+    ]
+    started = time.perf_counter()
+    for i in range(events):
+        text = f"Message {i}: we talked about {topics[i % 10]} and {topics[(i * 7) % 10]} for a while"
+        c.sessions.append_event(tenant, sessions[i % len(sessions)], EventCreate(author="user", content={"text": text}))
+        if i % 2000 == 1999:
+            indexer.drain()
+            print(
+                f"  local_restart: fill {i + 1:,} events ({(i + 1) / (time.perf_counter() - started):.0f}/s)",
+                file=sys.stderr,
+                flush=True,
+            )
+    ids = []
+    for i in range(memories):
+        fact = f"The user likes {topics[i % 10]} (note {i}, about {topics[(i * 3) % 10]})"
+        ids.append(
+            c.memories.create(tenant, MemoryCreate(scope={"user_id": f"user-{i % 50}"}, fact=fact), actor="bench").id
+        )
+    for memory_id in ids[:10]:  # deletes before the stop must stay deleted
+        c.memories.delete(tenant, memory_id, actor="bench")
+    c.sessions.delete(tenant, sessions[-1])
+    indexer.drain()
+    journal.stop()
+    close_embedded_indexes()
+    stack.stop()
+    return {"events": events, "memories": memories, "sessions": len(sessions)}
 
 
 def measure(data_dir: Path, embedder: str, rounds: int) -> dict[str, Any]:
@@ -138,7 +184,7 @@ def run(events: int, memories: int, embedder: str, rounds: int, workdir: Path | 
     info_path = base / "filled" / "what.txt"
     if not (filled.exists() and info_path.exists()):
         shutil.rmtree(base / "filled", ignore_errors=True)
-        what = fill(filled, events, memories, embedder)
+        what = fill_in_process(filled, events, memories, embedder)
         info_path.write_text(repr(what))
     what = eval(info_path.read_text())  # noqa: S307 - our own repr of a dict of ints
     run_dir = base / "run"

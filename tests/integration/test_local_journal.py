@@ -16,6 +16,7 @@ import boto3
 import pytest
 
 from contextiq.local import journal as journal_module
+from contextiq.local import moto_fidelity
 from contextiq.local.journal import Journal
 
 TABLE = "journal-test"
@@ -132,3 +133,57 @@ def test_a_kill_between_the_snapshot_rename_and_the_journal_truncation_loses_and
     assert _tables(ddb) == expected
     deleted = {"pk": {"S": "p2"}, "sk": {"S": "s37"}}  # r=39 deleted the item written at r=37
     assert ddb.get_item(TableName=TABLE, Key=deleted).get("Item") is None
+
+
+def test_a_load_builds_the_items_moto_builds_and_leaves_no_instance_tracked(
+    stores: tuple[Any, Any, str], tmp_path: Path
+) -> None:
+    """Loaded items are built without moto's per-attribute size re-check and instance tracking
+    (``journal.loaded_item``): they must equal the items moto built for the same writes, every
+    attribute type and nesting included, and answer the same requests."""
+    from moto.dynamodb.models.dynamo_type import Item
+
+    ddb, sqs, queue_url = stores
+    journal = Journal(tmp_path / "tables", progress=lambda _: None)
+    journal.load(progress=lambda _: None)
+    journal.start()
+    every_type = {
+        "pk": {"S": "types"},
+        "sk": {"S": "t"},
+        "n": {"N": "-12.50"},
+        "b": {"B": b"\x00\xffbinary"},
+        "t": {"BOOL": True},
+        "z": {"NULL": True},
+        "ss": {"SS": ["a", "b"]},
+        "ns": {"NS": ["1", "2.5"]},
+        "bs": {"BS": [b"x", b"y"]},
+        "l": {"L": [{"S": "x"}, {"M": {"deep": {"L": [{"N": "1"}, {"B": b"\x01"}]}}}]},
+        "m": {"M": {"a": {"S": "b"}, "n": {"M": {}}, "e": {"L": []}}},
+    }
+    try:
+        ddb.put_item(TableName=TABLE, Item=every_type)
+        _write(ddb, 30)
+    finally:
+        journal.stop()
+    dynamodb, _ = journal_module._backends()
+    built = {(i.hash_key, i.range_key): i for i in moto_fidelity.original_all(dynamodb.tables[TABLE])}
+    expected = _tables(ddb)
+
+    _forget_everything(sqs, queue_url)
+    tracked = len(Item.instances_tracked)
+    Journal(tmp_path / "tables").load(progress=lambda _: None)
+    assert len(Item.instances_tracked) == tracked
+    loaded = {(i.hash_key, i.range_key): i for i in moto_fidelity.original_all(dynamodb.tables[TABLE])}
+    assert loaded == built
+    assert all(loaded[k].to_json() == built[k].to_json() for k in built)
+    assert _tables(ddb) == expected
+    assert ddb.get_item(TableName=TABLE, Key={"pk": {"S": "types"}, "sk": {"S": "t"}})["Item"] == every_type
+    updated = ddb.update_item(
+        TableName=TABLE,
+        Key={"pk": {"S": "types"}, "sk": {"S": "t"}},
+        UpdateExpression="SET m.a = :v, l[1].deep[0] = :n ADD ss :s",
+        ExpressionAttributeValues={":v": {"S": "c"}, ":n": {"N": "7"}, ":s": {"SS": ["c"]}},
+        ReturnValues="ALL_NEW",
+    )["Attributes"]
+    assert updated["m"]["M"]["a"] == {"S": "c"} and updated["l"]["L"][1]["M"]["deep"]["L"][0] == {"N": "7"}
+    assert set(updated["ss"]["SS"]) == {"a", "b", "c"}

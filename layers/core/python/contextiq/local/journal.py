@@ -66,6 +66,41 @@ def _decode(obj: dict[str, Any]) -> Any:
     return obj
 
 
+def loaded_value(wire: dict[str, Any]) -> Any:
+    """``DynamoType(wire)`` without its per-node type tests (a load builds millions of them)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    ((kind, value),) = wire.items()
+    node = object.__new__(DynamoType)
+    node.type = kind
+    if kind == "L":
+        value = [loaded_value(v) for v in value]
+    elif kind == "M":
+        value = {k: loaded_value(v) for k, v in value.items()}
+    node.value = value
+    return node
+
+
+def loaded_item(hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> Any:
+    """moto's ``Item(hash_key, range_key, attrs)`` for an item that was already accepted once, built
+    without what its constructor adds (both measured on a start, docs/local-runtime.md):
+
+    - ``LimitedSizeDict.__setitem__`` re-sums the size of every attribute already set, recursively, on
+      each attribute set (quadratic in the attributes; ~80 % of a load's time);
+    - ``BaseModel.__new__`` appends every instance to ``Item.instances_tracked``, a class-level list
+      that is never emptied in a running server: every loaded item (and every after-image a journal
+      replaces) would stay alive for the life of the process."""
+    from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
+
+    item = object.__new__(Item)
+    item.hash_key = hash_key
+    item.range_key = range_key
+    values = LimitedSizeDict.__new__(LimitedSizeDict)
+    dict.update(values, {name: loaded_value(value) for name, value in attrs.items()})
+    item.attrs = values
+    return item
+
+
 def dumps(entry: Any) -> str:
     return json.dumps(entry, separators=(",", ":"), default=_encode)
 
@@ -158,8 +193,8 @@ class Journal:
         started, shown = time.monotonic(), time.monotonic()
         with path.open("rb") as data:
             for number, raw in enumerate(data, 1):
-                try:
-                    line = json.loads(raw, object_hook=_decode)
+                try:  # the hook costs a call per object: only lines with a binary value need it
+                    line = json.loads(raw, object_hook=_decode) if b"__b64__" in raw else json.loads(raw)
                 except ValueError:
                     if data.read(1):
                         raise RuntimeError(f"{path}: line {number} is corrupt (not the last line)") from None
@@ -174,17 +209,15 @@ class Journal:
 
     @staticmethod
     def _apply_item(dynamodb: Any, table_name: str, attrs: dict[str, Any] | None, key: Any) -> None:
-        from moto.dynamodb.models.dynamo_type import DynamoType, Item
-
         table = dynamodb.tables.get(table_name)
         if table is None:
             return
         if attrs is not None:
-            hash_key = DynamoType(attrs[table.hash_key_attr])
-            range_key = DynamoType(attrs[table.range_key_attr]) if table.range_key_attr else None
+            hash_key = loaded_value(attrs[table.hash_key_attr])
+            range_key = loaded_value(attrs[table.range_key_attr]) if table.range_key_attr else None
         else:
-            hash_key = DynamoType(key[0])
-            range_key = DynamoType(key[1]) if key[1] is not None else None
+            hash_key = loaded_value(key[0])
+            range_key = loaded_value(key[1]) if key[1] is not None else None
         if range_key is not None:
             if attrs is None:
                 partition = table.items.get(hash_key)
@@ -193,11 +226,11 @@ class Journal:
                     if not partition:
                         del table.items[hash_key]
             else:
-                table.items[hash_key][range_key] = Item(hash_key, range_key, attrs)
+                table.items[hash_key][range_key] = loaded_item(hash_key, range_key, attrs)
         elif attrs is None:
             table.items.pop(hash_key, None)
         else:
-            table.items[hash_key] = Item(hash_key, None, attrs)
+            table.items[hash_key] = loaded_item(hash_key, None, attrs)
 
     # -- compaction --------------------------------------------------------------------------------
     def compact(self, progress: Progress = print) -> int:
