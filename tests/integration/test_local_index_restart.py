@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from contextiq.ai.embedders.hashing import HashingEmbedder
-from contextiq.local.index_start import prepare_index
+from contextiq.local.index_start import local_tables, prepare_index
 from contextiq.services.indexing import reindex
 from contextiq.stores.vector.embedded import EmbeddedVectorIndex
 from contextiq.stores.vector.factory import build_vector_index, close_embedded_indexes
@@ -96,7 +96,7 @@ def history(api, container, indexer, tmp_path) -> dict[str, Any]:  # type: ignor
 
 def test_a_clean_restart_keeps_the_index_and_reconciles_it_with_the_record(container, history, tmp_path) -> None:
     lines: list[str] = []
-    counts = prepare_index(container.settings, container.embedder, container.index_tables(), say=lines.append)
+    counts = prepare_index(container.settings, container.embedder, local_tables(container), say=lines.append)
     try:
         assert counts["mode"] == "reconciled", lines
         index = build_vector_index(container.settings)
@@ -116,6 +116,19 @@ def test_a_clean_restart_keeps_the_index_and_reconciles_it_with_the_record(conta
         close_embedded_indexes()
 
 
+def test_the_start_reads_the_tables_in_process_as_a_scan_reads_them(container, history) -> None:
+    """``local_tables`` (moto's items in this process) yields what ``index_tables`` (Scan) yields."""
+    fast, scanned = local_tables(container), container.index_tables()
+
+    def key(e: dict[str, Any]) -> tuple[str, str]:
+        return (e["pk"], e["sk"])
+
+    assert sorted(fast.events(), key=key) == sorted(scanned.events(), key=key)
+    memories = sorted(fast.memories(), key=lambda m: m.memory.id)
+    assert memories == sorted(scanned.memories(), key=lambda m: m.memory.id)
+    assert len(memories) == 5 and sum(m.deleted for m in memories) == 2 and memories[0].vector is not None
+
+
 def test_after_a_kill_9_the_log_replays_and_the_reconcile_supplies_the_rest(container, history, tmp_path) -> None:
     killed: Path = history["killed"]
     wal = sorted((killed / "index").glob("wal-*.log"))
@@ -124,7 +137,7 @@ def test_after_a_kill_9_the_log_replays_and_the_reconcile_supplies_the_rest(cont
         f.write(b"CQW1\x00\x10")  # a torn record: the kill came in the middle of a write
     lines: list[str] = []
     settings = _settings_at(container, killed)
-    counts = prepare_index(settings, container.embedder, container.index_tables(), say=lines.append)
+    counts = prepare_index(settings, container.embedder, local_tables(container), say=lines.append)
     try:
         assert counts["mode"] == "reconciled", lines
         index = build_vector_index(settings)
@@ -139,7 +152,7 @@ def test_an_unreadable_index_is_rebuilt_from_the_tables_and_said_so(container, h
     assert snapshot.exists()
     snapshot.write_bytes(b"PK\x03\x04 not a zip file any more")
     lines: list[str] = []
-    counts = prepare_index(container.settings, container.embedder, container.index_tables(), say=lines.append)
+    counts = prepare_index(container.settings, container.embedder, local_tables(container), say=lines.append)
     try:
         assert counts["mode"] == "rebuilt"
         assert any("cannot be read" in line for line in lines), lines
@@ -157,7 +170,7 @@ class _OtherModel(HashingEmbedder):
 def test_another_embedding_model_rebuilds_the_index_and_embeds_every_event(container, history, tmp_path) -> None:
     lines: list[str] = []
     other = _OtherModel(container.embedder.dimensions)
-    counts = prepare_index(container.settings, other, container.index_tables(), say=lines.append)
+    counts = prepare_index(container.settings, other, local_tables(container), say=lines.append)
     try:
         assert counts["mode"] == "rebuilt"
         assert any("hashing-other" in line and "rebuilding" in line for line in lines), lines

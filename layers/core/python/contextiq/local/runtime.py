@@ -207,7 +207,7 @@ def _serve_locked(
     from contextiq.config import Settings
     from contextiq.container import Container
     from contextiq.local.admin import admin_router
-    from contextiq.local.index_start import prepare_index, summary
+    from contextiq.local.index_start import local_tables, prepare_index, summary
     from contextiq.local.journal import Journal
     from contextiq.local.workers import start_workers
     from contextiq.stores.vector.factory import close_embedded_indexes
@@ -231,7 +231,7 @@ def _serve_locked(
             prepared = prepare_index(
                 container.settings,
                 container.embedder,
-                container.index_tables(),
+                local_tables(container),
                 opted_out=container.settings.events_opted_out,
                 say=say,
             )
