@@ -15,6 +15,10 @@ CONTEXTIQ_BENCH_LOCAL_WORKDIR keeps the filled data directory (``<workdir>/fille
 next run, so one fill serves several measurements (say, before and after a change): every run copies it
 to ``<workdir>/run`` first. CONTEXTIQ_BENCH_SERVER_PYTHONPATH runs the server from another source tree
 (the code before a change, extracted with ``git archive``) with this benchmark unchanged.
+
+    .venv/bin/python scripts/benchmarks/local_restart.py steps <workdir>/filled/data OLD_TREE NEW_TREE
+
+times only the start's own steps (table load, index) in process, for each tree in turn, twice.
 """
 
 from __future__ import annotations
@@ -226,6 +230,54 @@ def to_markdown(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+STEPS = """
+import os, shutil, sys, time
+from pathlib import Path
+os.environ["CONTEXTIQ_EMBEDDER"] = sys.argv[2]
+d = Path(sys.argv[1])
+from contextiq.local.runtime import LocalStack
+stack = LocalStack(data_dir=d)
+stack.start()
+from contextiq.local.journal import Journal
+from contextiq.config import Settings
+from contextiq.container import Container
+t = time.perf_counter()
+Journal(d / "tables", progress=lambda _: None).load(lambda _: None)
+tables = time.perf_counter() - t
+c = Container(Settings())
+t = time.perf_counter()
+try:
+    from contextiq.local.index_start import local_tables, prepare_index
+except ImportError:  # the code before the index was kept: drop and rebuild, as its start did
+    from contextiq.services.indexing import reindex
+    shutil.rmtree(d / "index", ignore_errors=True)
+    r = reindex(c.vector_index, c.embedder, c.index_tables(), drop=True, opted_out=c.settings.events_opted_out)
+else:
+    r = prepare_index(c.settings, c.embedder, local_tables(c), opted_out=c.settings.events_opted_out, say=print)
+print(f"tables {tables:.1f} s, index {time.perf_counter() - t:.1f} s, {r}", flush=True)
+stack.stop()
+"""
+
+
+def steps(filled: Path, trees: list[str], embedder: str, rounds: int = 2) -> list[str]:
+    """The start's own steps (table load, index), in process, for each source tree in turn (alternating,
+    so every tree sees the same machine load), each on a fresh copy of ``filled``."""
+    import subprocess
+
+    lines = []
+    for _ in range(rounds):
+        for tree in trees:
+            work = Path(tempfile.mkdtemp(prefix="ciq-restart-steps-"))
+            shutil.copytree(filled, work / "data")
+            env = {**os.environ, "PYTHONPATH": f"{tree}/layers/core/python"}
+            cmd = [sys.executable, "-c", STEPS, str(work / "data"), embedder]
+            out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
+            lines.append(f"{tree}: " + [x for x in out.splitlines() if x.startswith("tables ")][-1])
+            print(f"  local_restart: {lines[-1]}", file=sys.stderr, flush=True)
+            shutil.rmtree(work, ignore_errors=True)
+    return lines
+
+
 def report() -> str:
     events = int(os.environ.get("CONTEXTIQ_BENCH_RESTART_EVENTS", "20000"))
     memories = int(os.environ.get("CONTEXTIQ_BENCH_RESTART_MEMORIES", "4000"))
@@ -236,4 +288,7 @@ def report() -> str:
 
 
 if __name__ == "__main__":
-    print(report())
+    if sys.argv[1:2] == ["steps"]:  # steps FILLED_DATA_DIR TREE [TREE ...]: old and new code on the same data
+        print("\n".join(steps(Path(sys.argv[2]), sys.argv[3:], os.environ.get("CONTEXTIQ_EMBEDDER", "hashing"))))
+    else:
+        print(report())
