@@ -283,3 +283,51 @@ def test_a_claim_meeting_an_appends_transaction_is_tried_again(container) -> Non
     assert len(calls) == 2
     assert container.sessions.get("tenant-a", session.id).last_generated_seq == 1
     assert store.claim("tenant-a", session.id, 0, 1, job, spec) is False  # the same window again: lost, no job
+
+
+# -- forks ---------------------------------------------------------------------------------------------
+
+
+def _fork(api, sid: str, at_seq: int) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    resp = api.post(f"/v1/sessions/{sid}/fork", json={"at_seq": at_seq})
+    assert resp.status_code == 201, resp.text
+    return resp.json()
+
+
+def test_a_fork_does_not_extract_again_what_its_source_did(api, pipeline, claims) -> None:
+    """Shared scope (the default {user_id}): the fork counts the source's progress, so its copies of
+    events 1..5 make no job; its own appends complete the window (5, 10]."""
+    api.put("/v1/generation-policies/travel", json={"every_n_events": 5})
+    sid = _session(api)["id"]
+    for text in [*FACTS, "I also like jazz.", "And chess."]:
+        _say(api, sid, text)
+    pipeline()
+    assert claims == [(sid, 0, 5)]
+    fork = _fork(api, sid, 7)
+    assert (fork["last_generated_seq"], fork["last_job_id"]) == (5, None)
+    pipeline()
+    assert _jobs(api, fork["id"]) == [] and claims == [(sid, 0, 5)]  # before: the fork claimed (0, 5] again
+    for i in range(3):
+        _say(api, fork["id"], f"Fork note {i}.")
+    pipeline()
+    assert claims == [(sid, 0, 5), (fork["id"], 5, 10)]
+    (job,) = _jobs(api, fork["id"])
+    assert job["trigger"] == "every_n_events" and job["status"] == "SUCCEEDED", job
+
+
+def test_a_fork_into_its_own_scope_generates_its_copies(api, pipeline, claims) -> None:
+    """A per-session scope: the source's own policy comes with the fork, whose scope has none of the source's
+    facts, so the copies are generated again, into the fork's scope."""
+    policy = {"every_n_events": 5, "scope_template": {"user_id": "{user_id}", "session": "{session_id}"}}
+    sid = _session(api, generation_policy=policy)["id"]
+    for text in FACTS:
+        _say(api, sid, text)
+    pipeline()
+    fork = _fork(api, sid, 5)
+    assert fork["generation_policy"]["scope_template"] == policy["scope_template"]
+    assert fork["last_generated_seq"] == 0
+    pipeline()
+    assert sorted(claims) == sorted([(sid, 0, 5), (fork["id"], 0, 5)])
+    scope = {"user_id": "alice", "session": fork["id"]}
+    found = api.post("/v1/memories/search", json={"scope": scope, "query": "vegetarian"}).json()
+    assert any("vegetarian" in r["memory"]["fact"].lower() for r in found["results"]), found

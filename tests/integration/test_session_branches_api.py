@@ -248,6 +248,74 @@ def test_a_fork_interrupted_half_way_is_not_visible(api, container, monkeypatch)
     assert calls["n"] == 2  # 25 events written, then the crash
     listed = api.get("/v1/sessions?user_id=u1").json()["items"]
     assert [s["id"] for s in listed] == [sid]  # no half-fork among the user's sessions
+    assert store.fork_markers("tenant-a", sid) == []  # failed within the request: cleaned up at once
+    assert _forks_items(container, sid) == {}
+
+
+class _ProcessDied(BaseException):
+    """What a killed Lambda looks like from inside: no except clause of the service runs."""
+
+
+def _forks_items(container, sid):  # type: ignore[no-untyped-def]
+    """{fork id: number of items in its partition} for every fork partition of tenant-a that names ``sid``."""
+    ddb, table = container.dynamodb, container.settings.sessions_table
+    found: dict[str, int] = {}
+    for item in ddb.scan(TableName=table)["Items"]:
+        if item.get("source_session_id", {}).get("S") == sid:
+            fork_id = item["pk"]["S"].rsplit("#", 1)[1]
+            found[fork_id] = found.get(fork_id, 0) + 1
+    return found
+
+
+def _die_after_first_batch(container, monkeypatch, sid):  # type: ignore[no-untyped-def]
+    store = container.branches._repo
+    real = store._batch_put
+    calls = {"n": 0}
+
+    def die(items):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise _ProcessDied
+        real(items)
+
+    monkeypatch.setattr(store, "_batch_put", die)
+    with pytest.raises(_ProcessDied):
+        container.branches.fork("tenant-a", sid, ForkCreate(at_seq=30))
+    monkeypatch.setattr(store, "_batch_put", real)
+    ((dead, _),) = store.fork_markers("tenant-a", sid)
+    assert _forks_items(container, sid) == {dead: 25}  # left behind, unreachable
+    return dead
+
+
+def test_a_fork_whose_process_died_is_swept_by_the_next_fork(api, container, monkeypatch) -> None:
+    from contextiq.services import branches
+
+    sid = _session(api)["id"]
+    for i in range(30):
+        _event(api, sid, f"m{i}")
+    dead = _die_after_first_batch(container, monkeypatch, sid)
+    resp = api.post(f"/v1/sessions/{sid}/fork", json={"at_seq": 30})
+    assert resp.status_code == 201, resp.text
+    assert _forks_items(container, sid) == {dead: 25, resp.json()["id"]: 30}  # too recent to be abandoned
+    monkeypatch.setattr(branches, "ABANDONED_FORK_SECONDS", 0)
+    again = api.post(f"/v1/sessions/{sid}/fork", json={"at_seq": 1})
+    assert again.status_code == 201, again.text
+    assert _forks_items(container, sid) == {resp.json()["id"]: 30, again.json()["id"]: 1}
+    assert container.branches._repo.fork_markers("tenant-a", sid) == []
+
+
+def test_a_fork_whose_process_died_is_swept_when_its_source_is_deleted(api, container, monkeypatch) -> None:
+    from contextiq.services import branches
+
+    sid = _session(api)["id"]
+    for i in range(30):
+        _event(api, sid, f"m{i}")
+    _die_after_first_batch(container, monkeypatch, sid)
+    monkeypatch.setattr(branches, "ABANDONED_FORK_SECONDS", 0)
+    assert api.delete(f"/v1/sessions/{sid}", headers={"x-api-key": TENANT_B_KEY}).status_code == 404
+    assert len(_forks_items(container, sid)) == 1  # another tenant's DELETE sweeps nothing
+    assert api.delete(f"/v1/sessions/{sid}").status_code == 204
+    assert _forks_items(container, sid) == {}
 
 
 def test_sessions_created_before_the_history_fork_only_at_their_last_seq(api, container) -> None:

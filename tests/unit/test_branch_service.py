@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -10,8 +11,9 @@ import pytest
 from contextiq import limits
 from contextiq.errors import InvalidInputError, NotFoundError, VersionConflictError
 from contextiq.models.checkpoints import Checkpoint, CheckpointCreate, ForkCreate, StateChange, StateLog
+from contextiq.models.policies import GenerationPolicy
 from contextiq.models.sessions import Event, EventCreate, Session, SessionCreate
-from contextiq.services.branches import BranchService
+from contextiq.services.branches import ABANDONED_FORK_SECONDS, BranchService, generated_at_fork
 from contextiq.services.sessions import SessionService
 from tests.fakes import FakeClock, FakeSessionRepository, Sleeps
 
@@ -27,6 +29,8 @@ class FakeBranchRepository:
         self.written: list[tuple[str, int]] = []  # (kind, count) per put_fork_* call
         self.forks: dict[str, Session] = {}
         self.page_size = 2
+        self.markers: dict[tuple[str, str, str], datetime] = {}  # (tenant, source, fork) -> begun
+        self.discarded: list[str] = []
 
     def state_log(self, tenant: str, session_id: str) -> StateLog:
         return StateLog(initial={})  # the sessions below start empty
@@ -60,6 +64,19 @@ class FakeBranchRepository:
     def put_fork_session(self, tenant: str, fork: Session, state0: dict[str, Any] | None) -> None:
         self.written.append(("session", 1))
         self.forks[fork.id] = fork
+        assert fork.forked_from is not None
+        self.markers.pop((tenant, fork.forked_from.session_id, fork.id), None)  # one transaction with the put
+
+    def put_fork_marker(self, tenant: str, source: Session, fork_id: str, now: datetime) -> None:
+        self.markers[(tenant, source.id, fork_id)] = now
+
+    def fork_markers(self, tenant: str, source_id: str) -> list[tuple[str, datetime]]:
+        return [(f, when) for (t, s, f), when in self.markers.items() if (t, s) == (tenant, source_id)]
+
+    def discard_fork(self, tenant: str, source_id: str, fork_id: str) -> int:
+        self.discarded.append(fork_id)
+        del self.markers[(tenant, source_id, fork_id)]
+        return 0 if fork_id in self.forks else 1
 
 
 @pytest.fixture
@@ -133,3 +150,118 @@ def test_checkpoint_retries_are_bounded(env) -> None:  # type: ignore[no-untyped
     with pytest.raises(Exception, match="heavy concurrent writes"):
         svc.create_checkpoint(T, sid, CheckpointCreate())
     assert len(sleeps) == BranchService.MAX_ATTEMPTS - 1
+
+
+# -- forks and generation policies ---------------------------------------------------------------------
+
+SHARED = GenerationPolicy.model_validate({"every_n_events": 5})  # scope {"user_id": "{user_id}"}
+PER_SESSION = GenerationPolicy.model_validate(
+    {"every_n_events": 5, "scope_template": {"user_id": "{user_id}", "session": "{session_id}"}}
+)
+
+
+class FakeAppPolicies:
+    def __init__(self) -> None:
+        self.policies: dict[tuple[str, str], GenerationPolicy] = {}
+
+    def get(self, tenant: str, app_name: str) -> GenerationPolicy | None:
+        return self.policies.get((tenant, app_name))
+
+
+def _generated(repo: FakeSessionRepository, sid: str, seq: int) -> None:
+    """As a policy claim does: the source has handed events 1..seq to jobs."""
+    session = repo.sessions[(T, sid)]
+    repo.sessions[(T, sid)] = session.model_copy(update={"last_generated_seq": seq, "last_job_id": "J"})
+
+
+def test_generated_at_fork_counts_what_the_source_generated_into_a_shared_scope() -> None:
+    source = Session.model_validate(
+        {"id": "s", "user_id": "u", "create_time": "2026-01-01T00:00:00Z", "update_time": "2026-01-01T00:00:00Z",
+         "version": 9, "event_count": 10, "last_generated_seq": 6, "app_name": None, "state": {}, "metadata": {}}
+    )  # fmt: skip
+    assert generated_at_fork(source, 8, SHARED) == 6  # 7 and 8 are the fork's to generate
+    assert generated_at_fork(source, 4, SHARED) == 4  # all copies were generated in the source
+    assert generated_at_fork(source, 8, None) == 6  # no policy now: the progress still holds if one comes
+    assert generated_at_fork(source, 8, PER_SESSION) == 0  # the fork's own scope has none of them
+
+
+def test_a_fork_keeps_the_sources_policy_and_its_progress(env) -> None:  # type: ignore[no-untyped-def]
+    sessions, branches, svc, _ = env
+    sid = sessions.create(T, SessionCreate(user_id="u", generation_policy=SHARED)).id
+    _append(sessions, sid, 10)
+    _generated(branches.sessions, sid, 5)
+    fork = svc.fork(T, sid, ForkCreate(at_seq=8))
+    assert fork.generation_policy == SHARED
+    assert (fork.last_generated_seq, fork.last_job_id) == (5, None)
+    assert branches.forks[fork.id].last_generated_seq == 5  # what the store writes
+    assert svc.fork(T, sid, ForkCreate(at_seq=3)).last_generated_seq == 3
+
+
+def test_a_fork_into_a_per_session_scope_generates_its_copies_again(env) -> None:  # type: ignore[no-untyped-def]
+    sessions, branches, svc, _ = env
+    sid = sessions.create(T, SessionCreate(user_id="u", generation_policy=PER_SESSION)).id
+    _append(sessions, sid, 6)
+    _generated(branches.sessions, sid, 5)
+    fork = svc.fork(T, sid, ForkCreate(at_seq=6))
+    assert fork.generation_policy == PER_SESSION and fork.last_generated_seq == 0
+
+
+def test_an_app_policy_decides_for_a_fork_without_its_own(env) -> None:  # type: ignore[no-untyped-def]
+    sessions, branches, _, sleeps = env
+    apps = FakeAppPolicies()
+    svc = BranchService(sessions, branches, clock=FakeClock(), sleep=sleeps, app_policies=apps)
+    sid = sessions.create(T, SessionCreate(user_id="u", app_name="travel")).id
+    _append(sessions, sid, 6)
+    _generated(branches.sessions, sid, 5)
+    assert svc.fork(T, sid, ForkCreate(at_seq=6)).last_generated_seq == 5  # no policy: progress kept
+    apps.policies[(T, "travel")] = PER_SESSION
+    fork = svc.fork(T, sid, ForkCreate(at_seq=6))
+    assert fork.generation_policy is None and fork.last_generated_seq == 0
+    apps.policies[("tenant-b", "travel")] = SHARED  # another tenant's policy of the same app name: not ours
+    assert svc.fork(T, sid, ForkCreate(at_seq=6)).last_generated_seq == 0
+
+
+# -- forks that do not finish --------------------------------------------------------------------------
+
+
+def test_a_fork_failing_within_the_request_deletes_what_it_wrote(env) -> None:  # type: ignore[no-untyped-def]
+    sessions, branches, svc, _ = env
+    sid = sessions.create(T, SessionCreate(user_id="u")).id
+    _append(sessions, sid, 4)
+
+    def fails(*_: Any) -> None:
+        raise RuntimeError("DynamoDB went away")
+
+    branches.put_fork_session = fails
+    with pytest.raises(RuntimeError, match="went away"):
+        svc.fork(T, sid, ForkCreate(at_seq=4))
+    assert len(branches.discarded) == 1 and branches.markers == {} and branches.forks == {}
+
+
+def test_a_fork_whose_process_died_is_discarded_by_the_next_sweep(env) -> None:  # type: ignore[no-untyped-def]
+    sessions, branches, _, sleeps = env
+    clock = FakeClock()
+    svc = BranchService(sessions, branches, clock=clock, sleep=sleeps)
+    sid = sessions.create(T, SessionCreate(user_id="u")).id
+    _append(sessions, sid, 4)
+
+    class Died(BaseException):  # the process is killed: no except clause of the service runs
+        pass
+
+    def dies(*_: Any) -> None:
+        raise Died
+
+    real = branches.put_fork_items
+    branches.put_fork_items = dies
+    with pytest.raises(Died):
+        svc.fork(T, sid, ForkCreate(at_seq=4))
+    branches.put_fork_items = real
+    ((_, _, dead),) = branches.markers
+    assert branches.discarded == []
+
+    fork = svc.fork(T, sid, ForkCreate(at_seq=2))  # soon after: the dead fork may still be under way
+    assert branches.discarded == [] and set(branches.forks) == {fork.id}
+    clock.advance(ABANDONED_FORK_SECONDS + 1)
+    svc.fork(T, sid, ForkCreate(at_seq=2))  # later: the next fork of the source sweeps it
+    assert branches.discarded == [dead] and branches.markers == {}
+    assert svc.sweep_abandoned_forks(T, sid) == 0  # nothing left

@@ -115,7 +115,7 @@ class Container:
         from contextiq.stores.dynamo.session_branches import SessionBranchStore
 
         store = SessionBranchStore(self.dynamodb, self.settings.sessions_table, self.page_tokens)
-        return BranchService(self.sessions, store)
+        return BranchService(self.sessions, store, app_policies=self.policy_store)
 
     @cached_property
     def episodes(self) -> EpisodeService:

@@ -5,6 +5,11 @@ whose events are copies (new ids, each naming the event it came from) of the sou
 checkpoint or a seq, and whose state is the source's state at that point: the checkpoint's, or the one
 the state history rebuilds (services/state_history.py). The copies make a fork independent: appends to
 either side, and deleting the source, leave the other whole.
+
+Generation policies: a fork keeps the source's own policy, and counts as generated what the source had
+already handed to a policy job (``generated_at_fork``), so its copies are not extracted twice into the
+same scope. A fork abandoned half-way (the process died between the copies and the session item) is
+found by its marker and its items deleted (``sweep_abandoned_forks``). See docs/sessions.md.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from contextiq.errors import ConflictError, FieldProblem, InvalidInputError, Not
 from contextiq.ids import new_id, utcnow
 from contextiq.models.checkpoints import Checkpoint, CheckpointCreate, ForkCreate, StateChange, StateLog
 from contextiq.models.common import json_size
+from contextiq.models.policies import GenerationPolicy, template_placeholders
 from contextiq.models.sessions import Event, EventSource, ForkOrigin, Session
 from contextiq.observability import count, logger
 from contextiq.retry import Backoff, attempts
@@ -44,6 +50,31 @@ class BranchRepository(Protocol):
         patches: Sequence[StateChange] = (),
     ) -> None: ...
     def put_fork_session(self, tenant: str, fork: Session, state0: dict[str, Any] | None) -> None: ...
+    def put_fork_marker(self, tenant: str, source: Session, fork_id: str, now: datetime) -> None: ...
+    def fork_markers(self, tenant: str, source_id: str) -> list[tuple[str, datetime]]: ...
+    def discard_fork(self, tenant: str, source_id: str, fork_id: str) -> int: ...
+
+
+class AppPolicies(Protocol):
+    def get(self, tenant: str, app_name: str) -> GenerationPolicy | None: ...
+
+
+# A fork request ends within API Gateway's 29 s (the function's timeout too); a marker this old names a fork
+# whose process died before its session item was written.
+ABANDONED_FORK_SECONDS = 900
+
+
+def generated_at_fork(source: Session, upto: int, policy: GenerationPolicy | None) -> int:
+    """The fork's ``last_generated_seq``: how many of its copied events count as already generated.
+
+    The source's jobs put the facts of its events 1..``source.last_generated_seq`` into the policy's scope.
+    When that scope is shared by the fork (the template does not name ``{session_id}``), the copies of
+    those events count as generated, so they are not extracted again. When the scope is per session, the
+    fork's scope has none of them: its copies count from zero, like appended events.
+    """
+    if policy is not None and "session_id" in template_placeholders(policy.scope_template):
+        return 0
+    return min(source.last_generated_seq, upto)
 
 
 class BranchService:
@@ -56,9 +87,11 @@ class BranchService:
         repo: BranchRepository,
         clock: Callable[[], datetime] = utcnow,
         sleep: Callable[[float], None] = time.sleep,
+        app_policies: AppPolicies | None = None,
     ) -> None:
         self._sessions = sessions
         self._repo = repo
+        self._app_policies = app_policies
         self._clock = clock
         self._sleep = sleep
 
@@ -115,6 +148,7 @@ class BranchService:
 
     def fork(self, tenant: str, session_id: str, req: ForkCreate) -> Session:
         source = self._sessions.get(tenant, session_id)
+        self.sweep_abandoned_forks(tenant, session_id)
         checkpoint = self._checkpoint_for(tenant, session_id, req)
         upto = checkpoint.seq if checkpoint else int(req.at_seq or 0)
         where = "checkpoint_id" if checkpoint else "at_seq"
@@ -159,6 +193,10 @@ class BranchService:
                 session_id=session_id, seq=upto, checkpoint_id=checkpoint.checkpoint_id if checkpoint else None
             ),
             index_events=source.index_events,  # a session kept out of the event index stays out in its forks
+            generation_policy=source.generation_policy,  # the source's own policy, if it has one
+        )
+        fork = fork.model_copy(
+            update={"last_generated_seq": generated_at_fork(source, upto, self._effective_policy(tenant, fork))}
         )
         copies, last_version = self._read_events(tenant, session_id, fork.id, upto, replay, where)
 
@@ -176,10 +214,46 @@ class BranchService:
         else:
             state, version = source.state, source.version  # at the last seq, read with the session
         fork = fork.model_copy(update={"state": state, "version": version})
-        self._repo.put_fork_items(tenant, fork, copies, replay.kept_patches if replay is not None else ())
-        self._repo.put_fork_session(tenant, fork, state0 if replay is not None else None)
+        self._repo.put_fork_marker(tenant, source, fork.id, now)  # found again if this process dies midway
+        try:
+            self._repo.put_fork_items(tenant, fork, copies, replay.kept_patches if replay is not None else ())
+            self._repo.put_fork_session(tenant, fork, state0 if replay is not None else None)
+        except Exception:
+            self._discard_quietly(tenant, session_id, fork.id)
+            raise
         count("SessionsForked")
         return fork
+
+    def sweep_abandoned_forks(self, tenant: str, source_id: str, older_than: float | None = None) -> int:
+        """Delete the items of forks of ``source_id`` begun more than ``older_than`` seconds ago and never
+        finished (their marker is still there); returns how many forks were discarded. Run before each fork
+        of the source and before the source is deleted (its markers go with it)."""
+        age = ABANDONED_FORK_SECONDS if older_than is None else older_than
+        cutoff = self._clock() - timedelta(seconds=age)
+        discarded = 0
+        for fork_id, begun in self._repo.fork_markers(tenant, source_id):
+            if begun <= cutoff:
+                removed = self._repo.discard_fork(tenant, source_id, fork_id)
+                logger.warning("abandoned fork discarded", extra={"fork_id": fork_id, "items": removed})
+                count("AbandonedForksDiscarded")
+                discarded += 1
+        return discarded
+
+    def _discard_quietly(self, tenant: str, source_id: str, fork_id: str) -> None:
+        """A fork that failed within the request: delete what it wrote now (if this fails too, the marker
+        stays and the next sweep does it)."""
+        try:
+            self._repo.discard_fork(tenant, source_id, fork_id)
+        except Exception:
+            logger.exception("could not discard a failed fork", extra={"fork_id": fork_id})
+
+    def _effective_policy(self, tenant: str, session: Session) -> GenerationPolicy | None:
+        """As PolicyEngine.effective: the session's own policy, else its app's, else none."""
+        if session.generation_policy is not None:
+            return session.generation_policy
+        if session.app_name is None or self._app_policies is None:
+            return None
+        return self._app_policies.get(tenant, session.app_name)
 
     def _checkpoint_for(self, tenant: str, session_id: str, req: ForkCreate) -> Checkpoint | None:
         if req.checkpoint_id is None:

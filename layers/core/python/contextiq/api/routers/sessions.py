@@ -103,6 +103,7 @@ def get_session(session_id: str, tenant: Tenant, c: Services, response: Response
 )
 def delete_session(session_id: str, tenant: Tenant, c: Services) -> Response:
     c.policy_engine.before_delete(tenant, session_id)
+    c.branches.sweep_abandoned_forks(tenant, session_id)  # its fork markers go with it: use them first
     c.sessions.delete(tenant, session_id)
     return Response(status_code=204)
 

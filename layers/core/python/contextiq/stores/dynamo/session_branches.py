@@ -7,7 +7,10 @@ state it holds is exactly the state at its seq) and counts the session's checkpo
 A fork is written in BatchWriteItem calls of at most 25 puts (events, then patches), the session item
 last with ``attribute_not_exists``. Until that item exists nothing of the fork is visible: every read
 (get, events, listings, episodes) goes through the session item, so a fork interrupted half-way leaves
-only unreachable items behind, never a half-fork.
+only unreachable items behind, never a half-fork. Those are found again by a **marker**
+(``F#<fork_id>`` in the source's partition, written before the first copy): the session item is put
+and the marker deleted in one transaction, so a marker that outlives its request names an abandoned
+fork, whose items ``discard_fork`` deletes (services/branches.py says when).
 """
 
 from __future__ import annotations
@@ -54,6 +57,10 @@ BATCH_WRITE_ITEMS = 25
 
 def checkpoint_sk(checkpoint_id: str) -> str:
     return f"C#{checkpoint_id}"
+
+
+def fork_marker_sk(fork_id: str) -> str:
+    return f"F#{fork_id}"  # sorts before SESSION: deleting the source removes its markers with it
 
 
 class SessionBranchStore:
@@ -256,9 +263,93 @@ class SessionBranchStore:
         raise RuntimeError("DynamoDB kept returning unprocessed writes; retry the fork")
 
     def put_fork_session(self, tenant: str, fork: Session, state0: dict[str, Any] | None) -> None:
-        """Write the fork's session item: the last write of a fork, which makes it visible."""
+        """Write the fork's session item, the last write of a fork, which makes it visible, and delete its
+        marker in the same transaction (two different items; TransactWriteItems allows that)."""
+        put = {
+            "TableName": self._table,
+            "Item": session_item(tenant, fork, state0=state0),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+        if fork.forked_from is None:
+            self._ddb.put_item(**put)
+            return
+        marker = to_item({"pk": session_pk(tenant, fork.forked_from.session_id), "sk": fork_marker_sk(fork.id)})
+        self._ddb.transact_write_items(
+            TransactItems=[{"Put": put}, {"Delete": {"TableName": self._table, "Key": marker}}]
+        )
+
+    # -- abandoned forks ------------------------------------------------------------------------
+
+    def put_fork_marker(self, tenant: str, source: Session, fork_id: str, now: datetime) -> None:
+        """Before a fork's first copy: ``F#<fork_id>`` in the source's partition (with the source's TTL)."""
         self._ddb.put_item(
             TableName=self._table,
-            Item=session_item(tenant, fork, state0=state0),
-            ConditionExpression="attribute_not_exists(pk)",
+            Item=to_item(
+                {
+                    "pk": session_pk(tenant, source.id),
+                    "sk": fork_marker_sk(fork_id),
+                    "fork_id": fork_id,
+                    "create_time": isoformat(now),
+                    "expire_at": epoch(source.expire_time) if source.expire_time else None,
+                }
+            ),
         )
+
+    def fork_markers(self, tenant: str, source_id: str) -> list[tuple[str, datetime]]:
+        """The forks of ``source_id`` begun and not (yet) finished: (fork id, when begun)."""
+        found = []
+        for page in self._query_prefix(session_pk(tenant, source_id), "F#"):
+            for item in page:
+                found.append((item["fork_id"], datetime.fromisoformat(item["create_time"])))
+        return found
+
+    def discard_fork(self, tenant: str, source_id: str, fork_id: str) -> int:
+        """Delete what an unfinished fork wrote (unless its session item exists after all), then its
+        marker; returns the number of items deleted. Safe to repeat."""
+        pk = session_pk(tenant, fork_id)
+        deleted = 0
+        keys: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": values(pk=pk),
+            "ProjectionExpression": "pk, sk",
+            "ConsistentRead": True,
+        }
+        while True:
+            resp = self._ddb.query(**kwargs)
+            keys.extend(resp.get("Items", []))
+            if "LastEvaluatedKey" not in resp:
+                break
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        if not any(from_item(k)["sk"] == SESSION_SK for k in keys):
+            for start in range(0, len(keys), BATCH_WRITE_ITEMS):
+                self._batch_delete(keys[start : start + BATCH_WRITE_ITEMS])
+            deleted = len(keys)
+        self._ddb.delete_item(
+            TableName=self._table, Key=to_item({"pk": session_pk(tenant, source_id), "sk": fork_marker_sk(fork_id)})
+        )
+        return deleted
+
+    def _batch_delete(self, keys: list[dict[str, Any]]) -> None:
+        requests: dict[str, Any] = {self._table: [{"DeleteRequest": {"Key": k}} for k in keys]}
+        for _ in batch_attempts():
+            resp = self._ddb.batch_write_item(RequestItems=requests)
+            requests = resp.get("UnprocessedItems") or {}
+            if not requests:
+                return
+        raise RuntimeError("DynamoDB kept returning unprocessed deletes; retry")
+
+    def _query_prefix(self, pk: str, prefix: str) -> Iterator[list[dict[str, Any]]]:
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": values(pk=pk, prefix=prefix),
+            "ConsistentRead": True,
+        }
+        while True:
+            resp = self._ddb.query(**kwargs)
+            yield [from_item(i) for i in resp.get("Items", [])]
+            if "LastEvaluatedKey" not in resp:
+                return
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]

@@ -85,6 +85,8 @@ def session_item(tenant: str, s: Session, state0: dict[str, Any] | None) -> dict
             "last_seq": s.event_count,
             "noindex": None if s.index_events else True,  # absent on sessions indexed as usual
             "generation_policy": policy_json(s.generation_policy),
+            # absent on a new session; a fork may start past 0 (services/branches.py, generated_at_fork)
+            "last_generated_seq": s.last_generated_seq or None,
             "gsi1pk": f"T#{tenant}#U#{s.user_id}",
             "gsi1sk": f"A#{s.app_name or ''}#{s.id}",
         }
