@@ -1,5 +1,5 @@
 """The local runtime's speed-ups keep moto's answers: plain JSON for item operations equals moto's
-shape-driven serializer through boto3, cached UpdateExpression trees are never shared state, and the
+shape-driven serializer through boto3 (and so does GetRecords), cached UpdateExpression trees are never shared state, and the
 in-process transport serves only DynamoDB, Streams and SQS (contextiq.local.transport)."""
 
 from __future__ import annotations
@@ -90,6 +90,80 @@ def test_item_operations_answer_as_motos_serializer_does(aws: None) -> None:
         slow = ddb.delete_item(TableName="t", Key={**key, "sk": {"S": "s4"}}, ReturnValues="ALL_OLD")["Attributes"]
     assert fast == {**slow, "sk": {"S": "s3"}}
     assert fast["b"] == {"B": b"\x00\xffbinary"}
+
+
+def test_stream_records_answer_as_motos_serializer_does(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GetRecords in plain JSON equals moto's serializer through boto3: INSERT, MODIFY and REMOVE
+    records with both images, every attribute type, the creation time, the next iterator."""
+    from botocore.config import Config
+
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    streams = boto3.client(
+        "dynamodbstreams", region_name="us-east-1", config=Config(account_id_endpoint_mode="disabled")
+    )
+    arn = ddb.create_table(
+        TableName="s",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "N"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )["TableDescription"]["LatestStreamArn"]
+    every_type = {
+        "pk": {"S": "p"},
+        "s": {"S": "text é \u2603"},
+        "n": {"N": "-12.50"},
+        "b": {"B": b"\x00\xffbinary"},
+        "ss": {"SS": ["a", "b"]},
+        "ns": {"NS": ["1", "2.5"]},
+        "bs": {"BS": [b"x", b"\x01"]},
+        "m": {"M": {"nested": {"L": [{"N": "1"}, {"NULL": True}, {"BOOL": False}, {"B": b"y"}, {"M": {}}]}}},
+        "l": {"L": []},
+        "null": {"NULL": True},
+        "bool": {"BOOL": True},
+    }
+    for i in range(3):
+        ddb.put_item(TableName="s", Item={**every_type, "sk": {"N": str(i)}})
+    ddb.update_item(
+        TableName="s",
+        Key={"pk": {"S": "p"}, "sk": {"N": "1"}},
+        UpdateExpression="SET s = :s REMOVE b",
+        ExpressionAttributeValues={":s": {"S": "changed"}},
+    )
+    ddb.delete_item(TableName="s", Key={"pk": {"S": "p"}, "sk": {"N": "2"}})
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+
+    def read(limit: int) -> dict[str, Any]:
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+        response = _strip(streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=limit))
+        response["NextShardIterator"] = response["NextShardIterator"].rsplit("|", 1)[0]  # random per call
+        return response
+
+    for limit in (2, 100):
+        fast, slow = _both(lambda limit=limit: read(limit))
+        assert fast == slow
+    from moto.core.responses import ActionResult
+
+    serialized: list[str] = []
+    original = ActionResult.execute_result
+
+    def spy(self: Any, context: Any) -> Any:
+        serialized.append(context.operation_model.name)
+        return original(self, context)
+
+    monkeypatch.setattr(ActionResult, "execute_result", spy)
+    records = read(100)["Records"]
+    assert [r["eventName"] for r in records] == ["INSERT", "INSERT", "INSERT", "MODIFY", "REMOVE"]
+    assert records[3]["dynamodb"]["OldImage"]["b"] == {"B": b"\x00\xffbinary"}
+    assert "b" not in records[3]["dynamodb"]["NewImage"]
+    assert records[0]["dynamodb"]["ApproximateCreationDateTime"].tzinfo is not None
+    empty = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"]
+    fast_empty = streams.get_records(ShardIterator=empty)
+    assert fast_empty["Records"] == [] and fast_empty["NextShardIterator"]
+    assert "GetRecords" not in serialized  # the fast path answered, not moto's serializer
+    assert "GetShardIterator" in serialized
 
 
 def test_the_same_update_expression_with_new_values_each_time(aws: None) -> None:

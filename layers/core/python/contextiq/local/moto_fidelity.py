@@ -78,6 +78,7 @@ def patch_moto() -> None:
     _plain_json_items()
     _cache_update_expressions()
     _expire_shard_iterators()
+    _plain_json_stream_records()
     DynamoHandler._contextiq_patched = True  # type: ignore[attr-defined]
 
 
@@ -460,3 +461,43 @@ def _expire_shard_iterators() -> None:
 
     ShardIterator.__init__ = init  # type: ignore[method-assign]
     DynamoDBStreamsBackend.get_records = get_records  # type: ignore[method-assign]
+
+
+def _plain_json_stream_records() -> None:
+    """GetRecords answers with DynamoDB Streams records that moto already holds as wire JSON (the item
+    images of each record are AttributeValue maps); only ``ApproximateCreationDateTime`` is a datetime.
+    Walking them with moto's shape-driven serializer was the largest single cost of a server with its
+    stream pollers running (docs/local-runtime.md, "Throughput"), so they are dumped directly, the
+    timestamp converted by moto's own converter. Errors keep moto's path; tests compare both through
+    boto3 (tests/integration/test_local_moto_speed.py)."""
+    import json
+
+    from botocore.utils import parse_to_aware_datetime
+    from moto.core.responses import ActionResult
+    from moto.core.serialize import TimestampSerializer
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    def wire(value: Any) -> Any:
+        from datetime import datetime
+
+        if isinstance(value, datetime):
+            return TimestampSerializer._timestamp_unixtimestamp(parse_to_aware_datetime(value))  # type: ignore[arg-type]
+        return _blob(value)
+
+    class PlainJsonResult(ActionResult):
+        def execute_result(self, context: Any) -> Any:
+            if getattr(_STATE, "fast_paths_off", False) or not isinstance(self.result, dict):
+                return super().execute_result(context)
+            try:
+                body = json.dumps(_without_none(self.result), separators=(",", ":"), default=wire)
+            except TypeError:
+                return super().execute_result(context)
+            return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
+
+    original = DynamoDBStreamsHandler.get_records
+
+    def get_records(self: Any) -> Any:
+        result = original(self)
+        return PlainJsonResult(result.result) if type(result) is ActionResult else result
+
+    DynamoDBStreamsHandler.get_records = get_records  # type: ignore[method-assign]

@@ -146,20 +146,9 @@ def start_workers(stop: threading.Event) -> list[threading.Thread]:
     threads = [threading.Thread(target=loop, args=p, name=f"poller-{p[1]}", daemon=True) for p in plan if p[0]]
     from contextiq.local.streams import StreamPoller
 
-    def stream_loop(poller: StreamPoller) -> None:
-        while not stop.is_set():
-            try:
-                if not poller.poll_once():
-                    stop.wait(0.5)
-            except Exception:
-                logger.exception("local stream poller error", extra={"function": poller.function})
-                stop.wait(1)
-
     # One poller per consumer, each with its own shard positions, as each event source mapping has in the cloud.
     for poller in StreamPoller.all_for_settings(settings, Container(settings).dynamodb):
-        threads.append(
-            threading.Thread(target=stream_loop, args=(poller,), name=f"poller-{poller.function}", daemon=True)
-        )
+        threads.append(threading.Thread(target=poller.run, args=(stop,), name=f"poller-{poller.function}", daemon=True))
     for thread in threads:
         thread.start()
     return threads
