@@ -6,6 +6,8 @@
     .venv/bin/python scripts/bench.py --only context --write      (separate: POST /v1/context at 10k memories, tokens)
     .venv/bin/python scripts/bench.py --only forks --write        (separate: fork of a 100- and 1,000-event session)
     .venv/bin/python scripts/bench.py --only policy_lag [--policy-trials 30] --write   # generation policies (~1 min)
+    .venv/bin/python scripts/bench.py --only local_throughput [--tp-rounds 3] [--tp-requests 400] --write
+        (appends/s and searches/s, 1 and 8 clients, on a fresh `contextiq local` with its workers; ~3 min)
 
 Speed targets live here, never in timed tests. Figures are medians (these 2-core machines are noisy).
 """
@@ -30,6 +32,7 @@ SECTIONS = ("sessions", "search", "generation", "procedures")
 SEPARATE = (
     "local_scale",
     "local_restart",
+    "local_throughput",
     "notifications",
     "recall_latency",
     "recall_eval",
@@ -73,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--restart-events", default="20000", help="local_restart: events in the data directory")
     parser.add_argument("--restart-memories", default="4000", help="local_restart: memories in the data directory")
     parser.add_argument("--restart-rounds", default="3", help="local_restart: clean restarts timed")
+    parser.add_argument("--tp-rounds", default="3", help="local_throughput: rounds (the table gives medians)")
+    parser.add_argument("--tp-requests", default="400", help="local_throughput: requests per cell and round")
     args = parser.parse_args(argv)
     wanted = [s for s in args.only.split(",") if s] + (["recall_eval"] if args.recall_eval else [])
     os.environ["CONTEXTIQ_BENCH_LOCAL_EVENTS"] = args.local_events
@@ -82,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["CONTEXTIQ_BENCH_RESTART_EVENTS"] = args.restart_events
     os.environ["CONTEXTIQ_BENCH_RESTART_MEMORIES"] = args.restart_memories
     os.environ["CONTEXTIQ_BENCH_RESTART_ROUNDS"] = args.restart_rounds
+    os.environ["CONTEXTIQ_BENCH_TP_ROUNDS"] = args.tp_rounds
+    os.environ["CONTEXTIQ_BENCH_TP_REQUESTS"] = args.tp_requests
     separate = [s for s in wanted if s in SEPARATE]
     wanted = [s for s in wanted if s not in SEPARATE]
     target = ROOT / "docs" / "benchmarks.md"
@@ -93,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
             "policy_lag": f" --policy-trials {args.policy_trials} --local-embedder {args.local_embedder}",
             "local_restart": f" --restart-events {args.restart_events} --restart-memories {args.restart_memories} "
             f"--restart-rounds {args.restart_rounds} --local-embedder {args.local_embedder}",
+            "local_throughput": f" --tp-rounds {args.tp_rounds} --tp-requests {args.tp_requests} "
+            f"--local-embedder {args.local_embedder}",
         }.get(section, "")
         command = f"`.venv/bin/python scripts/bench.py --only {section}{flags} --write`"
         text = f"Produced by {command} on {datetime.now(UTC):%Y-%m-%d}.\n\n" + str(_module(section).report())
