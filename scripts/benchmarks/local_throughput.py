@@ -5,8 +5,8 @@ stream indexer, notifier, generation policy and the SQS pollers), with 1 and wit
 
 Each round runs appends then searches with 1 client, then with 8 clients (each on its own session),
 ``--tp-requests`` requests in all per cell (8 clients: an eighth each); the table gives the median
-of the rounds, and the server's CPU time per request (from /proc). The clients are processes (as 8 test workers or agents would be), so the figure is the
-server's, not one client's GIL.
+of the rounds, and the server's CPU time per request (from /proc). The clients are processes (as 8
+test workers or agents would be), so the figure is the server's, not one client's GIL.
 
 A/B: CONTEXTIQ_BENCH_TP_ROOTS="before=/path/to/other/checkout,after=." starts one server per source
 tree (same venv, PYTHONPATH pointing at that tree's layer and functions) side by side and alternates
