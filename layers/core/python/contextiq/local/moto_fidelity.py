@@ -70,6 +70,7 @@ def patch_moto() -> None:
 
     if getattr(DynamoHandler, "_contextiq_patched", False):
         return
+    _untrack_instances()
     _serialize(DynamoHandler)
     _undo_transactions(DynamoDBBackend, Table)
     _partition_queries(Table)
@@ -79,6 +80,8 @@ def patch_moto() -> None:
     _cache_update_expressions()
     _expire_shard_iterators()
     _plain_json_stream_records()
+    _pack_stream_records(StreamShard)
+    _intern_attribute_names()
     DynamoHandler._contextiq_patched = True  # type: ignore[attr-defined]
 
 
@@ -421,6 +424,9 @@ def _cache_update_expressions() -> None:
 
 
 SHARD_ITERATOR_SECONDS = 15 * 60
+# Iterators kept at most, newest first (on top of the 15 minutes): each is ~1.5 KB, and the local stream
+# pollers (8 shard readers) create one per GetRecords call, several per second under a write load.
+SHARD_ITERATORS_KEPT = 1_000
 
 
 def _clock() -> float:
@@ -431,10 +437,14 @@ def _clock() -> float:
 
 def _expire_shard_iterators() -> None:
     """moto's Streams backend keeps every shard iterator it ever returned, and GetRecords returns a new
-    one on each call, so a stream poller grows the process by ~1 KB per call forever. DynamoDB Streams
+    one on each call, so a stream poller grows the process by ~1.5 KB per call forever. DynamoDB Streams
     expires an iterator 15 minutes after returning it (API_streams_GetShardIterator): we do the same,
     forgetting iterators in creation order (the backend's dict keeps insertion order) and answering an
-    expired one with ExpiredIteratorException, as DynamoDB Streams does."""
+    expired one with ExpiredIteratorException, as DynamoDB Streams does. Fifteen minutes of a busy
+    server's polling is still tens of thousands of iterators (~100 MB), so beyond the newest
+    ``SHARD_ITERATORS_KEPT`` the oldest expire early too; a reader holds one current iterator per shard,
+    always among the newest, and one that is forgotten gets ExpiredIteratorException and starts again
+    after its last record (local/streams.py)."""
     from moto.core.exceptions import JsonRESTError
     from moto.dynamodbstreams.models import DynamoDBStreamsBackend, ShardIterator
 
@@ -447,11 +457,13 @@ def _expire_shard_iterators() -> None:
     def forget_expired(backend: Any) -> None:
         iterators = backend.shard_iterators
         oldest = _clock() - SHARD_ITERATOR_SECONDS
+        excess = len(iterators) - SHARD_ITERATORS_KEPT
         while iterators:
             first = next(iter(iterators))
-            if getattr(iterators[first], "ciq_created", oldest) > oldest:
+            if excess <= 0 and getattr(iterators[first], "ciq_created", oldest) > oldest:
                 return
             del iterators[first]
+            excess -= 1
 
     def get_records(self: Any, iterator_arn: str, limit: int) -> Any:
         forget_expired(self)
@@ -501,3 +513,89 @@ def _plain_json_stream_records() -> None:
         return PlainJsonResult(result.result) if type(result) is ActionResult else result
 
     DynamoDBStreamsHandler.get_records = get_records  # type: ignore[method-assign]
+
+
+# moto services whose model objects are created per request (items, their copies, stream records, shard
+# iterators, messages): moto's instance tracking would keep every one of them for ever.
+UNTRACKED_SERVICES = ("moto.dynamodb.", "moto.dynamodbstreams.", "moto.sqs.")
+
+
+def _untrack_instances() -> None:
+    """moto's ``BaseModel.__new__`` appends every instance of every model class to a class-level list
+    (``instances_tracked``, read only by the moto server's dashboard, emptied only by a reset). For
+    DynamoDB that is every ``Item`` ever built: each stored item, and also every transient one (the
+    before-image a transaction keeps, the old version an update replaces, copies made while
+    evaluating), every ``StreamRecord`` (both images; trimming the shard did not free them), every
+    ``ShardIterator`` (expiring them did not free them either) and every SQS ``Message``. That was most
+    of the running server's growth per write (docs/local-runtime.md, "Memory"). Instances of these
+    services' models are no longer tracked; the dashboard (``/moto-api/``) shows none of them."""
+    from moto.core.common_models import BaseModel
+
+    if getattr(BaseModel, "_contextiq_untracked", False):
+        return
+    original = BaseModel.__new__
+
+    def new(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        if cls.__module__.startswith(UNTRACKED_SERVICES):
+            return object.__new__(cls)
+        return original(cls, *args, **kwargs)
+
+    BaseModel.__new__ = staticmethod(new)  # type: ignore[assignment,method-assign]
+    BaseModel._contextiq_untracked = True  # type: ignore[attr-defined]
+    from moto.core.model_instances import model_data
+
+    for service in ("dynamodb", "dynamodbstreams", "sqs"):
+        for model in model_data.get(service, {}).values():
+            model.instances_tracked = []  # type: ignore[attr-defined]
+
+
+class PackedStreamRecord:
+    """A stream record kept as one pickled blob instead of moto's nested dicts (both item images as
+    AttributeValue dicts: ~5-7 KB of Python objects per record for a session update, ~1.3 KB pickled).
+    ``to_json()`` rebuilds the same dict on each read, as moto's ``StreamRecord.to_json`` returns it."""
+
+    __slots__ = ("_blob",)
+
+    def __init__(self, record: dict[str, Any]) -> None:
+        import pickle
+
+        self._blob = pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def to_json(self) -> dict[str, Any]:
+        import pickle
+
+        record: dict[str, Any] = pickle.loads(self._blob)
+        return record
+
+    def __len__(self) -> int:
+        return len(self._blob)
+
+
+def _pack_stream_records(shard_cls: Any) -> None:
+    """Each shard keeps up to ``STREAM_RECORDS_KEPT`` records; packed, the busiest shard (sessions: an
+    append is an INSERT of the event and a MODIFY of the session with both images) holds ~15 MB instead
+    of ~70 MB. moto's ``add`` appends one record at the end (trimming then drops from the front)."""
+    original_add = shard_cls.add
+
+    def add(self: Any, old: Any, new: Any) -> None:
+        original_add(self, old, new)
+        if self.items and not isinstance(self.items[-1], PackedStreamRecord):
+            self.items[-1] = PackedStreamRecord(self.items[-1].to_json())
+
+    shard_cls.add = add
+
+
+def _intern_attribute_names() -> None:
+    """moto keeps each item's attributes in a dict keyed by the names parsed from that request's JSON,
+    so every stored item carried its own copy of every attribute name ("pk", "session_id", ...): ~55 bytes
+    a name, ~650 bytes an event item of 12 attributes. Interned, all items share one string per name."""
+    import sys
+
+    from moto.dynamodb.models.dynamo_type import LimitedSizeDict
+
+    original = LimitedSizeDict.__setitem__
+
+    def setitem(self: Any, key: Any, value: Any) -> None:
+        original(self, sys.intern(key) if type(key) is str else key, value)
+
+    LimitedSizeDict.__setitem__ = setitem  # type: ignore[method-assign]
