@@ -81,7 +81,9 @@ def test_stream_records_are_kept_packed_and_read_back_whole(container: Any) -> N
 
     sid = container.sessions.create("t", SessionCreate(user_id="u")).id
     for i in range(20):
-        container.sessions.append_event("t", sid, EventCreate.model_validate({"author": "user", "content": {"text": f"m{i}"}}))
+        container.sessions.append_event(
+            "t", sid, EventCreate.model_validate({"author": "user", "content": {"text": f"m{i}"}})
+        )
     dynamodb, _ = _backends()
     shard = dynamodb.tables[container.settings.sessions_table].stream_shard
     assert shard.items and all(isinstance(r, PackedStreamRecord) for r in shard.items)
@@ -119,14 +121,18 @@ def test_shard_iterators_are_bounded_in_number_and_pollers_lose_nothing(
     busy = StreamPoller.for_settings(container.settings, container.dynamodb)
     sid = container.sessions.create("t", SessionCreate(user_id="u")).id
     for i in range(5):
-        container.sessions.append_event("t", sid, EventCreate.model_validate({"author": "user", "content": {"text": f"a{i}"}}))
+        container.sessions.append_event(
+            "t", sid, EventCreate.model_validate({"author": "user", "content": {"text": f"a{i}"}})
+        )
     slow.drain()
     for _ in range(20):  # another reader polls on: 4 shards a pass, 80 iterators
         busy.poll_once()
     _, streams = _backends()
     assert len(streams.shard_iterators) <= 20 + 4
     for i in range(5, 8):
-        container.sessions.append_event("t", sid, EventCreate.model_validate({"author": "user", "content": {"text": f"a{i}"}}))
+        container.sessions.append_event(
+            "t", sid, EventCreate.model_validate({"author": "user", "content": {"text": f"a{i}"}})
+        )
     seen.clear()
     slow.drain()  # its iterators were forgotten: it starts again after the last record it handled
     assert seen == [f"E#{n:010d}" for n in range(6, 9)]

@@ -540,7 +540,7 @@ def _untrack_instances() -> None:
             return object.__new__(cls)
         return original(cls, *args, **kwargs)
 
-    BaseModel.__new__ = staticmethod(new)  # type: ignore[assignment,method-assign]
+    BaseModel.__new__ = staticmethod(new)  # type: ignore[method-assign]
     BaseModel._contextiq_untracked = True  # type: ignore[attr-defined]
     from moto.core.model_instances import model_data
 
@@ -564,7 +564,7 @@ class PackedStreamRecord:
     def to_json(self) -> dict[str, Any]:
         import pickle
 
-        record: dict[str, Any] = pickle.loads(self._blob)
+        record: dict[str, Any] = pickle.loads(self._blob)  # noqa: S301 - bytes this process pickled itself
         return record
 
     def __len__(self) -> int:
