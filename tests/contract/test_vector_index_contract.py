@@ -8,7 +8,14 @@ from dataclasses import replace
 
 import pytest
 
-from contextiq.stores.vector.base import Condition, IndexInfo, IndexMismatchError, SearchQuery, VectorIndex
+from contextiq.stores.vector.base import (
+    Condition,
+    HybridFusion,
+    IndexInfo,
+    IndexMismatchError,
+    SearchQuery,
+    VectorIndex,
+)
 from contextiq.stores.vector.fusion import cosine_to_score
 from tests.contract.vector_contract_helpers import DIM, INFO, Backend, mem, unit
 
@@ -376,13 +383,60 @@ def test_a_query_keyword_weight_overrides_the_index_default(index: VectorIndex) 
     query_vec = unit(1)
     assert ids(index.search(q("Tokyo flight", query_vec)))[0] == "both"  # the default weight, 0.5
     semantic = index.search(q("Tokyo flight", query_vec, mode="semantic"))
-    unweighted = index.search(replace(q("Tokyo flight", query_vec), keyword_weight=0.0))
+    unweighted = index.search(replace(q("Tokyo flight", query_vec), fusion=HybridFusion(0.0)))
     assert ids(unweighted) == ids(semantic) == ["semantic-only", "both"]
     assert [h.score for h in unweighted] == pytest.approx([h.score for h in semantic], abs=1e-5)
-    light = index.search(replace(q("Tokyo flight", query_vec), keyword_weight=0.1))
+    light = index.search(replace(q("Tokyo flight", query_vec), fusion=HybridFusion(0.1)))
     by_id = {h.memory_id: h.score for h in light}
     sem = {h.memory_id: h.score for h in semantic}
     assert by_id["both"] == pytest.approx(1 - (1 - sem["both"]) * (1 - 0.1), abs=1e-5)
+
+
+def test_hybrid_can_drop_the_querys_function_words_from_its_keyword_side(index: VectorIndex) -> None:
+    # event search's fusion: "what" in a question is no evidence for a turn that asks "what" itself
+    index.upsert(
+        [
+            mem("asks-what", "What should I wear to work?", unit(0, 1)),  # orthogonal to the query
+            mem("answer", "I'm allergic to cats", unit(1, 1)),
+        ]
+    )
+    query_vec = unit(1)
+    semantic = {h.memory_id: h.score for h in index.search(q("What is Liam allergic to?", query_vec, mode="semantic"))}
+    plain = {h.memory_id: h.score for h in index.search(q("What is Liam allergic to?", query_vec))}
+    dropped = index.search(
+        replace(q("What is Liam allergic to?", query_vec), fusion=HybridFusion(0.5, "max", drop_function_words=True))
+    )
+    by_id = {h.memory_id: h.score for h in dropped}
+    assert plain["asks-what"] > semantic["asks-what"]  # "what" matched
+    assert by_id["asks-what"] == pytest.approx(semantic["asks-what"], abs=1e-5)  # not asked any more
+    assert by_id["answer"] == pytest.approx(1 - (1 - semantic["answer"]) * 0.5, abs=1e-5)  # "allergic": k = 1
+    # a question of function words only has no keyword side at all: hybrid is semantic
+    only = index.search(replace(q("What is it?", query_vec), fusion=HybridFusion(0.5, drop_function_words=True)))
+    assert [h.score for h in only] == pytest.approx(
+        [h.score for h in index.search(q("What is it?", query_vec, mode="semantic"))], abs=1e-5
+    )
+
+
+def test_hybrid_minmax_gives_the_weakest_keyword_match_nothing(index: VectorIndex) -> None:
+    index.upsert(
+        [
+            mem("rare", "kayak on the fjord", unit(0, 1)),
+            mem("common-1", "a kayak", unit(0, 0, 1)),
+            mem("common-2", "kayak rental", unit(0, 0, 0, 1)),
+            mem("fjord", "the fjord", unit(1, 1)),
+        ]
+    )
+    query_vec = unit(1)
+    semantic = {h.memory_id: h.score for h in index.search(q("kayak fjord", query_vec, mode="semantic"))}
+    fused = {
+        h.memory_id: h.score
+        for h in index.search(replace(q("kayak fjord", query_vec), fusion=HybridFusion(0.5, "minmax")))
+    }
+    # coverage: "kayak" (3 documents) < "fjord" (2) < both; min-max: the kayak-only ones get k = 0
+    assert fused["common-1"] == pytest.approx(semantic["common-1"], abs=1e-5)
+    assert fused["common-2"] == pytest.approx(semantic["common-2"], abs=1e-5)
+    assert fused["rare"] == pytest.approx(1 - (1 - semantic["rare"]) * 0.5, abs=1e-5)
+    assert semantic["fjord"] < fused["fjord"] < 1 - (1 - semantic["fjord"]) * 0.5
 
 
 def test_hybrid_without_a_vector_is_keyword_search(index: VectorIndex) -> None:

@@ -99,26 +99,26 @@ def test_cosine_to_score_is_opensearch_cosinesimil() -> None:
 def test_fuse_keeps_semantic_scores_without_keyword_evidence() -> None:
     semantic = [Scored("a", 0.9, 1), Scored("b", 0.85, 1), Scored("c", 0.6, 2)]
     keyword = [Scored("b", 4.0, 1), Scored("d", 2.0, 5)]
-    fused = {h.memory_id: h for h in fuse(semantic, keyword, keyword_weight=0.5)}
+    fused = {h.memory_id: h for h in fuse(semantic, keyword, 0.5)}
     assert fused["a"].score == pytest.approx(0.9)  # no keyword match: unchanged
     assert fused["b"].score == pytest.approx(1 - 0.15 * (1 - 0.5 * 1.0))  # best keyword hit: k = 1
     assert fused["c"].score == pytest.approx(0.6)
     # keyword-only hit: semantic estimated by the lowest semantic score in the list (0.6), k = 0.5
     assert fused["d"].score == pytest.approx(1 - 0.4 * (1 - 0.5 * 0.5))
     assert fused["d"].version == 5
-    ranked = [h.memory_id for h in fuse(semantic, keyword, keyword_weight=0.5)]
+    ranked = [h.memory_id for h in fuse(semantic, keyword, 0.5)]
     assert ranked == ["b", "a", "d", "c"]
 
 
 def test_fuse_edge_cases() -> None:
     assert fuse([], []) == []
-    only_kw = fuse([], [Scored("x", 3.0, 1), Scored("y", 1.5, 1)], keyword_weight=0.5)
+    only_kw = fuse([], [Scored("x", 3.0, 1), Scored("y", 1.5, 1)], 0.5)
     assert [(h.memory_id, round(h.score, 6)) for h in only_kw] == [("x", 0.5), ("y", 0.25)]
     only_sem = fuse([Scored("x", 0.7, 1)], [])
     assert only_sem[0].score == pytest.approx(0.7)
-    assert fuse([Scored("x", 0.7, 1)], [Scored("x", 1.0, 1)], keyword_weight=0.0)[0].score == pytest.approx(0.7)
+    assert fuse([Scored("x", 0.7, 1)], [Scored("x", 1.0, 1)], 0.0)[0].score == pytest.approx(0.7)
     with pytest.raises(ValueError):
-        fuse([], [], keyword_weight=1.5)
+        fuse([], [], 1.5)
 
 
 def test_fused_scores_stay_in_unit_interval_and_are_monotone() -> None:

@@ -25,8 +25,10 @@ from contextiq.models.sessions import Event, Session
 from contextiq.observability import timed
 from contextiq.stores.vector.base import Condition, SearchMode, SearchQuery, VectorIndex
 from contextiq.stores.vector.documents import events_partition, parse_event_doc_id
+from contextiq.stores.vector.fusion import HybridFusion
 
 EVENT_KEYWORD_WEIGHT = 0.2
+EVENT_FUSION = HybridFusion(EVENT_KEYWORD_WEIGHT)
 
 
 class EventRepository(Protocol):
@@ -86,7 +88,7 @@ class EpisodeService:
                 before=epoch_ms(q.before) if q.before else None,
                 filters=tuple(filters),
                 kind="event",
-                keyword_weight=EVENT_KEYWORD_WEIGHT,
+                fusion=EVENT_FUSION,
             )
         )
         keys = [parse_event_doc_id(h.memory_id) for h in hits]

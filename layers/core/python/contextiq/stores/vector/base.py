@@ -15,11 +15,28 @@ from contextiq.models.conditions import Condition as Condition
 from contextiq.models.conditions import Scalar as Scalar
 
 SearchMode = Literal["hybrid", "semantic", "keyword"]
+Normalize = Literal["max", "minmax"]
+DEFAULT_KEYWORD_WEIGHT = 0.5
 DocKind = Literal["memory", "event", "procedure", "trajectory"]  # a search only ever sees documents of its own kind
 
 
 class IndexMismatchError(Exception):
     """The index was built with another embedding model or dimension than the one configured."""
+
+
+@dataclass(frozen=True)
+class HybridFusion:
+    """How a hybrid search fuses its semantic and keyword-coverage lists (``fusion.fuse``): the keyword
+    weight ``w``; how coverage becomes ``k`` in [0, 1] (``max``: divided by the list's best; ``minmax``:
+    rescaled between the list's worst and best, so the weakest match adds nothing); and whether the
+    keyword side drops the query's function words (``text.QUERY_FUNCTION_WORDS``)."""
+
+    keyword_weight: float = DEFAULT_KEYWORD_WEIGHT
+    normalize: Normalize = "max"
+    drop_function_words: bool = False
+
+    def label(self) -> str:
+        return f"w={self.keyword_weight:g} {self.normalize}" + (" -function words" if self.drop_function_words else "")
 
 
 @dataclass(frozen=True)
@@ -53,7 +70,7 @@ class SearchQuery:
     filters: tuple[Condition, ...] = ()  # AND-combined
     kind: DocKind = "memory"
     extra: dict[str, str] = field(default_factory=dict)
-    keyword_weight: float | None = None  # hybrid only: the fusion's keyword weight; None = the index's default
+    fusion: HybridFusion | None = None  # hybrid only: how to fuse; None = the index's default (keyword weight)
 
 
 @dataclass(frozen=True)

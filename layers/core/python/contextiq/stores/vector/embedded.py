@@ -62,7 +62,14 @@ from contextiq.stores.vector.embedded_log import (
     read_records,
 )
 from contextiq.stores.vector.embedded_partition import Doc, Partition
-from contextiq.stores.vector.fusion import DEFAULT_KEYWORD_WEIGHT, finalize, fuse, hybrid_pool
+from contextiq.stores.vector.fusion import (
+    DEFAULT_KEYWORD_WEIGHT,
+    HybridFusion,
+    finalize,
+    fuse,
+    hybrid_pool,
+    keyword_terms,
+)
 from contextiq.stores.vector.text import tokenize
 
 __all__ = ["EmbeddedVectorIndex", "IndexLockedError"]
@@ -180,10 +187,11 @@ class EmbeddedVectorIndex:
                 hits = part.semantic(vec, mask, query.top_k)
             else:
                 pool = hybrid_pool(query.top_k)
+                fusion = query.fusion or HybridFusion(self._keyword_weight)
                 hits = fuse(
                     part.semantic(vec, mask, pool),
-                    part.keyword(tokenize(query.text), mask, pool, coverage=True),
-                    self._keyword_weight if query.keyword_weight is None else query.keyword_weight,
+                    part.keyword(keyword_terms(query.text, fusion.drop_function_words), mask, pool, coverage=True),
+                    fusion,
                 )
             return finalize(hits, query.top_k, query.min_score)
 

@@ -25,9 +25,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from contextiq.stores.vector.base import SearchHit
+from contextiq.stores.vector.base import DEFAULT_KEYWORD_WEIGHT as DEFAULT_KEYWORD_WEIGHT
+from contextiq.stores.vector.base import HybridFusion as HybridFusion
+from contextiq.stores.vector.base import Normalize, SearchHit
+from contextiq.stores.vector.text import keyword_query_text, tokenize
 
-DEFAULT_KEYWORD_WEIGHT = 0.5
 MIN_HYBRID_POOL = 50
 
 
@@ -36,6 +38,15 @@ class Scored:
     memory_id: str
     score: float
     version: int
+
+
+#: Memory search (and every kind that does not say otherwise).
+DEFAULT_FUSION = HybridFusion()
+
+
+def keyword_terms(text: str, drop_function_words: bool) -> list[str]:
+    """The analysed terms the keyword side of a hybrid search asks for."""
+    return tokenize(keyword_query_text(text) if drop_function_words else text)
 
 
 def cosine_to_score(cos: float) -> float:
@@ -54,24 +65,37 @@ def hybrid_pool(top_k: int) -> int:
     return max(MIN_HYBRID_POOL, 4 * top_k)
 
 
+def normalized_keyword(keyword: Sequence[Scored], normalize: Normalize = "max") -> dict[str, float]:
+    """Each keyword hit's ``k`` in [0, 1] (see :class:`HybridFusion`)."""
+    hi = max((h.score for h in keyword), default=0.0)
+    if normalize == "max":
+        return {h.memory_id: (h.score / hi if hi > 0.0 else 0.0) for h in keyword}
+    lo = min((h.score for h in keyword), default=0.0)
+    return {h.memory_id: ((h.score - lo) / (hi - lo) if hi > lo else 0.0) for h in keyword}
+
+
 def fuse(
     semantic: Sequence[Scored],
     keyword: Sequence[Scored],
-    keyword_weight: float = DEFAULT_KEYWORD_WEIGHT,
+    fusion: HybridFusion | float = DEFAULT_FUSION,
 ) -> list[Scored]:
-    """Fuse a semantic and a keyword result list (see the module docstring); best first."""
+    """Fuse a semantic and a keyword result list (see the module docstring); best first. A bare number
+    is a keyword weight with the default normalisation."""
+    if not isinstance(fusion, HybridFusion):
+        fusion = HybridFusion(keyword_weight=fusion)
+    keyword_weight = fusion.keyword_weight
     if not 0.0 <= keyword_weight <= 1.0:
         raise ValueError("keyword_weight must be within [0, 1]")
     sem = {h.memory_id: h for h in semantic}
     kw = {h.memory_id: h for h in keyword}
-    kw_max = max((h.score for h in keyword), default=0.0)
+    ks = normalized_keyword(keyword, fusion.normalize)
     sem_floor = min((h.score for h in semantic), default=0.0)
     fused: list[Scored] = []
     for memory_id in {**sem, **kw}:
         s_hit = sem.get(memory_id)
         k_hit = kw.get(memory_id)
         s = s_hit.score if s_hit is not None else sem_floor
-        k = (k_hit.score / kw_max) if (k_hit is not None and kw_max > 0.0) else 0.0
+        k = ks.get(memory_id, 0.0)
         score = 1.0 - (1.0 - s) * (1.0 - keyword_weight * k)
         version = max(h.version for h in (s_hit, k_hit) if h is not None)
         fused.append(Scored(memory_id, score, version))

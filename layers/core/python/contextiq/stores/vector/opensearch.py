@@ -44,6 +44,7 @@ from contextiq.stores.vector.base import (
 )
 from contextiq.stores.vector.fusion import (
     DEFAULT_KEYWORD_WEIGHT,
+    HybridFusion,
     Scored,
     finalize,
     fuse,
@@ -60,6 +61,7 @@ from contextiq.stores.vector.opensearch_bodies import (
     schema_from_mapping,
     scored_hits,
 )
+from contextiq.stores.vector.text import keyword_query_text
 
 if TYPE_CHECKING:
     from opensearchpy import OpenSearch
@@ -184,11 +186,12 @@ class OpenSearchVectorIndex:
         else:
             assert query.vector is not None
             pool = hybrid_pool(query.top_k)
+            fusion = query.fusion or HybridFusion(self._keyword_weight)
+            text = keyword_query_text(query.text) if fusion.drop_function_words else query.text
             semantic, keyword = self._msearch(
-                [knn_body(query, query.vector, pool, now), match_body(query, pool, now, "fact.coverage")]
+                [knn_body(query, query.vector, pool, now), match_body(query, pool, now, "fact.coverage", text)]
             )
-            weight = self._keyword_weight if query.keyword_weight is None else query.keyword_weight
-            hits = fuse(semantic, keyword, weight)
+            hits = fuse(semantic, keyword, fusion)
         return finalize(hits, query.top_k, query.min_score)
 
     def drop(self) -> None:

@@ -145,14 +145,15 @@ def knn_body(query: SearchQuery, vector: Sequence[float], k: int, now: int) -> d
     }
 
 
-def match_body(query: SearchQuery, k: int, now: int, field: str = "fact") -> dict[str, Any]:
-    """BM25 on ``fact``; hybrid asks ``fact.coverage`` (the term-coverage similarity) instead."""
+def match_body(query: SearchQuery, k: int, now: int, field: str = "fact", text: str | None = None) -> dict[str, Any]:
+    """BM25 on ``fact``; hybrid asks ``fact.coverage`` (the term-coverage similarity) instead, with the
+    query ``text`` it chose (``query.text`` less its function words, for events)."""
     return {
         "size": k,
         "_source": SOURCE_FIELDS,
         "query": {
             "bool": {
-                "must": [{"match": {field: {"query": query.text}}}],
+                "must": [{"match": {field: {"query": query.text if text is None else text}}}],
                 "filter": search_filters(query, now),
             }
         },

@@ -45,6 +45,31 @@ _WORD = re.compile(r"\w+(?:(?:['’＇.]|(?<=\d),(?=\d))\w+)*", re.UNICODE)
 _APOSTROPHES = "'’＇"
 
 
+# Function words a *query* may carry that say nothing about which document is meant: question words,
+# auxiliaries, pronouns, determiners and prepositions (NLTK's English list, less the negations, plus a
+# few question words). Dropped from the keyword side of hybrid event search's query only
+# (``keyword_query_text``); documents keep them, so nothing needs re-indexing and keyword mode is
+# unchanged. Raw turns are full of them ("What should I wear?", "Oh, how exciting!"), so a question such
+# as "What is Liam allergic to?" matched every turn that asks "what" (docs/search.md).
+# fmt: off
+QUERY_FUNCTION_WORDS = frozenset(
+    {
+     "i", "me", "my", "myself", "we", "our", "ours", "ourselves", "you", "your", "yours", "yourself",
+     "yourselves", "he", "him", "his", "himself", "she", "her", "hers", "herself", "it", "its", "itself",
+     "they", "them", "their", "theirs", "themselves", "what", "which", "who", "whom", "whose", "this", "that",
+     "these", "those", "am", "is", "are", "was", "were", "be", "been", "being", "have", "has", "had",
+     "having", "do", "does", "did", "doing", "a", "an", "the", "and", "but", "if", "or", "because", "as",
+     "until", "while", "of", "at", "by", "for", "with", "about", "against", "between", "into", "through",
+     "during", "before", "after", "above", "below", "to", "from", "up", "down", "in", "out", "on", "off",
+     "over", "under", "again", "further", "then", "once", "here", "there", "when", "where", "why", "how",
+     "all", "any", "both", "each", "few", "more", "most", "other", "some", "such", "only", "own", "same",
+     "so", "than", "too", "very", "can", "will", "just", "should", "now", "would", "could", "might", "may",
+     "must", "shall", "ever", "also", "much", "many", "kind", "sort",
+    }
+)
+# fmt: on
+
+
 def strip_possessive(word: str) -> str:
     """Lucene's EnglishPossessiveFilter: drop a trailing 's (any apostrophe, either case of s)."""
     if len(word) >= 2 and word[-2] in _APOSTROPHES and word[-1] in "sS":
@@ -66,6 +91,13 @@ def minimal_stem(word: str) -> str:
         if word[-3] in ("i", "a", "o", "e"):
             return word
     return word[:-1]
+
+
+def keyword_query_text(text: str) -> str:
+    """``text`` without its query function words (``QUERY_FUNCTION_WORDS``), as words joined by spaces:
+    what hybrid event search sends to the keyword side, to both adapters alike (OpenSearch analyses it
+    with the index's own analyzer, which finds the same words again)."""
+    return " ".join(m for m in _WORD.findall(text) if strip_possessive(m).lower() not in QUERY_FUNCTION_WORDS)
 
 
 def tokenize(text: str) -> list[str]:
