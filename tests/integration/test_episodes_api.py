@@ -205,3 +205,18 @@ def test_bad_requests_are_422(api, path, body) -> None:  # type: ignore[no-untyp
     resp = api.post(path, json=body)
     assert resp.status_code == 422, resp.text
     assert resp.headers["content-type"].startswith("application/problem+json")
+
+
+def test_hybrid_event_search_gives_no_keyword_credit_for_question_words(api, index_events) -> None:
+    """Event search's fusion (services/episodes.EVENT_FUSION) leaves the query's function words out of its
+    keyword side: a chatty turn that shares only "what" with the question keeps its semantic score, while
+    the turn that names Lisbon is lifted (without the fix both were lifted alike)."""
+    sid = _session(api)
+    chatty = _say(api, sid, "What should I wear to work tomorrow?")
+    answer = _say(api, sid, "I'm flying to Lisbon on May 3rd", when="2024-05-02T10:01:00Z")
+    index_events()
+    query = "What did I say about Lisbon?"
+    semantic = {r["event"]["id"]: r["score"] for r in _events(api, query=query, mode="semantic")}
+    hybrid = {r["event"]["id"]: r["score"] for r in _events(api, query=query, mode="hybrid")}
+    assert hybrid[chatty["id"]] == pytest.approx(semantic[chatty["id"]], abs=1e-6)
+    assert hybrid[answer["id"]] > semantic[answer["id"]] + 0.05

@@ -107,13 +107,13 @@ def _score(asked: Sequence[Asked], ranked: Sequence[Sequence[Scored]], k: int) -
 
 
 def settings() -> list[HybridFusion]:
-    grid = [
+    """The grid: keyword weight x normalisation x function words kept or dropped."""
+    return [
         HybridFusion(w, norm, drop)
         for w in (0.05, 0.1, 0.2, 0.3, 0.5)
         for norm in ("max", "minmax")
         for drop in (False, True)
     ]
-    return grid
 
 
 def tables(asked: Sequence[Asked], k: int, fusions: Sequence[HybridFusion]) -> dict[str, Scores]:
@@ -134,7 +134,9 @@ def _shortfall(s: Scores, components: Sequence[Scores]) -> float:
     return max(max(c[kind][i] for c in components) - s[kind][i] for kind in KINDS for i in (0, 1))
 
 
-def choose(table: dict[str, Scores], fusions: Sequence[HybridFusion]) -> tuple[HybridFusion, list[tuple[str, float, float]]]:
+def choose(
+    table: dict[str, Scores], fusions: Sequence[HybridFusion]
+) -> tuple[HybridFusion, list[tuple[str, float, float]]]:
     comps = [table["semantic"], table["keyword (bm25)"]]
     rows = [(f.label(), _mean(table[f.label()]), _shortfall(table[f.label()], comps)) for f in fusions]
     qualified = [(f, r) for f, r in zip(fusions, rows, strict=True) if r[2] <= TOLERANCE]
@@ -155,7 +157,7 @@ def markdown(table: dict[str, Scores], names: Sequence[str], counts: dict[str, i
 
 
 def main(argv: list[str] | None = None) -> int:
-    from contextiq.ai.embedders.minilm import MiniLMEmbedder
+    from contextiq.ai.embedders.minilm import MiniLMEmbedder  # a lazy model: nothing loads until it embeds
     from contextiq.services.episodes import EVENT_FUSION
     from contextiq.stores.vector.fusion import DEFAULT_FUSION
 
@@ -164,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--heldout", type=int, default=DEFAULT_SEED)
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--grid", action="store_true", help="print every setting's dev score")
+    parser.add_argument("--users", type=int, default=6)
+    parser.add_argument("--sessions", type=int, default=10)
+    parser.add_argument("--turns", type=int, default=30, help="turns per session")
     parser.add_argument("--cache", type=Path, help="a directory for the turns' vectors (one .npz per seed)")
     args = parser.parse_args(argv)
     embedder = MiniLMEmbedder(threads=None)
@@ -173,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.cache is not None:
             args.cache.mkdir(parents=True, exist_ok=True)
         vectors = _Vectors(embedder, args.cache / f"minilm-{seed}.npz" if args.cache else None)
-        out = _ask_all(generate_multisession(seed=seed), vectors, args.k)
+        convs = generate_multisession(seed=seed, users=args.users, sessions=args.sessions, turns_per_session=args.turns)
+        out = _ask_all(convs, vectors, args.k)
         vectors.save()
         return out
 

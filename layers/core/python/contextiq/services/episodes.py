@@ -4,11 +4,13 @@ Events are indexed by the stream indexer (``services/indexing.py``) as documents
 the user's own partition; a hit is read back from the sessions table (BatchGetItem) and dropped unless
 its session is still live, so a deleted or expired session never shows up while the index lags.
 
-Hybrid event search fuses with a keyword weight of :data:`EVENT_KEYWORD_WEIGHT`, not the index's 0.5: raw
-turns answer in other words far more often than distilled facts, and any keyword match (the user's name,
-"how", "what") lifts a turn, so at 0.5 hybrid event search ranked below plain semantic search. The value
-was chosen on development splits of the multi-session set (docs/benchmarks.md, "Hybrid search against
-its components").
+Hybrid event search fuses with :data:`EVENT_FUSION`, not the index's default (keyword weight 0.5): a
+keyword weight of 0.2, and the query's function words ("what", "when", "did", "how", pronouns...) left
+out of its keyword side. Raw turns answer in other words far more often than distilled facts, and users
+ask questions too, so any keyword match on a question word lifted a chatty turn ("Oh, how exciting!",
+"What should I wear?") above the answer. Chosen by ``contextiq.evaluation.event_fusion_study`` on the
+development splits of the multi-session set (seeds 20241202-4) by the rule of docs/evaluation.md, and
+checked on the held-out one (docs/benchmarks.md, "Hybrid event search against its components").
 """
 
 from __future__ import annotations
@@ -27,8 +29,7 @@ from contextiq.stores.vector.base import Condition, SearchMode, SearchQuery, Vec
 from contextiq.stores.vector.documents import events_partition, parse_event_doc_id
 from contextiq.stores.vector.fusion import HybridFusion
 
-EVENT_KEYWORD_WEIGHT = 0.2
-EVENT_FUSION = HybridFusion(EVENT_KEYWORD_WEIGHT)
+EVENT_FUSION = HybridFusion(keyword_weight=0.2, normalize="max", drop_function_words=True)
 
 
 class EventRepository(Protocol):
