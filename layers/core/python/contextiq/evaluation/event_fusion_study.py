@@ -194,9 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     held_table = tables(heldout, args.k, [*fusions])
     names = ["semantic", "keyword (bm25)", EVENT_FUSION.label(), chosen.label()]
     names = list(dict.fromkeys(names))
-    for title, asked, table in (("development", dev, dev_table), ("held-out", heldout, held_table)):
-        counts = {kind: sum(a.kind == kind for a in asked) for kind in KINDS}
-        print(f"{title} ({len(asked)} questions), any@{args.k} / all@{args.k}:\n")
+    for title, questions, table in (("development", dev, dev_table), ("held-out", heldout, held_table)):
+        counts = {kind: sum(a.kind == kind for a in questions) for kind in KINDS}
+        print(f"{title} ({len(questions)} questions), any@{args.k} / all@{args.k}:\n")
         print(markdown(table, names, counts) + "\n")
     return 0
 
