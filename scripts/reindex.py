@@ -28,7 +28,7 @@ def run(container: Any, drop: bool = True, reembed: bool = False) -> dict[str, i
 
     return reindex(
         container.vector_index, container.embedder, container.index_tables(), drop=drop, reembed=reembed,
-        opted_out=container.settings.events_opted_out,
+        opted_out=container.event_opt_out,
     )  # fmt: skip
 
 

@@ -88,3 +88,37 @@ def test_cli_policies_and_jobs_list(live: Server, uid: str, capsys: pytest.Captu
     assert code == 0 and json.loads(out)["generation_policy"] is None
     assert cli("policies", "delete", app)[0] == 0
     assert cli("policies", "get", app)[0] == 1
+
+
+def test_sdk_turns_an_apps_event_indexing_off_and_on(live: Server, uid: str) -> None:
+    """set_event_indexing keeps the rest of the app's policy; off removes the app's indexed turns."""
+    app = f"noindex-{uid}"
+    with Client(live.url, KEY_A) as c:
+        c.generation_policies.put(app, idle_seconds=600)
+        session = c.sessions.create(uid, app)
+        c.events.append(session.id, "user", f"My locker code at the {uid} gym is 5512")
+
+        def found() -> int:
+            return len(c.events.search(uid, f"locker {uid}", app_name=app, mode="keyword").results)
+
+        deadline = time.monotonic() + 60
+        while not found() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert found() == 1
+        off = c.generation_policies.set_event_indexing(app, False)
+        assert off.index_events is False and off.idle_seconds == 600 and off.version == 2
+        deadline = time.monotonic() + 60
+        while found() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert found() == 0  # the indexer purged the app's turns
+
+        async def back_on() -> m.AppGenerationPolicy:
+            async with AsyncClient(live.url, KEY_A) as ac:
+                return await ac.generation_policies.set_event_indexing(app, True)
+
+        on = asyncio.run(back_on())
+        assert on.index_events is True and on.idle_seconds == 600 and on.version == 3
+        fresh = c.generation_policies.set_event_indexing(f"new-{uid}", False)  # no policy yet: one is made
+        assert fresh.index_events is False and fresh.version == 1 and fresh.every_n_events is None
+        c.generation_policies.delete(app)
+        c.generation_policies.delete(f"new-{uid}")

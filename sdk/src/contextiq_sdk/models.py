@@ -48,7 +48,15 @@ class GenerationPolicy(Request):
     scope_template: dict[str, str] = Field(default_factory=lambda: {"user_id": "{user_id}"})
 
 
+class AppPolicy(GenerationPolicy):
+    """An app's policy: its sessions' generation policy and whether the app's turns are indexed for event
+    search and recall (``index_events``; docs/search.md "Opting out")."""
+
+    index_events: bool = True
+
+
 class AppGenerationPolicy(Response):
+    index_events: bool = True
     every_n_events: int | None = None
     idle_seconds: int | None = None
     on_session_delete: bool = False

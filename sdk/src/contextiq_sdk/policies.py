@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from contextiq_sdk import models as m
+from contextiq_sdk.errors import NotFoundError
 
 if TYPE_CHECKING:
     from contextiq_sdk.aclient import AsyncClient
@@ -21,6 +22,19 @@ def policy_body(policy: m.GenerationPolicy | dict[str, Any] | None, **fields: An
     if isinstance(policy, m.GenerationPolicy):
         return policy
     return m.GenerationPolicy.model_validate({**(policy or {}), **{k: v for k, v in fields.items() if v is not None}})
+
+
+def app_policy_body(policy: m.GenerationPolicy | dict[str, Any] | None, **fields: Any) -> m.AppPolicy:
+    """An app's policy (with ``index_events``) from a model, a dict, or keyword fields."""
+    if isinstance(policy, m.GenerationPolicy):
+        policy = policy.model_dump(exclude_unset=True)
+    return m.AppPolicy.model_validate({**(policy or {}), **{k: v for k, v in fields.items() if v is not None}})
+
+
+def with_event_indexing(current: m.AppGenerationPolicy | None, enabled: bool) -> m.AppPolicy:
+    """The app's policy as it is, with ``index_events`` set (a new policy without triggers when none)."""
+    kept = current.model_dump(exclude={"app_name", "create_time", "update_time", "version"}) if current else {}
+    return m.AppPolicy.model_validate({**kept, "index_events": enabled})
 
 
 class GenerationPolicies:
@@ -39,16 +53,29 @@ class GenerationPolicies:
         on_session_delete: bool | None = None,
         topics: builtins.list[Any] | None = None,
         scope_template: dict[str, str] | None = None,
+        index_events: bool | None = None,
         version: int | None = None,
     ) -> m.AppGenerationPolicy:
-        body = policy_body(
+        body = app_policy_body(
             policy,
             every_n_events=every_n_events,
             idle_seconds=idle_seconds,
             on_session_delete=on_session_delete,
             topics=topics,
             scope_template=scope_template,
+            index_events=index_events,
         )
+        return self._c._call("put_generation_policy", {"app_name": app_name}, body=body, version=version)
+
+    def set_event_indexing(self, app_name: str, enabled: bool) -> m.AppGenerationPolicy:
+        """Turn turn-level event indexing of the app on or off, keeping the rest of its policy (read, then a
+        conditional put; ``enabled=False`` also removes the app's turns already indexed)."""
+        try:
+            current: m.AppGenerationPolicy | None = self.get(app_name)
+        except NotFoundError:
+            current = None
+        body = with_event_indexing(current, enabled)
+        version = current.version if current else None
         return self._c._call("put_generation_policy", {"app_name": app_name}, body=body, version=version)
 
     def get(self, app_name: str) -> m.AppGenerationPolicy:
@@ -95,16 +122,29 @@ class AsyncGenerationPolicies:
         on_session_delete: bool | None = None,
         topics: builtins.list[Any] | None = None,
         scope_template: dict[str, str] | None = None,
+        index_events: bool | None = None,
         version: int | None = None,
     ) -> m.AppGenerationPolicy:
-        body = policy_body(
+        body = app_policy_body(
             policy,
             every_n_events=every_n_events,
             idle_seconds=idle_seconds,
             on_session_delete=on_session_delete,
             topics=topics,
             scope_template=scope_template,
+            index_events=index_events,
         )
+        return await self._c._call("put_generation_policy", {"app_name": app_name}, body=body, version=version)
+
+    async def set_event_indexing(self, app_name: str, enabled: bool) -> m.AppGenerationPolicy:
+        """Turn turn-level event indexing of the app on or off, keeping the rest of its policy (read, then a
+        conditional put; ``enabled=False`` also removes the app's turns already indexed)."""
+        try:
+            current: m.AppGenerationPolicy | None = await self.get(app_name)
+        except NotFoundError:
+            current = None
+        body = with_event_indexing(current, enabled)
+        version = current.version if current else None
         return await self._c._call("put_generation_policy", {"app_name": app_name}, body=body, version=version)
 
     async def get(self, app_name: str) -> m.AppGenerationPolicy:

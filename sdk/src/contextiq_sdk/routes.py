@@ -104,7 +104,7 @@ ROUTES: dict[str, Route] = {
         "PUT",
         "/v1/generation-policies/{app_name}",
         {200: m.AppGenerationPolicy},
-        m.GenerationPolicy,
+        m.AppPolicy,
         if_match=True,
     ),
     "list_generation_policies": Route(

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from contextiq.services.branches import BranchService
     from contextiq.services.context import ContextService
     from contextiq.services.episodes import EpisodeService
+    from contextiq.services.event_opt_out import EventOptOut
     from contextiq.services.generation import ConsolidationWorker, ExtractionWorker, GenerationService
     from contextiq.services.generation_policies import GenerationPolicyService
     from contextiq.services.idempotency import IdempotentRunner
@@ -205,6 +206,13 @@ class Container:
         from contextiq.stores.dynamo.policies import PolicyStore
 
         return PolicyStore(self.dynamodb, self.settings.sessions_table, self.settings.jobs_table, self.page_tokens)
+
+    @cached_property
+    def event_opt_out(self) -> EventOptOut:
+        """The apps whose turns are not indexed: the operator's list and each tenant's app policies."""
+        from contextiq.services.event_opt_out import EventOptOut
+
+        return EventOptOut(self.policy_store, self.settings.events_opted_out)
 
     @cached_property
     def generation_policies(self) -> GenerationPolicyService:

@@ -34,7 +34,7 @@ def admin_router(token: str) -> APIRouter:
             c.index_tables(),
             drop=drop,
             reembed=reembed,
-            opted_out=c.settings.events_opted_out,
+            opted_out=c.event_opt_out,
         )
 
     return router

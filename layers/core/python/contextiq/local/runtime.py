@@ -232,7 +232,7 @@ def _serve_locked(
                 container.settings,
                 container.embedder,
                 local_tables(container),
-                opted_out=container.settings.events_opted_out,
+                opted_out=container.event_opt_out,
                 say=say,
             )
             step["done"] = summary(prepared)

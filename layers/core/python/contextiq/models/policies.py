@@ -8,6 +8,7 @@ A policy is set per app (``PUT /v1/generation-policies/{app_name}``) and may be 
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from typing import Annotated, Any
@@ -119,7 +120,29 @@ class GenerationPolicy(Request):
         return bool(self.every_n_events or self.idle_seconds or self.on_session_delete)
 
 
-class AppGenerationPolicy(GenerationPolicy):
+class AppPolicy(GenerationPolicy):
+    """An app's policy (``PUT /v1/generation-policies/{app_name}``): the generation policy of the app's
+    sessions and, for the app as a whole, whether its turns are indexed for event search and recall."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"every_n_events": 20, "idle_seconds": 600, "scope_template": {"user_id": "{user_id}"}},
+                {"index_events": False},
+            ]
+        },
+    )
+
+    index_events: bool = Field(
+        default=True,
+        description="Index the turns of this app's sessions for event search and recall. `false` stops indexing "
+        'them and removes the ones already indexed (docs/search.md, "Opting out"); a session\'s own policy '
+        "does not change it.",
+    )
+
+
+class AppGenerationPolicy(AppPolicy):
     """A stored app policy, as read back."""
 
     model_config = ConfigDict(extra="ignore")
@@ -150,6 +173,11 @@ def stored_policy(raw: str | None) -> GenerationPolicy | None:
 
 def policy_json(policy: GenerationPolicy | None) -> str | None:
     return policy.model_dump_json(exclude_none=True) if policy is not None else None
+
+
+def app_policy_indexes_events(raw: str | None) -> bool:
+    """Whether a stored app policy (JSON text) lets the app's turns be indexed (absent: yes)."""
+    return bool(json.loads(raw).get("index_events", True)) if raw else True
 
 
 def describe_policy(policy: BaseModel) -> dict[str, Any]:

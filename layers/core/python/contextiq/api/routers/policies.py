@@ -8,7 +8,7 @@ from contextiq import limits
 from contextiq.api.conventions import operation
 from contextiq.api.deps import IfMatch, Limit, NextToken, Services, Tenant, etag, parse_if_match
 from contextiq.models.common import Name, Page
-from contextiq.models.policies import AppGenerationPolicy, GenerationPolicy
+from contextiq.models.policies import AppGenerationPolicy, AppPolicy
 
 router = APIRouter(prefix="/v1/generation-policies", tags=["generation policies"])
 POLICY_LINKS = {
@@ -27,7 +27,9 @@ POLICY_LINKS = {
         "events, after `idle_seconds` without an append, and/or at session DELETE (`on_session_delete`), a "
         "generation job runs on the events not yet generated, with `topics`, `examples` and a scope made by "
         "`scope_template`. A session's own policy (at create or `PATCH /v1/sessions/{id}`) replaces it. "
-        "With `If-Match` only over that version (412 when stale).",
+        "`index_events: false` keeps the app's turns out of event search and recall and removes those already "
+        "indexed (a few seconds later, by the indexer); deleting the policy turns indexing back on for new "
+        "turns. With `If-Match` only over that version (412 when stale).",
         errors=(412,),
         body=True,
         headers=("ETag",),
@@ -35,7 +37,7 @@ POLICY_LINKS = {
     ),
 )
 def put_policy(
-    app_name: Name, body: GenerationPolicy, tenant: Tenant, c: Services, response: Response, if_match: IfMatch = None
+    app_name: Name, body: AppPolicy, tenant: Tenant, c: Services, response: Response, if_match: IfMatch = None
 ) -> AppGenerationPolicy:
     policy = c.generation_policies.put(tenant, app_name, body, parse_if_match(if_match))
     response.headers["ETag"] = etag(policy.version)

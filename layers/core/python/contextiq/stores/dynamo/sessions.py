@@ -339,6 +339,22 @@ class SessionStore:
                 return
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
+    def scan_app_events(self, tenant: str, app_name: str) -> Iterator[dict[str, Any]]:
+        """Every event item of one tenant's app, as plain values: a filtered Scan of the whole table (the
+        table has no index by app), run once when a tenant opts the app out of event indexing."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "FilterExpression": "begins_with(sk, :e) AND tenant = :t AND app_name = :a",
+            "ExpressionAttributeValues": values(e="E#", t=tenant, a=app_name),
+        }
+        while True:
+            resp = self._ddb.scan(**kwargs)
+            for raw in resp.get("Items", []):
+                yield from_item(raw)
+            if "LastEvaluatedKey" not in resp:
+                return
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
     def list_events(
         self, tenant: str, session_id: str, after_seq: int, limit: int, token: str | None
     ) -> tuple[list[Event], str | None]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from contextiq.models.policies import app_policy_indexes_events
 from contextiq.models.sessions import Event, Session
 from contextiq.stores.dynamo.memories import MEMORY_SK, StoredMemory, memory_from_plain
 from contextiq.stores.dynamo.sessions import SESSION_SK, event_from_item, session_from_plain
@@ -80,6 +81,33 @@ def parse_stream_record(record: DynamoDBRecord) -> MemoryChange | EventChange | 
             indexed=not item.get("noindex"),
         )
     return None  # revisions, session items, events written before they carried their owner
+
+
+@dataclass(frozen=True)
+class AppIndexChange:
+    """An app policy item changed: whether the app's turns were indexed before and are now."""
+
+    tenant: str
+    app_name: str
+    indexed_before: bool
+    indexed_now: bool
+
+
+def parse_app_index_record(record: DynamoDBRecord) -> AppIndexChange | None:
+    """The app policy items of the sessions table (``stores/dynamo/policies.py``); None for any other item."""
+    data = record.dynamodb
+    if data is None:
+        return None
+    new, old = plain(data.new_image or {}), plain(data.old_image or {})
+    item = new or old
+    if item.get("sk") != "POLICY" or "tenant" not in item or "app_name" not in item:
+        return None
+    return AppIndexChange(
+        tenant=item["tenant"],
+        app_name=item["app_name"],
+        indexed_before=app_policy_indexes_events(old.get("policy")),
+        indexed_now=app_policy_indexes_events(new.get("policy")),  # REMOVE (policy deleted): indexed again
+    )
 
 
 @dataclass(frozen=True)
