@@ -14,6 +14,7 @@ import pytest
 from contextiq.ai.embedders.minilm import MiniLMEmbedder
 from contextiq.stores.vector import embedded as embedded_module
 from contextiq.stores.vector import embedded_partition
+from contextiq.stores.vector import fusion as fusion_module
 from contextiq.stores.vector.base import IndexedMemory, SearchQuery
 from contextiq.stores.vector.embedded import EmbeddedVectorIndex
 from contextiq.stores.vector.factory import index_info_for
@@ -80,7 +81,8 @@ def test_the_old_tokenizer_fails_this_test(corpus, monkeypatch) -> None:  # type
         w for w in (m.lower() for m in word.findall(text)) if w not in STOPWORDS
     ]
     index, embedder, questions = corpus
-    monkeypatch.setattr(embedded_module, "tokenize", old)  # query side
+    monkeypatch.setattr(embedded_module, "tokenize", old)  # query side (keyword mode)
+    monkeypatch.setattr(fusion_module, "tokenize", old)  # query side (hybrid mode)
     monkeypatch.setattr(embedded_partition, "tokenize", old)  # document side
     rebuilt = EmbeddedVectorIndex(index.path.parent / "old", fsync=False, lock=False)
     rebuilt.ensure(index_info_for(embedder))
