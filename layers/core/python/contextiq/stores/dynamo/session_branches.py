@@ -254,13 +254,7 @@ class SessionBranchStore:
             self._batch_put(items[start : start + BATCH_WRITE_ITEMS])
 
     def _batch_put(self, items: list[dict[str, Any]]) -> None:
-        requests: dict[str, Any] = {self._table: [{"PutRequest": {"Item": i}} for i in items]}
-        for _ in batch_attempts():
-            resp = self._ddb.batch_write_item(RequestItems=requests)
-            requests = resp.get("UnprocessedItems") or {}
-            if not requests:
-                return
-        raise RuntimeError("DynamoDB kept returning unprocessed writes; retry the fork")
+        self._batch_write([{"PutRequest": {"Item": i}} for i in items], "unprocessed writes; retry the fork")
 
     def put_fork_session(self, tenant: str, fork: Session, state0: dict[str, Any] | None) -> None:
         """Write the fork's session item, the last write of a fork, which makes it visible, and delete its
@@ -332,13 +326,17 @@ class SessionBranchStore:
         return deleted
 
     def _batch_delete(self, keys: list[dict[str, Any]]) -> None:
-        requests: dict[str, Any] = {self._table: [{"DeleteRequest": {"Key": k}} for k in keys]}
+        self._batch_write([{"DeleteRequest": {"Key": k}} for k in keys], "unprocessed deletes; retry")
+
+    def _batch_write(self, writes: list[dict[str, Any]], what: str) -> None:
+        """One BatchWriteItem, its unprocessed items sent again with backoff until none are left."""
+        requests: dict[str, Any] = {self._table: writes}
         for _ in batch_attempts():
             resp = self._ddb.batch_write_item(RequestItems=requests)
             requests = resp.get("UnprocessedItems") or {}
             if not requests:
                 return
-        raise RuntimeError("DynamoDB kept returning unprocessed deletes; retry")
+        raise RuntimeError(f"DynamoDB kept returning {what}")
 
     def _query_prefix(self, pk: str, prefix: str) -> Iterator[list[dict[str, Any]]]:
         kwargs: dict[str, Any] = {

@@ -331,13 +331,7 @@ class SessionStore:
             "Segment": segment,
             "TotalSegments": total_segments,
         }
-        while True:
-            resp = self._ddb.scan(**kwargs)
-            for raw in resp.get("Items", []):
-                yield from_item(raw)
-            if "LastEvaluatedKey" not in resp:
-                return
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        yield from self._scan_items(kwargs)
 
     def scan_app_events(self, tenant: str, app_name: str) -> Iterator[dict[str, Any]]:
         """Every event item of one tenant's app, as plain values: a filtered Scan of the whole table (the
@@ -347,13 +341,17 @@ class SessionStore:
             "FilterExpression": "begins_with(sk, :e) AND tenant = :t AND app_name = :a",
             "ExpressionAttributeValues": values(e="E#", t=tenant, a=app_name),
         }
+        yield from self._scan_items(kwargs)
+
+    def _scan_items(self, kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Every item a Scan with these arguments returns, page after page, as plain values."""
         while True:
             resp = self._ddb.scan(**kwargs)
             for raw in resp.get("Items", []):
                 yield from_item(raw)
             if "LastEvaluatedKey" not in resp:
                 return
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+            kwargs = {**kwargs, "ExclusiveStartKey": resp["LastEvaluatedKey"]}
 
     def list_events(
         self, tenant: str, session_id: str, after_seq: int, limit: int, token: str | None
